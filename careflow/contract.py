@@ -1,0 +1,351 @@
+"""The plugin contract: what a careflow plugin declares.
+
+A plugin is one :class:`CarePlugin` object exposed through the ``careflow.plugins`` entry-point
+group. The built-in engine and service modules register exactly like a district's or a third
+party's plugin. Everything declared here is validated by :mod:`careflow.registry` before a
+worker or the CLI starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import temporalio.plugin
+from pydantic import BaseModel
+
+from careflow.forms import form_ref
+from careflow.plan import EscalationLevel, PlanStep, StepKind, TaskTemplate
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from careflow.notify import NotificationAdapter
+    from careflow.registry import PluginRegistry
+    from careflow.settings import Settings
+
+__all__ = [
+    "ActivityDeps",
+    "ActivitySet",
+    "ActivityStep",
+    "CareEvent",
+    "CarePlugin",
+    "ChildProcessStep",
+    "DistrictProgramme",
+    "EventRoute",
+    "HumanTaskStep",
+    "ProcessSpec",
+    "ScheduleSpec",
+    "StepSpec",
+    "WaitStep",
+    "activity_names",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityDeps:
+    """What activity classes receive when a worker builds them."""
+
+    engine: Engine
+    settings: Settings
+    notifications: NotificationAdapter
+    registry: PluginRegistry
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivitySet:
+    """A class of activities and how to build it from the worker's dependencies.
+
+    The class's methods carry ``@activity.defn``; their names are known without building it, so
+    plans can be validated before any database exists.
+    """
+
+    cls: type
+    build: Callable[[ActivityDeps], object]
+
+    def names(self) -> list[str]:
+        """The registered activity names of the class."""
+        return activity_names(self.cls)
+
+    def instantiate(self, deps: ActivityDeps) -> list[Callable[..., Any]]:
+        """Build the class and return its bound activity methods."""
+        instance = self.build(deps)
+        return [
+            getattr(instance, attr)
+            for attr, fn in inspect.getmembers(self.cls, inspect.isfunction)
+            if hasattr(fn, "__temporal_activity_definition")
+        ]
+
+
+def activity_names(cls: type) -> list[str]:
+    """Activity names declared by the ``@activity.defn`` methods of ``cls``."""
+    return [
+        fn.__temporal_activity_definition.name
+        for _, fn in inspect.getmembers(cls, inspect.isfunction)
+        if hasattr(fn, "__temporal_activity_definition")
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessSpec:
+    """A process a plugin defines for the whole city.
+
+    Attributes:
+        id: Stable process id, used in plans, workflow ids and search attributes.
+        module: Service module (``shared``, ``eldercare``, ``childcare`` …), for ``CareModule``.
+        workflow: The ``@workflow.defn`` class whose run method takes
+            ``ProcessInput[request_model]``.
+        request_model: What a staff action, event or schedule supplies to start it.
+        params_model: Parameters a district may set; every field must have a default.
+        extension_points: Named points where plugins may add steps.
+        default_enabled: Whether districts without a programme for it run it.
+        long_lived: Continues as new to keep its history small.
+    """
+
+    id: str
+    module: str
+    title_zh: str
+    title_en: str
+    workflow: type
+    request_model: type[BaseModel]
+    params_model: type[BaseModel]
+    extension_points: tuple[str, ...] = ()
+    default_enabled: bool = True
+    long_lived: bool = False
+
+    @property
+    def workflow_type(self) -> str:
+        """The Temporal workflow type name of the process."""
+        defn = getattr(self.workflow, "__temporal_workflow_definition", None)
+        return defn.name if defn is not None and defn.name else self.workflow.__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepSpec(ABC):
+    """A step a plugin adds at an extension point of a process.
+
+    Attributes:
+        key: Unique within the process; the idempotency key of what the step writes.
+        process: The process id.
+        point: The extension point name.
+        districts: Districts where the step applies; empty means every district.
+        summary_zh: What the Temporal UI shows for the step.
+    """
+
+    key: str
+    process: str
+    point: str
+    summary_zh: str
+    districts: frozenset[str] = frozenset()
+
+    def applies_to(self, district: str) -> bool:
+        """Whether the step runs for processes of ``district``."""
+        return not self.districts or district in self.districts
+
+    @abstractmethod
+    def to_plan_step(self, *, plugin: str, version: str) -> PlanStep:
+        """The frozen form of the step in a plan."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivityStep(StepSpec):
+    """Run a registered activity by name; it receives ``StepInput`` and returns ``StepOutput``."""
+
+    activity: str
+    timeout: timedelta = timedelta(minutes=1)
+
+    def to_plan_step(self, *, plugin: str, version: str) -> PlanStep:
+        return PlanStep(
+            key=self.key,
+            plugin=plugin,
+            plugin_version=version,
+            point=self.point,
+            kind=StepKind.ACTIVITY,
+            summary_zh=self.summary_zh,
+            activity=self.activity,
+            timeout=self.timeout,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanTaskStep(StepSpec):
+    """Open a human task (工单) and wait for staff to complete it."""
+
+    role: str
+    title_zh: str
+    title_en: str
+    form: type[BaseModel]
+    due: timedelta
+    escalation: tuple[EscalationLevel, ...] = ()
+
+    def template(self) -> TaskTemplate:
+        """The task as plans and processes carry it."""
+        return TaskTemplate(
+            role=self.role,
+            title_zh=self.title_zh,
+            title_en=self.title_en,
+            form_ref=form_ref(self.form),
+            due=self.due,
+            escalation=list(self.escalation),
+        )
+
+    def to_plan_step(self, *, plugin: str, version: str) -> PlanStep:
+        return PlanStep(
+            key=self.key,
+            plugin=plugin,
+            plugin_version=version,
+            point=self.point,
+            kind=StepKind.HUMAN_TASK,
+            summary_zh=self.summary_zh,
+            task=self.template(),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildProcessStep(StepSpec):
+    """Run another process as a child and wait for it to finish."""
+
+    child_process: str
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_plan_step(self, *, plugin: str, version: str) -> PlanStep:
+        return PlanStep(
+            key=self.key,
+            plugin=plugin,
+            plugin_version=version,
+            point=self.point,
+            kind=StepKind.CHILD_PROCESS,
+            summary_zh=self.summary_zh,
+            child_process=self.child_process,
+            child_request=dict(self.request),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaitStep(StepSpec):
+    """Wait for a fixed time (a durable timer with a summary)."""
+
+    duration: timedelta
+
+    def to_plan_step(self, *, plugin: str, version: str) -> PlanStep:
+        return PlanStep(
+            key=self.key,
+            plugin=plugin,
+            plugin_version=version,
+            point=self.point,
+            kind=StepKind.WAIT,
+            summary_zh=self.summary_zh,
+            wait=self.duration,
+        )
+
+
+class CareEvent(BaseModel):
+    """Base of every device or partner event: where it belongs and which case it moves.
+
+    ``case_ref`` is an opaque reference (a registry id or a case number), never a name.
+    """
+
+    district: str
+    community: str | None = None
+    case_ref: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRoute:
+    """Where an event of one type goes.
+
+    Attributes:
+        event_type: The name callers use (``careflow event TYPE``).
+        model: The ``CareEvent`` subclass the payload must validate against.
+        process: The process whose workflow receives it.
+        signal: The workflow signal that receives the validated event.
+        start_if_absent: Start the process (signal-with-start) if it is not running.
+        to_request: Builds the process request from the event when starting.
+    """
+
+    event_type: str
+    model: type[CareEvent]
+    process: str
+    signal: str
+    start_if_absent: bool = False
+    to_request: Callable[[Any], BaseModel] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSpec:
+    """A Temporal Schedule that starts a process in each district where it is enabled.
+
+    Attributes:
+        id: Unique schedule id; one Temporal Schedule per district is named ``<id>.<district>``.
+        process: The process to start.
+        crons: Cron expressions, interpreted in ``time_zone``.
+        request: The process request, validated against its request model at load.
+        districts: Limit to these districts; empty means wherever the process is enabled.
+    """
+
+    id: str
+    process: str
+    title_zh: str
+    crons: tuple[str, ...]
+    request: Mapping[str, Any] = field(default_factory=dict)
+    districts: frozenset[str] = frozenset()
+    time_zone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistrictProgramme:
+    """What a district switches on, off and sets."""
+
+    district: str
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarePlugin:
+    """One careflow plugin.
+
+    Attributes:
+        name: Unique plugin name.
+        version: The plugin's version, recorded in every plan it contributes to.
+        order: Plugins contribute steps in (order, name) order: engine 0, service modules 10,
+            districts 50 by convention.
+        workflows: Workflow classes beyond those of the processes (e.g. launchers).
+        activities: Activity classes with how to build them.
+    """
+
+    name: str
+    version: str
+    title_zh: str
+    title_en: str
+    order: int = 100
+    processes: Sequence[ProcessSpec] = ()
+    steps: Sequence[StepSpec] = ()
+    routes: Sequence[EventRoute] = ()
+    schedules: Sequence[ScheduleSpec] = ()
+    programmes: Sequence[DistrictProgramme] = ()
+    workflows: Sequence[type] = ()
+    activities: Sequence[ActivitySet] = ()
+
+    def all_workflows(self) -> list[type]:
+        """Every workflow class this plugin registers."""
+        found = [spec.workflow for spec in self.processes]
+        return found + [w for w in self.workflows if w not in found]
+
+    def activity_names(self) -> list[str]:
+        """Every activity name this plugin registers."""
+        return [name for aset in self.activities for name in aset.names()]
+
+    def temporal_plugin(self, deps: ActivityDeps) -> temporalio.plugin.SimplePlugin:
+        """This plugin as a Temporal worker plugin, with activities built from ``deps``."""
+        built = [fn for aset in self.activities for fn in aset.instantiate(deps)]
+        return temporalio.plugin.SimplePlugin(
+            f"careflow.{self.name}",
+            workflows=self.all_workflows(),
+            activities=built,
+        )

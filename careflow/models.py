@@ -1,0 +1,200 @@
+"""Pure models shared by workflows, activities and clients.
+
+Workflows import this module through the sandbox passthrough, so it holds data shapes and
+activity names only: no I/O, no clocks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from careflow.plan import Plan
+
+__all__ = [
+    "ActivityName",
+    "ChildStart",
+    "CloseTaskInput",
+    "CompleteTaskInput",
+    "EscalateTaskInput",
+    "NotifyInput",
+    "OpenTaskInput",
+    "ProcessContext",
+    "ProcessInput",
+    "RecordCaseInput",
+    "ResolvePlanInput",
+    "StepInput",
+    "StepOutput",
+    "TaskOutcome",
+    "TaskStatus",
+    "process_summary",
+    "process_workflow_id",
+]
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+
+class ActivityName(StrEnum):
+    """Names of the engine activities, called by name from workflows."""
+
+    OPEN_TASK = "careflow.task.open"
+    ESCALATE_TASK = "careflow.task.escalate"
+    CLOSE_TASK = "careflow.task.close"
+    RECORD_CASE = "careflow.case.record"
+    NOTIFY = "careflow.notify"
+    RESOLVE_PLAN = "careflow.plan.resolve"
+
+
+class TaskStatus(StrEnum):
+    """Life of a human task row."""
+
+    OPEN = "open"
+    DONE = "done"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class ProcessContext(BaseModel):
+    """Who and where a process is for. Opaque references only, never personal data."""
+
+    process: str
+    module: str
+    district: str
+    community: str | None = None
+    case_ref: str = Field(description="Opaque case reference, e.g. a registry id.")
+    started_by: str = Field(description="'staff:<id>', 'schedule:<id>', 'event:<type>' …")
+    parent_workflow_id: str | None = None
+
+
+class ProcessInput(BaseModel, Generic[RequestT]):
+    """The input of every process workflow: context, frozen plan and the typed request."""
+
+    context: ProcessContext
+    plan: Plan
+    request: RequestT
+    carry: dict[str, Any] = Field(
+        default_factory=dict, description="State carried across continue-as-new."
+    )
+
+
+class StepInput(BaseModel):
+    """Input of an activity that runs as a plan step."""
+
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    params: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepOutput(BaseModel):
+    """What a plan-step activity hands back to the process."""
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class OpenTaskInput(BaseModel):
+    """Open a task row for a role's inbox (idempotent on workflow id and step key)."""
+
+    task_id: str
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    role: str
+    title_zh: str
+    title_en: str
+    form_ref: str
+    due_at: datetime
+
+
+class EscalateTaskInput(BaseModel):
+    """Move an overdue task to the next role and notify it."""
+
+    task_id: str
+    workflow_id: str
+    step_key: str
+    role: str
+    level: int
+    due_at: datetime
+
+
+class CloseTaskInput(BaseModel):
+    """Close a task row with its outcome."""
+
+    task_id: str
+    status: TaskStatus
+    actor: str | None = None
+    role: str | None = None
+    result: dict[str, Any] | None = None
+    closed_at: datetime
+
+
+class CompleteTaskInput(BaseModel):
+    """Argument of the ``complete_task`` Update sent by staff clients."""
+
+    task_id: str
+    actor: str = Field(min_length=1, description="Staff id of the person completing the task.")
+    role: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskOutcome(BaseModel):
+    """A completed task as the process sees it."""
+
+    task_id: str
+    actor: str
+    role: str
+    data: dict[str, Any]
+    completed_at: datetime
+
+
+class RecordCaseInput(BaseModel):
+    """Append one event to a case's record (idempotent on workflow id and step key)."""
+
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotifyInput(BaseModel):
+    """Put one notification in the outbox and hand it to the delivery adapter."""
+
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    recipient_ref: str = Field(description="A registry id or 'role:<role>'; never a phone.")
+    template: str
+    body_zh: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResolvePlanInput(BaseModel):
+    """Resolve the plan of a child process from the plugins the worker has loaded."""
+
+    process: str
+    district: str
+
+
+class ChildStart(BaseModel):
+    """What a parent needs to start a child process: resolved by an activity, not in-workflow."""
+
+    workflow_type: str
+    module: str
+    title_zh: str
+    plan: Plan
+
+
+def process_workflow_id(process: str, district: str, case_ref: str) -> str:
+    """The workflow id of a process: codes and an opaque reference, never personal data."""
+    return f"{process}-{district}-{case_ref}"
+
+
+def process_summary(title_zh: str, context: ProcessContext) -> str:
+    """The Chinese static summary shown for a process in the Temporal UI."""
+    where = context.district + (f"/{context.community}" if context.community else "")
+    return f"{title_zh} · {where} · 案件 {context.case_ref}"

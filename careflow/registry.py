@@ -1,0 +1,406 @@
+"""Discovering, validating and querying plugins; resolving the plan of a process.
+
+Everything a plugin declares is checked here, before any worker or CLI command runs, so a
+broken plugin stops start-up with one message naming the plugin and the problem.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import ScheduleSpec as TemporalScheduleSpec
+
+from careflow.areas import DISTRICTS
+from careflow.contract import (
+    ActivityStep,
+    CarePlugin,
+    ChildProcessStep,
+    EventRoute,
+    HumanTaskStep,
+    ProcessSpec,
+    ScheduleSpec,
+    StepSpec,
+)
+from careflow.errors import InputError, PluginError
+from careflow.models import ActivityName
+from careflow.plan import Plan
+from careflow.roles import Role
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginRegistry",
+    "discover_plugins",
+    "format_validation_error",
+    "load_overrides",
+]
+
+ENTRY_POINT_GROUP = "careflow.plugins"
+ENGINE_ACTIVITIES = frozenset(name.value for name in ActivityName)
+
+
+def format_validation_error(err: ValidationError, *, prefix: str = "") -> str:
+    """One line per failing field: ``field.path: message``."""
+    parts = []
+    for item in err.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(root)")
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def discover_plugins(group: str = ENTRY_POINT_GROUP) -> list[CarePlugin]:
+    """Load every plugin registered under the entry-point group.
+
+    Raises:
+        PluginError: An entry point cannot be imported or is not a ``CarePlugin``.
+    """
+    plugins = []
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        try:
+            obj = ep.load()
+        except Exception as err:  # any import failure is the plugin's fault
+            raise PluginError(ep.name, f"cannot be loaded from {ep.value!r}: {err}") from err
+        if not isinstance(obj, CarePlugin):
+            raise PluginError(ep.name, f"{ep.value!r} is not a careflow CarePlugin")
+        if obj.name != ep.name:
+            raise PluginError(ep.name, f"entry point name differs from plugin name {obj.name!r}")
+        plugins.append(obj)
+    return plugins
+
+
+def load_overrides(path: Path | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Read per-district parameter overrides: ``[district.<code>.<process>]`` tables in TOML.
+
+    Raises:
+        InputError: The file is missing or is not valid TOML of that shape.
+    """
+    if path is None:
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise InputError(str(path), f"cannot read plugin configuration: {err}") from err
+    districts = raw.get("district", {})
+    if not isinstance(districts, dict) or set(raw) - {"district"}:
+        raise InputError(str(path), "expected only [district.<code>.<process>] tables")
+    return districts
+
+
+@dataclass(frozen=True, slots=True)
+class _Contribution:
+    plugin: CarePlugin
+    step: StepSpec
+
+
+@dataclass
+class PluginRegistry:
+    """The validated set of loaded plugins; build it with :meth:`build`."""
+
+    plugins: tuple[CarePlugin, ...]
+    processes: dict[str, ProcessSpec] = field(default_factory=dict)
+    owners: dict[str, CarePlugin] = field(default_factory=dict)
+    routes: dict[str, EventRoute] = field(default_factory=dict)
+    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    _steps: dict[str, list[_Contribution]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        plugins: Iterable[CarePlugin],
+        *,
+        overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    ) -> PluginRegistry:
+        """Validate ``plugins`` together and index them.
+
+        Raises:
+            PluginError: The first problem found, naming its plugin.
+            InputError: An override names an unknown district or process, or a bad value.
+        """
+        ordered = tuple(sorted(plugins, key=lambda p: (p.order, p.name)))
+        registry = cls(plugins=ordered, overrides=overrides or {})
+        registry._validate()
+        return registry
+
+    @classmethod
+    def discover(cls, *, config: Path | None = None) -> PluginRegistry:
+        """Discover plugins from entry points and apply the configuration file."""
+        return cls.build(discover_plugins(), overrides=load_overrides(config))
+
+    # -- validation ---------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        names: set[str] = set()
+        activities: dict[str, str] = {}
+        for plugin in self.plugins:
+            if not plugin.name or plugin.name in names:
+                raise PluginError(plugin.name, "duplicate or empty plugin name")
+            names.add(plugin.name)
+            if not plugin.version:
+                raise PluginError(plugin.name, "version is empty")
+            for wf in plugin.all_workflows():
+                if not hasattr(wf, "__temporal_workflow_definition"):
+                    raise PluginError(plugin.name, f"{wf.__qualname__} is not a @workflow.defn")
+            for aset in plugin.activities:
+                for name in aset.names():
+                    if name in activities:
+                        raise PluginError(
+                            plugin.name,
+                            f"activity {name!r} is already registered by {activities[name]!r}",
+                        )
+                    activities[name] = plugin.name
+            for spec in plugin.processes:
+                self._add_process(plugin, spec)
+        for plugin in self.plugins:
+            for step in plugin.steps:
+                self._add_step(plugin, step, activities)
+            for route in plugin.routes:
+                self._add_route(plugin, route)
+            for programme in plugin.programmes:
+                self._check_programme(plugin, programme)
+            for schedule in plugin.schedules:
+                self._check_schedule(plugin, schedule)
+        missing = ENGINE_ACTIVITIES - activities.keys()
+        if self.processes and missing:
+            raise PluginError("engine", f"engine activities not registered: {sorted(missing)}")
+        self._check_overrides()
+
+    def _add_process(self, plugin: CarePlugin, spec: ProcessSpec) -> None:
+        if spec.id in self.processes:
+            raise PluginError(
+                plugin.name, f"process {spec.id!r} is already defined by {self.owners[spec.id].name!r}"
+            )
+        if len(set(spec.extension_points)) != len(spec.extension_points):
+            raise PluginError(plugin.name, f"process {spec.id!r} repeats an extension point")
+        try:
+            spec.params_model()
+        except ValidationError as err:
+            raise PluginError(
+                plugin.name,
+                f"params model of process {spec.id!r} needs a default for every field: "
+                + format_validation_error(err),
+            ) from err
+        self.processes[spec.id] = spec
+        self.owners[spec.id] = plugin
+        self._steps[spec.id] = []
+
+    def _add_step(self, plugin: CarePlugin, step: StepSpec, activities: Mapping[str, str]) -> None:
+        where = f"step {step.key!r}"
+        spec = self.processes.get(step.process)
+        if spec is None:
+            raise PluginError(plugin.name, f"{where} names unknown process {step.process!r}")
+        if step.point not in spec.extension_points:
+            raise PluginError(
+                plugin.name,
+                f"{where} names unknown extension point {step.point!r} of process "
+                f"{step.process!r} (known: {', '.join(spec.extension_points) or 'none'})",
+            )
+        unknown = step.districts - DISTRICTS.keys()
+        if unknown:
+            raise PluginError(plugin.name, f"{where} names unknown districts {sorted(unknown)}")
+        if any(c.step.key == step.key for c in self._steps[step.process]):
+            raise PluginError(plugin.name, f"{where} is already used in process {step.process!r}")
+        if isinstance(step, ActivityStep) and step.activity not in activities:
+            raise PluginError(plugin.name, f"{where} names unregistered activity {step.activity!r}")
+        if isinstance(step, HumanTaskStep):
+            for role in [step.role, *(level.role for level in step.escalation)]:
+                if role not in Role.__members__.values():
+                    raise PluginError(plugin.name, f"{where} names unknown role {role!r}")
+        if isinstance(step, ChildProcessStep):
+            child = self.processes.get(step.child_process)
+            if child is None:
+                raise PluginError(
+                    plugin.name, f"{where} names unknown child process {step.child_process!r}"
+                )
+            try:
+                child.request_model.model_validate(dict(step.request))
+            except ValidationError as err:
+                raise PluginError(
+                    plugin.name, f"{where} request: {format_validation_error(err)}"
+                ) from err
+        self._steps[step.process].append(_Contribution(plugin, step))
+
+    def _add_route(self, plugin: CarePlugin, route: EventRoute) -> None:
+        if route.event_type in self.routes:
+            raise PluginError(plugin.name, f"event type {route.event_type!r} is already routed")
+        spec = self.processes.get(route.process)
+        if spec is None:
+            raise PluginError(
+                plugin.name, f"event route {route.event_type!r} names unknown process {route.process!r}"
+            )
+        defn = spec.workflow.__temporal_workflow_definition  # type: ignore[attr-defined]
+        if route.signal not in defn.signals:
+            raise PluginError(
+                plugin.name,
+                f"event route {route.event_type!r}: workflow of {route.process!r} has no "
+                f"signal {route.signal!r}",
+            )
+        if route.start_if_absent and route.to_request is None:
+            raise PluginError(
+                plugin.name, f"event route {route.event_type!r} starts a process but has no to_request"
+            )
+        self.routes[route.event_type] = route
+
+    def _check_programme(self, plugin: CarePlugin, programme: Any) -> None:
+        if programme.district not in DISTRICTS:
+            raise PluginError(plugin.name, f"programme names unknown district {programme.district!r}")
+        for process in {*programme.enable, *programme.disable, *programme.params}:
+            if process not in self.processes:
+                raise PluginError(
+                    plugin.name,
+                    f"programme for {programme.district!r} names unknown process {process!r}",
+                )
+        for process, values in programme.params.items():
+            try:
+                self._merged_params(process, [values])
+            except ValidationError as err:
+                raise PluginError(
+                    plugin.name,
+                    f"params for {process!r} in {programme.district!r}: "
+                    + format_validation_error(err),
+                ) from err
+
+    def _check_schedule(self, plugin: CarePlugin, schedule: ScheduleSpec) -> None:
+        spec = self.processes.get(schedule.process)
+        if spec is None:
+            raise PluginError(
+                plugin.name, f"schedule {schedule.id!r} names unknown process {schedule.process!r}"
+            )
+        if not schedule.crons:
+            raise PluginError(plugin.name, f"schedule {schedule.id!r} has no cron expression")
+        for cron in schedule.crons:
+            if len(cron.split()) != 5:
+                raise PluginError(
+                    plugin.name, f"schedule {schedule.id!r}: cron {cron!r} needs five fields"
+                )
+        TemporalScheduleSpec(cron_expressions=list(schedule.crons), time_zone_name=schedule.time_zone)
+        try:
+            spec.request_model.model_validate(dict(schedule.request))
+        except ValidationError as err:
+            raise PluginError(
+                plugin.name, f"schedule {schedule.id!r} request: {format_validation_error(err)}"
+            ) from err
+
+    def _check_overrides(self) -> None:
+        for district, processes in self.overrides.items():
+            if district not in DISTRICTS:
+                raise InputError(f"district.{district}", "unknown district")
+            for process, values in processes.items():
+                if process not in self.processes:
+                    raise InputError(f"district.{district}.{process}", "unknown process")
+                try:
+                    self.params_for(process, district)
+                except ValidationError as err:
+                    raise InputError(
+                        f"district.{district}.{process}",
+                        format_validation_error(err),
+                    ) from err
+                del values
+
+    # -- queries --------------------------------------------------------------------------
+
+    def process(self, process_id: str) -> ProcessSpec:
+        """The spec of a process.
+
+        Raises:
+            InputError: No loaded plugin defines it.
+        """
+        spec = self.processes.get(process_id)
+        if spec is None:
+            known = ", ".join(sorted(self.processes)) or "none"
+            raise InputError("process", f"unknown process {process_id!r} (known: {known})")
+        return spec
+
+    def is_enabled(self, process_id: str, district: str) -> bool:
+        """Whether ``district`` runs ``process_id``: the default, then programmes in order."""
+        enabled = self.process(process_id).default_enabled
+        for plugin in self.plugins:
+            for programme in plugin.programmes:
+                if programme.district != district:
+                    continue
+                if process_id in programme.enable:
+                    enabled = True
+                if process_id in programme.disable:
+                    enabled = False
+        return enabled
+
+    def _merged_params(self, process_id: str, layers: Sequence[Mapping[str, Any]]) -> BaseModel:
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            merged.update(layer)
+        return self.process(process_id).params_model.model_validate(merged)
+
+    def params_for(self, process_id: str, district: str) -> dict[str, Any]:
+        """Process defaults ← district programmes ← configuration file, validated."""
+        layers = [
+            programme.params.get(process_id, {})
+            for plugin in self.plugins
+            for programme in plugin.programmes
+            if programme.district == district
+        ]
+        layers.append(self.overrides.get(district, {}).get(process_id, {}))
+        return self._merged_params(process_id, layers).model_dump(mode="json")
+
+    def check_district(self, district: str) -> None:
+        """Raise ``InputError`` for a district code careflow does not serve."""
+        if district not in DISTRICTS:
+            raise InputError("district", f"unknown district {district!r} (known: {', '.join(DISTRICTS)})")
+
+    def resolve_plan(self, process_id: str, district: str, *, now: datetime | None = None) -> Plan:
+        """The ordered steps and params a new process of ``process_id`` in ``district`` runs.
+
+        Raises:
+            InputError: Unknown process or district, or the process is not enabled there.
+        """
+        self.process(process_id)
+        self.check_district(district)
+        if not self.is_enabled(process_id, district):
+            raise InputError("process", f"process {process_id!r} is not enabled in {district!r}")
+        contributions = [c for c in self._steps[process_id] if c.step.applies_to(district)]
+        # Plugins are already in (order, name) order, contributions in declaration order.
+        versions = {self.owners[process_id].name: self.owners[process_id].version}
+        for c in contributions:
+            versions.setdefault(c.plugin.name, c.plugin.version)
+        for plugin in self.plugins:
+            for programme in plugin.programmes:
+                if programme.district == district and (
+                    process_id in programme.params or process_id in programme.enable
+                ):
+                    versions.setdefault(plugin.name, plugin.version)
+        return Plan(
+            process=process_id,
+            district=district,
+            resolved_at=now or datetime.now(UTC),
+            plugins=versions,
+            params=self.params_for(process_id, district),
+            steps=[
+                c.step.to_plan_step(plugin=c.plugin.name, version=c.plugin.version)
+                for c in contributions
+            ],
+        )
+
+    def route(self, event_type: str) -> EventRoute:
+        """The route of an event type.
+
+        Raises:
+            InputError: No plugin routes it.
+        """
+        route = self.routes.get(event_type)
+        if route is None:
+            known = ", ".join(sorted(self.routes)) or "none"
+            raise InputError("event_type", f"no route for event {event_type!r} (known: {known})")
+        return route
+
+    def schedules(self) -> list[tuple[CarePlugin, ScheduleSpec]]:
+        """Every declared schedule with its plugin."""
+        return [(p, s) for p in self.plugins for s in p.schedules]
+
+    def steps_of(self, plugin: CarePlugin) -> list[StepSpec]:
+        """Steps a plugin contributes (for ``careflow plugins``)."""
+        return list(plugin.steps)

@@ -1,0 +1,61 @@
+"""The engine plugin: engine activities, the shared Delivery process and the launcher.
+
+It registers through the ``careflow.plugins`` entry point exactly like any other plugin; the
+registry refuses to run processes without the engine activities it provides.
+"""
+
+from __future__ import annotations
+
+from activities.notifications import NotificationActivities
+from activities.plans import PlanActivities
+from activities.records import CaseRecordActivities
+from activities.tasks import TaskActivities
+from careflow.contract import ActivitySet, CarePlugin, EventRoute, ProcessSpec
+from workflows.delivery import (
+    DELIVERY_POINTS,
+    DeliveryParams,
+    DeliveryRequest,
+    DeliveryWorkflow,
+    DropoffEvent,
+)
+from workflows.launcher import ScheduledLaunchWorkflow
+
+__all__ = ["DELIVERY", "plugin"]
+
+DELIVERY = ProcessSpec(
+    id="delivery",
+    module="shared",
+    title_zh="物资配送",
+    title_en="Delivery of goods",
+    workflow=DeliveryWorkflow,
+    request_model=DeliveryRequest,
+    params_model=DeliveryParams,
+    extension_points=DELIVERY_POINTS,
+)
+
+plugin = CarePlugin(
+    name="engine",
+    version="0.1.0",
+    title_zh="流程引擎",
+    title_en="Process engine",
+    order=0,
+    processes=(DELIVERY,),
+    routes=(
+        EventRoute(
+            event_type="delivery.dropoff",
+            model=DropoffEvent,
+            process="delivery",
+            signal="dropoff_recorded",
+        ),
+    ),
+    workflows=(ScheduledLaunchWorkflow,),
+    activities=(
+        ActivitySet(cls=TaskActivities, build=lambda deps: TaskActivities(deps.engine)),
+        ActivitySet(cls=CaseRecordActivities, build=lambda deps: CaseRecordActivities(deps.engine)),
+        ActivitySet(
+            cls=NotificationActivities,
+            build=lambda deps: NotificationActivities(deps.engine, deps.notifications),
+        ),
+        ActivitySet(cls=PlanActivities, build=lambda deps: PlanActivities(deps.registry)),
+    ),
+)

@@ -1,0 +1,99 @@
+"""Build and run the worker: every plugin's workflows and activities on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from careflow.contract import ActivityDeps
+from careflow.db import make_engine
+from careflow.notify import NotificationAdapter, OutboxLogAdapter
+from careflow.registry import PluginRegistry
+from careflow.settings import Settings
+from careflow.temporal import connect
+from worker.interceptors import LogContextInterceptor
+
+__all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner"]
+
+#: Pure modules shared with the sandbox instead of re-imported for every workflow run.
+PASSTHROUGH_MODULES = ("careflow", "workflows", "plugins", "pydantic", "pydantic_core")
+
+log = structlog.get_logger("careflow.worker")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox with careflow's pure modules passed through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def build_worker(
+    client: Client,
+    registry: PluginRegistry,
+    *,
+    settings: Settings,
+    engine: Engine,
+    task_queue: str | None = None,
+    notifications: NotificationAdapter | None = None,
+    activity_executor: ThreadPoolExecutor,
+    max_concurrent_activities: int = 64,
+) -> Worker:
+    """A worker registering every plugin through temporalio's plugin API."""
+    deps = ActivityDeps(
+        engine=engine,
+        settings=settings,
+        notifications=notifications or OutboxLogAdapter(),
+        registry=registry,
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        plugins=[plugin.temporal_plugin(deps) for plugin in registry.plugins],
+        activity_executor=activity_executor,
+        max_concurrent_activities=max_concurrent_activities,
+        workflow_runner=workflow_runner(),
+        interceptors=[LogContextInterceptor()],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    registry: PluginRegistry,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run a worker until SIGINT/SIGTERM (or ``stop``), then shut down gracefully."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            break
+    client = await connect(settings)
+    engine = make_engine(settings.resolved_database_url)
+    with ThreadPoolExecutor(max_workers=64, thread_name_prefix="careflow-activity") as executor:
+        worker = build_worker(
+            client, registry, settings=settings, engine=engine, activity_executor=executor
+        )
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            namespace=settings.temporal_namespace,
+            plugins=[f"{p.name} {p.version}" for p in registry.plugins],
+        )
+        async with worker:
+            await stop.wait()
+            log.info("worker.stopping")
+    engine.dispose()
+    log.info("worker.stopped")

@@ -1,0 +1,235 @@
+"""The shared Delivery process 物资配送: goods from a donor or the community to a recipient.
+
+drop-off recorded at the community → hand-over task for a grid worker or volunteer, with a
+signed receipt → confirmation recorded → thank-you to the donor. A late hand-over escalates to
+community staff, then to the district admin; past the last deadline the fallback records the
+failure and tells the district. Micro-wishes and festival gifts both run through it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from temporalio import workflow
+
+from careflow.contract import CareEvent
+from careflow.forms import form_ref
+from careflow.models import ProcessInput
+from careflow.plan import EscalationLevel, TaskTemplate
+from careflow.roles import Role
+from workflows.runtime import CareProcess, TaskExpired
+
+__all__ = [
+    "DELIVERY_POINTS",
+    "DeliveryItem",
+    "DeliveryOutcome",
+    "DeliveryParams",
+    "DeliveryRequest",
+    "DeliveryResult",
+    "DeliveryWorkflow",
+    "DropoffEvent",
+    "DropoffForm",
+    "HandoverForm",
+]
+
+DELIVERY_POINTS = ("after_dropoff", "after_handover", "before_close")
+
+
+class DeliveryItem(BaseModel):
+    """One kind of goods in a delivery."""
+
+    category: str = Field(min_length=1, description="e.g. school_bag, stationery, winter_coat")
+    description_zh: str = Field(default="", max_length=200)
+    size: str | None = None
+    quantity: int = Field(default=1, ge=1, le=1000)
+
+
+class DeliveryRequest(BaseModel):
+    """What starts a delivery. References only: names and addresses stay in the registry."""
+
+    recipient_ref: str = Field(min_length=1, description="Registry id of the recipient (P…).")
+    donor_ref: str | None = Field(default=None, description="Registry id of the donor (D…).")
+    items: list[DeliveryItem] = Field(min_length=1)
+    purpose: Literal["micro_wish", "festival_gift", "couplets", "community_goods"] = (
+        "community_goods"
+    )
+    handover_role: Literal["grid_worker", "volunteer"] = "grid_worker"
+
+
+class DeliveryParams(BaseModel):
+    """What a district may set for deliveries."""
+
+    dropoff_due: timedelta = timedelta(days=7)
+    dropoff_escalation_due: timedelta = timedelta(days=3)
+    handover_due: timedelta = timedelta(days=2)
+    staff_escalation_due: timedelta = timedelta(days=1)
+    admin_escalation_due: timedelta = timedelta(days=1)
+
+
+class DropoffForm(BaseModel):
+    """Community staff (or the station scanner) record that the goods arrived."""
+
+    received: bool = True
+    items_match: bool = Field(description="Goods match the items of the delivery.")
+    storage_ref: str = Field(default="", max_length=64, description="Shelf or locker code.")
+    note: str = Field(default="", max_length=500)
+
+
+class HandoverForm(BaseModel):
+    """The person delivering records the hand-over and the signed receipt."""
+
+    handed_over: bool
+    receipt_ref: str | None = Field(
+        default=None, max_length=64, description="Reference of the scanned signed receipt."
+    )
+    reason: str | None = Field(default=None, max_length=500, description="Why not handed over.")
+
+    @model_validator(mode="after")
+    def _signed_or_explained(self) -> HandoverForm:
+        if self.handed_over and not self.receipt_ref:
+            raise ValueError("a hand-over needs the signed receipt (receipt_ref)")
+        if not self.handed_over and not self.reason:
+            raise ValueError("a failed hand-over needs a reason")
+        return self
+
+
+class DropoffEvent(CareEvent):
+    """A station scanner reports that goods for a delivery were dropped off."""
+
+    device_id: str = Field(min_length=1)
+    items_match: bool = True
+    storage_ref: str = ""
+
+
+class DeliveryOutcome(StrEnum):
+    """How a delivery ended."""
+
+    DELIVERED = "delivered"
+    NOT_HANDED_OVER = "not_handed_over"
+    NEVER_DROPPED_OFF = "never_dropped_off"
+    HANDOVER_EXPIRED = "handover_expired"
+
+
+class DeliveryResult(BaseModel):
+    """What a delivery reports to its parent and to ``careflow status``."""
+
+    outcome: DeliveryOutcome
+    delivered_at: str | None = None
+    handover_actor: str | None = None
+    thanked_donor: bool = False
+    hours_to_deliver: float | None = None
+
+
+def _dropoff_task(params: DeliveryParams) -> TaskTemplate:
+    return TaskTemplate(
+        role=Role.COMMUNITY_STAFF,
+        title_zh="登记物资送达",
+        title_en="Record goods dropped off",
+        form_ref=form_ref(DropoffForm),
+        due=params.dropoff_due,
+        escalation=[EscalationLevel(role=Role.DISTRICT_ADMIN, due=params.dropoff_escalation_due)],
+    )
+
+
+def _handover_task(params: DeliveryParams, role: str) -> TaskTemplate:
+    return TaskTemplate(
+        role=role,
+        title_zh="入户交接物资并签收",
+        title_en="Hand over goods and collect the signed receipt",
+        form_ref=form_ref(HandoverForm),
+        due=params.handover_due,
+        escalation=[
+            EscalationLevel(role=Role.COMMUNITY_STAFF, due=params.staff_escalation_due),
+            EscalationLevel(role=Role.DISTRICT_ADMIN, due=params.admin_escalation_due),
+        ],
+    )
+
+
+@workflow.defn(name="delivery")
+class DeliveryWorkflow(CareProcess):
+    """Drop-off, hand-over with a signed receipt, confirmation, thanks."""
+
+    @workflow.run
+    async def run(self, input: ProcessInput[DeliveryRequest]) -> DeliveryResult:
+        self.begin(input)
+        request = input.request
+        params = DeliveryParams.model_validate(self.params)
+        started = workflow.now()
+
+        self.stage("dropoff", "待物资送达 awaiting drop-off")
+        try:
+            dropoff = await self.human_task("dropoff", _dropoff_task(params))
+        except TaskExpired:
+            return await self._fail(DeliveryOutcome.NEVER_DROPPED_OFF, "物资未送达")
+        await self.record("dropoff", "goods_dropped_off", {"by": dropoff.actor, **dropoff.data})
+        await self.extension_point("after_dropoff", {"dropoff": dropoff.data})
+
+        self.stage("handover", "入户交接 hand-over")
+        try:
+            handover = await self.human_task("handover", _handover_task(params, request.handover_role))
+        except TaskExpired:
+            return await self._fail(DeliveryOutcome.HANDOVER_EXPIRED, "交接超过最终期限")
+        form = HandoverForm.model_validate(handover.data)
+        if not form.handed_over:
+            await self.record("handover", "handover_failed", {"reason": form.reason})
+            return await self._fail(DeliveryOutcome.NOT_HANDED_OVER, "未能交接")
+
+        self.stage("confirmed", "已签收 confirmed")
+        delivered = workflow.now()
+        await self.record(
+            "confirmed",
+            "goods_received",
+            {"receipt_ref": form.receipt_ref, "by": handover.actor, "role": handover.role},
+        )
+        await self.extension_point("after_handover", {"handover": handover.data})
+
+        thanked = False
+        if request.donor_ref:
+            self.stage("thanks", "致谢捐赠方 thanking the donor")
+            await self.notify(
+                "thanks",
+                recipient_ref=request.donor_ref,
+                template="delivery_thanks",
+                body_zh="感谢您的爱心捐赠！您捐赠的物资已送到受助人手中。",
+                params={"items": len(request.items), "purpose": request.purpose},
+            )
+            thanked = True
+        await self.extension_point("before_close")
+        self.stage("closed", "已完成 closed")
+        return DeliveryResult(
+            outcome=DeliveryOutcome.DELIVERED,
+            delivered_at=delivered.isoformat(),
+            handover_actor=handover.actor,
+            thanked_donor=thanked,
+            hours_to_deliver=round((delivered - started).total_seconds() / 3600, 2),
+        )
+
+    async def _fail(self, outcome: DeliveryOutcome, reason_zh: str) -> DeliveryResult:
+        """Fallback: record the failure and tell the district, then close."""
+        await self.record("failed", "delivery_failed", {"outcome": outcome.value})
+        await self.notify(
+            "failed",
+            recipient_ref=f"role:{Role.DISTRICT_ADMIN.value}",
+            template="delivery_failed",
+            body_zh=f"物资配送未完成：{reason_zh}，请跟进。",
+            params={"outcome": outcome.value},
+        )
+        self.stage("failed", f"未完成 failed: {reason_zh}")
+        return DeliveryResult(outcome=outcome)
+
+    @workflow.signal(name="dropoff_recorded")
+    def dropoff_recorded(self, event: DropoffEvent) -> None:
+        """A station scanner recorded the drop-off (routed from ``careflow event``)."""
+        self.complete_from_event(
+            "dropoff",
+            actor=f"device:{event.device_id}",
+            data={
+                "received": True,
+                "items_match": event.items_match,
+                "storage_ref": event.storage_ref,
+            },
+        )
+

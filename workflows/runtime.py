@@ -1,0 +1,538 @@
+"""The process runtime every careflow process workflow is built on.
+
+A process workflow subclasses :class:`CareProcess` and calls :meth:`CareProcess.begin` first
+in its run method. The base class gives it stages, extension points that run the frozen plan,
+human tasks with escalation, notifications, case records, child processes and
+continue-as-new, and it owns the ``complete_task`` Update that staff clients call.
+
+Everything here is deterministic: time comes from ``workflow.now()``, ids from
+``workflow.uuid4()``, and all I/O happens in activities called by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+from careflow.forms import load_form
+from careflow.models import (
+    ActivityName,
+    ChildStart,
+    CloseTaskInput,
+    CompleteTaskInput,
+    EscalateTaskInput,
+    NotifyInput,
+    OpenTaskInput,
+    ProcessContext,
+    ProcessInput,
+    RecordCaseInput,
+    ResolvePlanInput,
+    StepInput,
+    StepOutput,
+    TaskOutcome,
+    TaskStatus,
+    process_summary,
+    process_workflow_id,
+)
+from careflow.plan import Plan, PlanStep, StepKind, TaskTemplate
+from careflow.roles import ROLE_TITLES, Role
+from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE, start_attributes
+
+__all__ = ["CareProcess", "OpenTaskView", "ProcessStatus", "TaskExpired", "start_process"]
+
+#: Engine activities are short database writes; retry transient faults, not business errors.
+ENGINE_TIMEOUT = timedelta(seconds=30)
+ENGINE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+
+class TaskExpired(Exception):
+    """A human task passed its last deadline with nobody completing it."""
+
+    def __init__(self, task_id: str, step_key: str) -> None:
+        super().__init__(f"task {task_id} ({step_key}) expired")
+        self.task_id = task_id
+        self.step_key = step_key
+
+
+class OpenTaskView(BaseModel):
+    """An open task as ``status`` shows it."""
+
+    task_id: str
+    step_key: str
+    title_zh: str
+    role: str
+    level: int
+    due_at: str
+
+
+class ProcessStatus(BaseModel):
+    """What the ``status`` query answers: stage and open tasks."""
+
+    process: str
+    stage: str
+    stage_zh: str
+    open_tasks: list[OpenTaskView]
+    results: dict[str, Any] = {}
+
+
+@dataclass
+class _Task:
+    task_id: str
+    step_key: str
+    template: TaskTemplate
+    role: str
+    level: int
+    due_at: Any
+    outcome: TaskOutcome | None = None
+    closed: bool = False
+    allowed: list[str] = field(default_factory=list)
+
+
+def _role_zh(role: str) -> str:
+    try:
+        return ROLE_TITLES[Role(role)]
+    except ValueError:
+        return role
+
+
+class CareProcess:
+    """Base class of process workflows: the runtime and the ``complete_task`` Update."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, _Task] = {}
+        self._stage = "started"
+        self._stage_zh = "已启动"
+        self._input: ProcessInput[Any] | None = None
+        self._results: dict[str, Any] = {}
+        # Events that arrived before their task opened (signal-with-start, early scanners).
+        self._early: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    # -- start ------------------------------------------------------------------------------
+
+    def begin(self, input: ProcessInput[Any]) -> None:
+        """Bind the process input; call first in the run method."""
+        self._input = input
+        self._refresh_details()
+
+    @property
+    def context(self) -> ProcessContext:
+        """Who and where this process is for."""
+        return self._require_input().context
+
+    @property
+    def plan(self) -> Plan:
+        """The plan frozen into this process's input."""
+        return self._require_input().plan
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The process params resolved into the plan."""
+        return self.plan.params
+
+    def _require_input(self) -> ProcessInput[Any]:
+        if self._input is None:
+            raise ApplicationError("process not started: begin() was not called", non_retryable=True)
+        return self._input
+
+    # -- stages and details -------------------------------------------------------------------
+
+    def stage(self, code: str, title_zh: str) -> None:
+        """Enter a stage: upsert ``CareStage`` and show it in the UI's current details."""
+        self._stage, self._stage_zh = code, title_zh
+        workflow.upsert_search_attributes([CARE_STAGE.value_set(code)])
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        lines = [f"**阶段 Stage**: {self._stage_zh} (`{self._stage}`)"]
+        open_tasks = [t for t in self._tasks.values() if not t.closed]
+        if open_tasks:
+            lines.append("**待办工单 Open tasks**:")
+            for t in open_tasks:
+                overdue = " ⚠️超时升级 escalated" if t.level else ""
+                lines.append(
+                    f"- `{t.task_id}` {t.template.title_zh} → {_role_zh(t.role)}"
+                    f" (截止 due {t.due_at:%Y-%m-%d %H:%M} UTC){overdue}"
+                )
+        workflow.set_current_details("\n".join(lines))
+
+    def _refresh_overdue(self) -> None:
+        overdue = any(t.level > 0 for t in self._tasks.values() if not t.closed)
+        workflow.upsert_search_attributes([CARE_OVERDUE.value_set(overdue)])
+
+    @workflow.query(name="status")
+    def status(self) -> ProcessStatus:
+        """Stage and open tasks, for ``careflow status``."""
+        return ProcessStatus(
+            process=self._input.context.process if self._input else "",
+            stage=self._stage,
+            stage_zh=self._stage_zh,
+            open_tasks=[
+                OpenTaskView(
+                    task_id=t.task_id,
+                    step_key=t.step_key,
+                    title_zh=t.template.title_zh,
+                    role=t.role,
+                    level=t.level,
+                    due_at=t.due_at.isoformat(),
+                )
+                for t in self._tasks.values()
+                if not t.closed
+            ],
+            results=self._results,
+        )
+
+    # -- activities ----------------------------------------------------------------------------
+
+    async def _engine(self, name: ActivityName, arg: BaseModel, *, summary: str) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            start_to_close_timeout=ENGINE_TIMEOUT,
+            retry_policy=ENGINE_RETRY,
+            summary=summary,
+        )
+
+    async def record(self, key: str, kind: str, data: dict[str, Any] | None = None) -> None:
+        """Append an event to the case record (idempotent on the step key)."""
+        await self._engine(
+            ActivityName.RECORD_CASE,
+            RecordCaseInput(
+                workflow_id=workflow.info().workflow_id,
+                step_key=key,
+                context=self.context,
+                kind=kind,
+                data=data or {},
+            ),
+            summary=f"记录 record: {kind}",
+        )
+
+    async def notify(
+        self,
+        key: str,
+        *,
+        recipient_ref: str,
+        template: str,
+        body_zh: str,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a notification through the outbox (idempotent on the step key)."""
+        await self._engine(
+            ActivityName.NOTIFY,
+            NotifyInput(
+                workflow_id=workflow.info().workflow_id,
+                step_key=key,
+                context=self.context,
+                recipient_ref=recipient_ref,
+                template=template,
+                body_zh=body_zh,
+                params=params or {},
+            ),
+            summary=f"通知 notify: {template} → {recipient_ref}",
+        )
+
+    # -- human tasks ------------------------------------------------------------------------------
+
+    async def human_task(self, key: str, template: TaskTemplate) -> TaskOutcome:
+        """Open a task, wait for staff, escalate past each due time.
+
+        The task goes to ``template.role`` first and to each escalation role in turn when the
+        current one lets it pass its due time; each escalation notifies the new role and marks
+        the process ``CareOverdue``. Every role the task has been with may still complete it.
+
+        Raises:
+            TaskExpired: The last escalation level passed its due time too. The caller applies
+                the process's fallback.
+        """
+        task = _Task(
+            task_id=f"T{workflow.uuid4().hex[:12]}",
+            step_key=key,
+            template=template,
+            role=template.role,
+            level=0,
+            due_at=workflow.now() + template.due,
+            allowed=[template.role],
+        )
+        self._tasks[task.task_id] = task
+        wf_id = workflow.info().workflow_id
+        await self._engine(
+            ActivityName.OPEN_TASK,
+            OpenTaskInput(
+                task_id=task.task_id,
+                workflow_id=wf_id,
+                step_key=key,
+                context=self.context,
+                role=task.role,
+                title_zh=template.title_zh,
+                title_en=template.title_en,
+                form_ref=template.form_ref,
+                due_at=task.due_at,
+            ),
+            summary=f"开工单 open task: {template.title_zh} → {_role_zh(task.role)}",
+        )
+        self._refresh_details()
+        if key in self._early:
+            actor, data = self._early.pop(key)
+            self.complete_from_event(key, actor=actor, data=data)
+        levels = [(template.role, template.due)] + [(e.role, e.due) for e in template.escalation]
+        for level, (role, due) in enumerate(levels):
+            if level > 0:
+                await self._escalate(task, role=role, level=level, due=due)
+            try:
+                await workflow.wait_condition(
+                    lambda: task.outcome is not None,
+                    timeout=max(task.due_at - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary=f"等待{_role_zh(role)}处理: {template.title_zh}",
+                )
+                break
+            except asyncio.TimeoutError:
+                continue
+        outcome = task.outcome
+        await self._engine(
+            ActivityName.CLOSE_TASK,
+            CloseTaskInput(
+                task_id=task.task_id,
+                status=TaskStatus.DONE if outcome else TaskStatus.EXPIRED,
+                actor=outcome.actor if outcome else None,
+                role=outcome.role if outcome else None,
+                result=outcome.data if outcome else None,
+                closed_at=workflow.now(),
+            ),
+            summary=f"关闭工单 close task: {template.title_zh}",
+        )
+        task.closed = True
+        self._refresh_overdue()
+        self._refresh_details()
+        if outcome is None:
+            raise TaskExpired(task.task_id, key)
+        return outcome
+
+    async def _escalate(self, task: _Task, *, role: str, level: int, due: timedelta) -> None:
+        task.role, task.level = role, level
+        task.due_at = workflow.now() + due
+        task.allowed.append(role)
+        await self._engine(
+            ActivityName.ESCALATE_TASK,
+            EscalateTaskInput(
+                task_id=task.task_id,
+                workflow_id=workflow.info().workflow_id,
+                step_key=task.step_key,
+                role=role,
+                level=level,
+                due_at=task.due_at,
+            ),
+            summary=f"超时升级 escalate to {_role_zh(role)}: {task.template.title_zh}",
+        )
+        await self.notify(
+            f"{task.step_key}.escalated.{level}",
+            recipient_ref=f"role:{role}",
+            template="task_escalated",
+            body_zh=f"工单「{task.template.title_zh}」已超时，升级至{_role_zh(role)}处理。",
+            params={"task_id": task.task_id, "level": level},
+        )
+        self._refresh_overdue()
+        self._refresh_details()
+
+    def complete_from_event(self, step_key: str, *, actor: str, data: dict[str, Any]) -> bool:
+        """Complete the open task of ``step_key`` from a validated device or partner event.
+
+        Returns:
+            Whether an open task was waiting for it. If none was, the event is kept and
+            completes the task as soon as it opens.
+        """
+        for task in self._tasks.values():
+            if task.step_key == step_key and not task.closed and task.outcome is None:
+                form = load_form(task.template.form_ref)
+                task.outcome = TaskOutcome(
+                    task_id=task.task_id,
+                    actor=actor,
+                    role="device",
+                    data=form.model_validate(data).model_dump(mode="json"),
+                    completed_at=workflow.now(),
+                )
+                return True
+        self._early[step_key] = (actor, data)
+        return False
+
+    @workflow.update(name="complete_task")
+    async def complete_task(self, input: CompleteTaskInput) -> TaskOutcome:
+        """Staff complete an open task with the form's data."""
+        task = self._tasks[input.task_id]
+        form = load_form(task.template.form_ref)
+        task.outcome = TaskOutcome(
+            task_id=task.task_id,
+            actor=input.actor,
+            role=input.role,
+            data=form.model_validate(input.data).model_dump(mode="json"),
+            completed_at=workflow.now(),
+        )
+        # Answer once the task row is closed, so the caller's inbox is already up to date.
+        await workflow.wait_condition(lambda: task.closed)
+        return task.outcome
+
+    @complete_task.validator
+    def _validate_complete_task(self, input: CompleteTaskInput) -> None:
+        task = self._tasks.get(input.task_id)
+        if task is None:
+            raise ApplicationError(f"task {input.task_id} is not part of this process", type="UnknownTask")
+        if task.closed or task.outcome is not None:
+            raise ApplicationError(f"task {input.task_id} is already closed", type="TaskClosed")
+        if input.role not in task.allowed:
+            raise ApplicationError(
+                f"role {input.role!r} may not complete task {input.task_id} "
+                f"(allowed: {', '.join(task.allowed)})",
+                type="RoleNotAllowed",
+            )
+        try:
+            load_form(task.template.form_ref).model_validate(input.data)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(form)'}: {e['msg']}" for e in err.errors()
+            )
+            raise ApplicationError(f"form data rejected: {problems}", type="InvalidForm") from None
+
+    # -- extension points --------------------------------------------------------------------------
+
+    async def extension_point(self, point: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run the plan's steps at ``point`` in order.
+
+        Returns:
+            Step key → what the step produced (activity output data, task form data, child
+            result), also kept for the ``status`` query. An expired task step is recorded
+            as ``{"expired": True}`` and does not stop the process.
+        """
+        produced: dict[str, Any] = {}
+        for step in self.plan.at(point):
+            produced[step.key] = await self._run_step(step, data or {})
+        self._results.update(produced)
+        return produced
+
+    async def _run_step(self, step: PlanStep, data: dict[str, Any]) -> Any:
+        wf_id = workflow.info().workflow_id
+        if step.kind is StepKind.ACTIVITY and step.activity:
+            out: StepOutput = await workflow.execute_activity(
+                step.activity,
+                StepInput(
+                    workflow_id=wf_id,
+                    step_key=step.key,
+                    context=self.context,
+                    params=self.params,
+                    data=data,
+                ),
+                result_type=StepOutput,
+                start_to_close_timeout=step.timeout,
+                summary=step.summary_zh,
+            )
+            return out.data
+        if step.kind is StepKind.HUMAN_TASK and step.task:
+            try:
+                return (await self.human_task(step.key, step.task)).data
+            except TaskExpired:
+                await self.record(f"{step.key}.expired", "step_expired", {"step": step.key})
+                return {"expired": True}
+        if step.kind is StepKind.CHILD_PROCESS and step.child_process:
+            return await self.run_child(
+                step.child_process,
+                request=step.child_request,
+                case_ref=f"{self.context.case_ref}.{step.key}",
+            )
+        if step.kind is StepKind.WAIT and step.wait:
+            await workflow.sleep(step.wait, summary=step.summary_zh)
+            return {}
+        raise ApplicationError(f"plan step {step.key!r} is incomplete", non_retryable=True)
+
+    # -- child processes -----------------------------------------------------------------------------
+
+    async def start_child(
+        self,
+        process: str,
+        *,
+        request: dict[str, Any],
+        case_ref: str,
+        community: str | None = None,
+    ) -> workflow.ChildWorkflowHandle[Any, Any]:
+        """Start another process of the same district as a child."""
+        return await start_process(
+            process,
+            district=self.context.district,
+            community=community or self.context.community,
+            case_ref=case_ref,
+            request=request,
+        )
+
+    async def run_child(
+        self,
+        process: str,
+        *,
+        request: dict[str, Any],
+        case_ref: str,
+        community: str | None = None,
+    ) -> Any:
+        """Start a child process and wait for its result."""
+        handle = await self.start_child(
+            process, request=request, case_ref=case_ref, community=community
+        )
+        return await handle
+
+    # -- long life -------------------------------------------------------------------------------
+
+    def should_continue_as_new(self, *, max_history: int | None = None) -> bool:
+        """Whether the history is long enough to start afresh."""
+        info = workflow.info()
+        if info.is_continue_as_new_suggested():
+            return True
+        return max_history is not None and info.get_current_history_length() >= max_history
+
+    async def continue_as_new(self, carry: dict[str, Any]) -> NoReturn:
+        """Continue as new with the same context and plan, after every handler has finished."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        current = self._require_input()
+        workflow.continue_as_new(current.model_copy(update={"carry": carry}))
+
+
+async def start_process(
+    process: str,
+    *,
+    district: str,
+    community: str | None,
+    case_ref: str,
+    request: dict[str, Any],
+) -> workflow.ChildWorkflowHandle[Any, Any]:
+    """Start a process from inside a workflow; its plan is resolved by an activity.
+
+    The child is abandoned on parent close: a process outlives whatever started it.
+    """
+    resolved: ChildStart = await workflow.execute_activity(
+        ActivityName.RESOLVE_PLAN,
+        ResolvePlanInput(process=process, district=district),
+        result_type=ChildStart,
+        start_to_close_timeout=ENGINE_TIMEOUT,
+        retry_policy=ENGINE_RETRY,
+        summary=f"解析流程计划 resolve plan: {process}",
+    )
+    parent_id = workflow.info().workflow_id
+    context = ProcessContext(
+        process=process,
+        module=resolved.module,
+        district=district,
+        community=community,
+        case_ref=case_ref,
+        started_by=f"workflow:{parent_id}",
+        parent_workflow_id=parent_id,
+    )
+    return await workflow.start_child_workflow(
+        resolved.workflow_type,
+        ProcessInput[Any](context=context, plan=resolved.plan, request=request),
+        id=process_workflow_id(process, district, case_ref),
+        search_attributes=start_attributes(context),
+        static_summary=process_summary(resolved.title_zh, context),
+        static_details=resolved.plan.describe_zh(),
+        parent_close_policy=ParentClosePolicy.ABANDON,
+    )

@@ -234,7 +234,7 @@ class PluginRegistry:
             raise PluginError(
                 plugin.name, f"event route {route.event_type!r} names unknown process {route.process!r}"
             )
-        defn = spec.workflow.__temporal_workflow_definition  # type: ignore[attr-defined]
+        defn = getattr(spec.workflow, "__temporal_workflow_definition")
         if route.signal not in defn.signals:
             raise PluginError(
                 plugin.name,

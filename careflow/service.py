@@ -275,8 +275,8 @@ async def process_status(client: Client, engine: Engine, *, workflow_id: str) ->
         "community": attrs.get("CareCommunity"),
         "stage": attrs.get("CareStage"),
         "overdue": attrs.get("CareOverdue"),
-        "summary": desc.static_summary,
-        "plan": desc.static_details,
+        "summary": await desc.static_summary(),
+        "plan": await desc.static_details(),
         "plan_plugins": memo.get("plan_plugins"),
         "plan_steps": memo.get("plan_steps"),
         "tasks": [

@@ -1,0 +1,138 @@
+"""Activities of the human-task store: open, escalate and close task rows (工单)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from careflow.db import crud
+from careflow.db.engine import session_scope
+from careflow.db.types import utcnow
+from careflow.forms import FormRefError, form_schema
+from careflow.models import ActivityName, CloseTaskInput, EscalateTaskInput, OpenTaskInput
+
+__all__ = ["TaskActivities", "unknown_task"]
+
+_log = structlog.get_logger("careflow.activities.tasks")
+
+
+def unknown_task(task_id: str) -> ApplicationError:
+    """The non-retryable business failure for a task id that no row has."""
+    return ApplicationError(f"unknown task {task_id!r}", type="UnknownTask", non_retryable=True)
+
+
+class TaskActivities:
+    """Writes the task rows that staff inboxes read; every write is idempotent.
+
+    Args:
+        engine: Engine of the app database.
+        clock: Source of the current time (UTC); ``datetime.now(UTC)`` by default.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
+        """Keep the dependencies."""
+        self._engine = engine
+        self._clock = clock or utcnow
+
+    @activity.defn(name=ActivityName.OPEN_TASK)
+    def open_task(self, input: OpenTaskInput) -> None:
+        """Open a task row with its form schema, once per (workflow id, step key).
+
+        Raises:
+            ApplicationError: ``BadFormRef`` (non-retryable) when the form cannot be loaded.
+        """
+        try:
+            schema = form_schema(input.form_ref)
+        except FormRefError as err:
+            raise ApplicationError(str(err), type="BadFormRef", non_retryable=True) from err
+        context = input.context
+        with session_scope(self._engine) as session:
+            task, created = crud.insert_task(
+                session,
+                task_id=input.task_id,
+                workflow_id=input.workflow_id,
+                step_key=input.step_key,
+                process=context.process,
+                module=context.module,
+                district=context.district,
+                community=context.community,
+                case_ref=context.case_ref,
+                role=input.role,
+                title_zh=input.title_zh,
+                title_en=input.title_en,
+                form_ref=input.form_ref,
+                form_schema=schema,
+                due_at=input.due_at,
+                opened_at=self._clock(),
+            )
+        _log.info(
+            "task.opened" if created else "task.open_repeated",
+            task_id=task.task_id,
+            workflow_id=task.workflow_id,
+            step_key=task.step_key,
+        )
+
+    @activity.defn(name=ActivityName.ESCALATE_TASK)
+    def escalate_task(self, input: EscalateTaskInput) -> None:
+        """Hand an overdue task to the next role; a level already applied changes nothing.
+
+        Raises:
+            ApplicationError: ``UnknownTask`` (non-retryable) when no row has the task id.
+        """
+        with session_scope(self._engine) as session:
+            try:
+                task = crud.escalate_task(
+                    session,
+                    task_id=input.task_id,
+                    role=input.role,
+                    level=input.level,
+                    due_at=input.due_at,
+                )
+            except crud.UnknownTaskError as err:
+                raise unknown_task(input.task_id) from err
+        _log.info(
+            "task.escalated",
+            task_id=task.task_id,
+            workflow_id=task.workflow_id,
+            level=task.escalation_level,
+            role=task.role,
+        )
+
+    @activity.defn(name=ActivityName.CLOSE_TASK)
+    def close_task(self, input: CloseTaskInput) -> None:
+        """Close a task with its outcome; closing a closed task changes nothing.
+
+        Raises:
+            ApplicationError: ``UnknownTask`` (non-retryable) when no row has the task id, or
+                ``InvalidTaskStatus`` (non-retryable) for the status ``open``.
+        """
+        with session_scope(self._engine) as session:
+            try:
+                task = crud.close_task(
+                    session,
+                    task_id=input.task_id,
+                    status=input.status,
+                    actor=input.actor,
+                    role=input.role,
+                    result=input.result,
+                    closed_at=input.closed_at,
+                )
+            except crud.UnknownTaskError as err:
+                raise unknown_task(input.task_id) from err
+            except ValueError as err:
+                raise ApplicationError(
+                    str(err), type="InvalidTaskStatus", non_retryable=True
+                ) from err
+        _log.info(
+            "task.closed", task_id=task.task_id, workflow_id=task.workflow_id, status=task.status
+        )
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activity methods, for the worker."""
+        return [self.open_task, self.escalate_task, self.close_task]

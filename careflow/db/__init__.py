@@ -1,0 +1,90 @@
+"""The app database: engines and sessions, tables, migrations, idempotent CRUD and the demo seed.
+
+Importing this package opens nothing; build an engine with ``make_engine`` where a command
+starts, migrate with ``upgrade`` and use ``session_scope`` for each unit of work.
+"""
+
+from careflow.db.crud import (
+    TaskFilter,
+    UnknownNotificationError,
+    UnknownTaskError,
+    close_task,
+    communities_of,
+    escalate_task,
+    get_area,
+    get_notification,
+    get_person,
+    get_task,
+    insert_case_record,
+    insert_notification,
+    insert_task,
+    list_case_records,
+    list_notifications,
+    list_tasks,
+    mark_notification_failed,
+    mark_notification_sent,
+    registry_is_empty,
+)
+from careflow.db.engine import make_engine, session_scope
+from careflow.db.migrate import current_revision, head_revision, upgrade
+from careflow.db.seed import SeedSummary, seed_demo
+from careflow.db.tables import (
+    Area,
+    CaseRecord,
+    Donor,
+    Guardian,
+    Household,
+    HouseholdMember,
+    Notification,
+    Pairing,
+    Person,
+    Provider,
+    Staff,
+    Task,
+    Volunteer,
+)
+from careflow.db.types import UTCDateTime, utcnow
+
+__all__ = [
+    "Area",
+    "CaseRecord",
+    "Donor",
+    "Guardian",
+    "Household",
+    "HouseholdMember",
+    "Notification",
+    "Pairing",
+    "Person",
+    "Provider",
+    "SeedSummary",
+    "Staff",
+    "Task",
+    "TaskFilter",
+    "UTCDateTime",
+    "UnknownNotificationError",
+    "UnknownTaskError",
+    "Volunteer",
+    "close_task",
+    "communities_of",
+    "current_revision",
+    "escalate_task",
+    "get_area",
+    "get_notification",
+    "get_person",
+    "get_task",
+    "head_revision",
+    "insert_case_record",
+    "insert_notification",
+    "insert_task",
+    "list_case_records",
+    "list_notifications",
+    "list_tasks",
+    "make_engine",
+    "mark_notification_failed",
+    "mark_notification_sent",
+    "registry_is_empty",
+    "seed_demo",
+    "session_scope",
+    "upgrade",
+    "utcnow",
+]

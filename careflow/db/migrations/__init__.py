@@ -1,0 +1,1 @@
+"""Alembic migrations of the app database (script location of ``careflow.db.migrate``)."""

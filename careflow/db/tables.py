@@ -1,0 +1,262 @@
+"""The tables of the app database: the registry, human tasks, case records and the outbox.
+
+Registry rows (areas, people, households, volunteers, providers, donors, staff) hold the
+personal data; workflows and logs only ever see their opaque ids. Task, case-record and
+notification rows are written by activities and are unique on (workflow id, step key), which
+makes a retried activity a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from careflow.db.types import UTCDateTime, utcnow
+
+__all__ = [
+    "AREA_LEVELS",
+    "NAMING_CONVENTION",
+    "NOTIFICATION_STATUSES",
+    "PERSON_KINDS",
+    "PROVIDER_KINDS",
+    "Area",
+    "CaseRecord",
+    "Donor",
+    "Guardian",
+    "Household",
+    "HouseholdMember",
+    "Notification",
+    "Pairing",
+    "Person",
+    "Provider",
+    "Staff",
+    "Task",
+    "Volunteer",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names, so that later SQLite batch migrations can address every constraint."""
+
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+AREA_LEVELS = ("district", "street", "community")
+PERSON_KINDS = ("elder", "child", "adult")
+PROVIDER_KINDS = ("hospital", "health_centre", "dining_table", "childcare")
+NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+
+
+# --- registry -------------------------------------------------------------------------------
+
+
+class Area(SQLModel, table=True):
+    """An administrative area: district 区 → street 街道 → community 社区."""
+
+    __tablename__ = "area"
+
+    code: str = Field(primary_key=True, max_length=64)
+    level: str = Field(max_length=16, description="'district', 'street' or 'community'.")
+    parent_code: str | None = Field(default=None, foreign_key="area.code", index=True)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=128)
+
+
+class Person(SQLModel, table=True):
+    """A resident known to a community: an elder, a child or an adult (guardian, volunteer)."""
+
+    __tablename__ = "person"
+
+    id: str = Field(primary_key=True, max_length=16, description="E.g. 'P00001'.")
+    kind: str = Field(max_length=8, index=True, description="'elder', 'child' or 'adult'.")
+    name: str = Field(max_length=32)
+    id_number: str = Field(max_length=18)
+    phone: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=128)
+    gender: str = Field(max_length=1, description="'M' or 'F'.")
+    birth_date: date
+    community_code: str = Field(foreign_key="area.code", index=True)
+    lives_alone: bool = False
+    disability_level: int = Field(default=0, ge=0, le=4, description="0 none … 4 most severe.")
+    low_income: bool = Field(default=False, description="Receives minimum living allowance 低保.")
+    pensioner: bool = False
+    home_bound: bool = False
+
+
+class Household(SQLModel, table=True):
+    """A household 户 registered in a community."""
+
+    __tablename__ = "household"
+
+    id: str = Field(primary_key=True, max_length=16, description="E.g. 'H00001'.")
+    community_code: str = Field(foreign_key="area.code", index=True)
+    low_income: bool = False
+
+
+class HouseholdMember(SQLModel, table=True):
+    """A person's membership of a household."""
+
+    __tablename__ = "household_member"
+
+    household_id: str = Field(foreign_key="household.id", primary_key=True)
+    person_id: str = Field(foreign_key="person.id", primary_key=True, index=True)
+    relation: str = Field(max_length=16, description="'head', 'child', 'parent', 'grandparent'…")
+
+
+class Guardian(SQLModel, table=True):
+    """An adult responsible for a child, and whether they may collect the child."""
+
+    __tablename__ = "guardian"
+
+    child_id: str = Field(foreign_key="person.id", primary_key=True)
+    guardian_id: str = Field(foreign_key="person.id", primary_key=True, index=True)
+    relation: str = Field(max_length=16, description="'mother', 'father', 'grandmother'…")
+    authorised_pickup: bool = False
+
+
+class Volunteer(SQLModel, table=True):
+    """A volunteer 志愿者 of a community."""
+
+    __tablename__ = "volunteer"
+
+    id: str = Field(primary_key=True, max_length=16, description="E.g. 'V0001'.")
+    person_id: str | None = Field(default=None, foreign_key="person.id")
+    name: str = Field(max_length=32)
+    phone: str | None = Field(default=None, max_length=20)
+    community_code: str = Field(foreign_key="area.code", index=True)
+    kind: str = Field(max_length=16, description="'student', 'party_member' or 'resident'.")
+
+
+class Pairing(SQLModel, table=True):
+    """A volunteer paired with an elder: a curtain check 窗帘之约 or one-to-one care."""
+
+    __tablename__ = "pairing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    volunteer_id: str = Field(foreign_key="volunteer.id", index=True)
+    elder_id: str = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=16, description="'curtain' or 'one_to_one'.")
+    active: bool = True
+
+
+class Provider(SQLModel, table=True):
+    """A service provider: hospital, community health centre, small dining table or childcare."""
+
+    __tablename__ = "provider"
+
+    id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=16, index=True)
+    name_zh: str = Field(max_length=64)
+    district_code: str = Field(foreign_key="area.code", index=True)
+    community_code: str | None = Field(default=None, foreign_key="area.code")
+    capacity: int | None = None
+    partner: bool = Field(default=False, description="A partner hospital of the green channel.")
+
+
+class Donor(SQLModel, table=True):
+    """A person or organisation that pledges goods or money 捐赠方."""
+
+    __tablename__ = "donor"
+
+    id: str = Field(primary_key=True, max_length=16, description="E.g. 'D0001'.")
+    name: str = Field(max_length=64)
+    kind: str = Field(max_length=16, description="'person' or 'organisation'.")
+    district_code: str = Field(foreign_key="area.code", index=True)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class Staff(SQLModel, table=True):
+    """A member of staff who acts in processes (the actors of the CLI)."""
+
+    __tablename__ = "staff"
+
+    id: str = Field(primary_key=True, max_length=16, description="E.g. 'S0001'.")
+    name: str = Field(max_length=32)
+    role: str = Field(max_length=32, index=True, description="A careflow.roles.Role value.")
+    district_code: str = Field(foreign_key="area.code", index=True)
+    community_code: str | None = Field(default=None, foreign_key="area.code")
+
+
+# --- process read models ----------------------------------------------------------------------
+
+
+class Task(SQLModel, table=True):
+    """A human task 工单 in a role's inbox; the workflow stays the source of truth."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "step_key", name="uq_task_workflow_step"),
+        Index("ix_task_status_role_district", "status", "role", "district"),
+    )
+
+    task_id: str = Field(primary_key=True, max_length=255)
+    workflow_id: str = Field(max_length=255, index=True)
+    step_key: str = Field(max_length=255)
+    process: str = Field(max_length=128)
+    module: str = Field(max_length=64)
+    district: str = Field(max_length=64)
+    community: str | None = Field(default=None, max_length=64)
+    case_ref: str = Field(max_length=128)
+    role: str = Field(max_length=32)
+    title_zh: str = Field(max_length=255)
+    title_en: str = Field(max_length=255)
+    form_ref: str = Field(max_length=255)
+    form_schema: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="open", max_length=16, description="A TaskStatus value.")
+    escalation_level: int = 0
+    overdue: bool = False
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_by: str | None = Field(default=None, max_length=64)
+    completed_role: str | None = Field(default=None, max_length=32)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class CaseRecord(SQLModel, table=True):
+    """One event in the record of a case."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "step_key", name="uq_case_record_workflow_step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(max_length=255, index=True)
+    step_key: str = Field(max_length=255)
+    process: str = Field(max_length=128)
+    district: str = Field(max_length=64)
+    case_ref: str = Field(max_length=128, index=True)
+    kind: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Notification(SQLModel, table=True):
+    """A notification in the outbox; the row stays as the visible record once sent."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "step_key", name="uq_notification_workflow_step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(max_length=255, index=True)
+    step_key: str = Field(max_length=255)
+    district: str = Field(max_length=64)
+    community: str | None = Field(default=None, max_length=64)
+    recipient_ref: str = Field(max_length=128)
+    template: str = Field(max_length=128)
+    body_zh: str
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", max_length=16, index=True)
+    adapter: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

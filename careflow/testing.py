@@ -114,8 +114,13 @@ async def running_worker(
     settings: Settings | None = None,
     task_queue: str | None = None,
     notifications: NotificationAdapter | None = None,
+    max_cached_workflows: int = 1000,
 ) -> AsyncIterator[Worker]:
-    """Run a careflow worker on a fresh task queue for the duration of the block."""
+    """Run a careflow worker on a fresh task queue for the duration of the block.
+
+    Pass ``max_cached_workflows=0`` for a worker that another will replace mid-test: the
+    time-skipping server does not move work off a stopped worker's sticky queue.
+    """
     from worker.main import build_worker
 
     with ThreadPoolExecutor(max_workers=16) as executor:
@@ -128,6 +133,7 @@ async def running_worker(
             notifications=notifications,
             activity_executor=executor,
             max_concurrent_activities=16,
+            max_cached_workflows=max_cached_workflows,
         )
         async with worker:
             yield worker

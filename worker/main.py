@@ -46,6 +46,7 @@ def build_worker(
     notifications: NotificationAdapter | None = None,
     activity_executor: ThreadPoolExecutor,
     max_concurrent_activities: int = 64,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     """A worker registering every plugin through temporalio's plugin API."""
     deps = ActivityDeps(
@@ -60,6 +61,7 @@ def build_worker(
         plugins=[plugin.temporal_plugin(deps) for plugin in registry.plugins],
         activity_executor=activity_executor,
         max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(),
         interceptors=[LogContextInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=10),

@@ -96,6 +96,13 @@ class _Task:
     allowed: list[str] = field(default_factory=list)
 
 
+def _form(ref: str) -> type[BaseModel]:
+    # Forms are pure data models, possibly from a plugin outside the passthrough list; load
+    # them outside the sandbox so their module's other imports are not re-run in it.
+    with workflow.unsafe.imports_passed_through():
+        return load_form(ref)
+
+
 def _role_zh(role: str) -> str:
     try:
         return ROLE_TITLES[Role(role)]
@@ -349,7 +356,7 @@ class CareProcess:
         """
         for task in self._tasks.values():
             if task.step_key == step_key and not task.closed and task.outcome is None:
-                form = load_form(task.template.form_ref)
+                form = _form(task.template.form_ref)
                 task.outcome = TaskOutcome(
                     task_id=task.task_id,
                     actor=actor,
@@ -365,7 +372,7 @@ class CareProcess:
     async def complete_task(self, input: CompleteTaskInput) -> TaskOutcome:
         """Staff complete an open task with the form's data."""
         task = self._tasks[input.task_id]
-        form = load_form(task.template.form_ref)
+        form = _form(task.template.form_ref)
         task.outcome = TaskOutcome(
             task_id=task.task_id,
             actor=input.actor,
@@ -391,7 +398,7 @@ class CareProcess:
                 type="RoleNotAllowed",
             )
         try:
-            load_form(task.template.form_ref).model_validate(input.data)
+            _form(task.template.form_ref).model_validate(input.data)
         except ValidationError as err:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(form)'}: {e['msg']}" for e in err.errors()

@@ -14,6 +14,7 @@ from careflow.contract import (
     ActivitySet,
     ActivityStep,
     CarePlugin,
+    ChildProcessStep,
     DistrictProgramme,
     HumanTaskStep,
     ProcessSpec,
@@ -122,6 +123,17 @@ def make_sample_plugin(
             districts=frozenset({"xiaodian"}),
         ),
     ]
+    steps.append(
+        ChildProcessStep(
+            key="sample.child",
+            process="delivery",
+            point="before_close",
+            summary_zh="子流程心跳 child heartbeat",
+            child_process="sample.heartbeat",
+            request={"beats": 1},
+            districts=frozenset({"jinyuan"}),
+        )
+    )
     if with_call:
         steps.append(
             HumanTaskStep(

@@ -1,0 +1,63 @@
+"""Schedules and visibility on the dev server: sync, list, trigger, search by attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from careflow import service
+from careflow.registry import PluginRegistry
+from careflow.testing import running_worker
+from plugins.engine import plugin as engine_plugin
+from tests.conftest import record_history
+from workflows.launcher import LaunchResult
+
+
+async def _visible(client: Client, query: str, *, timeout: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [wf.id async for wf in client.list_workflows(query)]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+async def test_schedules_sync_list_trigger_and_remove(
+    dev_env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry
+) -> None:
+    client = dev_env.client
+    async with running_worker(client, registry, engine=engine) as worker:
+        report = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
+        assert report["created"] == ["careflow.sample.daily.wanbailin"]
+        again = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
+        assert again == {"created": [], "updated": ["careflow.sample.daily.wanbailin"], "deleted": []}
+
+        listed = await service.list_schedules(client)
+        assert [s["schedule_id"] for s in listed] == ["careflow.sample.daily.wanbailin"]
+        assert listed[0]["next_action_times"][0].endswith("01:30:00+00:00")  # 09:30 Asia/Shanghai
+
+        await client.get_schedule_handle("careflow.sample.daily.wanbailin").trigger()
+        launched = await _visible(
+            client, 'CareProcess = "sample.heartbeat" AND CareDistrict = "wanbailin"'
+        )
+        assert len(launched) == 1 and launched[0].startswith("sample.heartbeat-wanbailin-")
+        process = client.get_workflow_handle(launched[0])
+        desc = await process.describe()
+        assert desc.status == WorkflowExecutionStatus.RUNNING
+        assert "测试心跳" in (await desc.static_summary() or "")
+        launcher_ids = await _visible(client, 'WorkflowType = "careflow.scheduled_launch"')
+        launcher = client.get_workflow_handle(launcher_ids[0], result_type=LaunchResult)
+        assert (await launcher.result()).workflow_id == launched[0]
+        await record_history(client, launcher, "scheduled_launch")
+        await process.terminate("test finished")
+
+        # The plugin is removed: its schedules go with it.
+        removed = await service.sync_schedules(
+            client, PluginRegistry.build([engine_plugin]), task_queue=worker.task_queue
+        )
+        assert removed["deleted"] == ["careflow.sample.daily.wanbailin"]
+        assert await service.list_schedules(client) == []

@@ -30,6 +30,7 @@ __all__ = [
     "StepOutput",
     "TaskOutcome",
     "TaskStatus",
+    "plan_memo",
     "process_summary",
     "process_workflow_id",
 ]
@@ -198,3 +199,8 @@ def process_summary(title_zh: str, context: ProcessContext) -> str:
     """The Chinese static summary shown for a process in the Temporal UI."""
     where = context.district + (f"/{context.community}" if context.community else "")
     return f"{title_zh} · {where} · 案件 {context.case_ref}"
+
+
+def plan_memo(plan: Plan) -> dict[str, Any]:
+    """The memo a process starts with: which plugin versions and steps its plan froze."""
+    return {"plan_plugins": plan.plugins, "plan_steps": [step.key for step in plan.steps]}

@@ -133,7 +133,7 @@ class PluginRegistry:
         """Discover plugins from entry points and apply the configuration file."""
         return cls.build(discover_plugins(), overrides=load_overrides(config))
 
-    # -- validation ---------------------------------------------------------------------
+    # -- validation
 
     def _validate(self) -> None:
         names: set[str] = set()
@@ -174,7 +174,8 @@ class PluginRegistry:
     def _add_process(self, plugin: CarePlugin, spec: ProcessSpec) -> None:
         if spec.id in self.processes:
             raise PluginError(
-                plugin.name, f"process {spec.id!r} is already defined by {self.owners[spec.id].name!r}"
+                plugin.name,
+                f"process {spec.id!r} is already defined by {self.owners[spec.id].name!r}",
             )
         if len(set(spec.extension_points)) != len(spec.extension_points):
             raise PluginError(plugin.name, f"process {spec.id!r} repeats an extension point")
@@ -232,7 +233,8 @@ class PluginRegistry:
         spec = self.processes.get(route.process)
         if spec is None:
             raise PluginError(
-                plugin.name, f"event route {route.event_type!r} names unknown process {route.process!r}"
+                plugin.name,
+                f"event route {route.event_type!r} names unknown process {route.process!r}",
             )
         defn = getattr(spec.workflow, "__temporal_workflow_definition")
         if route.signal not in defn.signals:
@@ -243,13 +245,16 @@ class PluginRegistry:
             )
         if route.start_if_absent and route.to_request is None:
             raise PluginError(
-                plugin.name, f"event route {route.event_type!r} starts a process but has no to_request"
+                plugin.name,
+                f"event route {route.event_type!r} starts a process but has no to_request",
             )
         self.routes[route.event_type] = route
 
     def _check_programme(self, plugin: CarePlugin, programme: Any) -> None:
         if programme.district not in DISTRICTS:
-            raise PluginError(plugin.name, f"programme names unknown district {programme.district!r}")
+            raise PluginError(
+                plugin.name, f"programme names unknown district {programme.district!r}"
+            )
         for process in {*programme.enable, *programme.disable, *programme.params}:
             if process not in self.processes:
                 raise PluginError(
@@ -279,7 +284,9 @@ class PluginRegistry:
                 raise PluginError(
                     plugin.name, f"schedule {schedule.id!r}: cron {cron!r} needs five fields"
                 )
-        TemporalScheduleSpec(cron_expressions=list(schedule.crons), time_zone_name=schedule.time_zone)
+        TemporalScheduleSpec(
+            cron_expressions=list(schedule.crons), time_zone_name=schedule.time_zone
+        )
         try:
             spec.request_model.model_validate(dict(schedule.request))
         except ValidationError as err:
@@ -303,7 +310,7 @@ class PluginRegistry:
                     ) from err
                 del values
 
-    # -- queries --------------------------------------------------------------------------
+    # -- queries
 
     def process(self, process_id: str) -> ProcessSpec:
         """The spec of a process.
@@ -350,7 +357,9 @@ class PluginRegistry:
     def check_district(self, district: str) -> None:
         """Raise ``InputError`` for a district code careflow does not serve."""
         if district not in DISTRICTS:
-            raise InputError("district", f"unknown district {district!r} (known: {', '.join(DISTRICTS)})")
+            raise InputError(
+                "district", f"unknown district {district!r} (known: {', '.join(DISTRICTS)})"
+            )
 
     def resolve_plan(self, process_id: str, district: str, *, now: datetime | None = None) -> Plan:
         """The ordered steps and params a new process of ``process_id`` in ``district`` runs.

@@ -5,6 +5,8 @@ They hold codes and opaque references only, never personal data.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from careflow.models import ProcessContext
@@ -43,7 +45,7 @@ SEARCH_ATTRIBUTE_TYPES: dict[str, str] = {
 
 def start_attributes(context: ProcessContext, *, stage: str = "started") -> TypedSearchAttributes:
     """The search attributes a process starts with."""
-    pairs = [
+    pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(CARE_DISTRICT, context.district),
         SearchAttributePair(CARE_MODULE, context.module),
         SearchAttributePair(CARE_PROCESS, context.process),

@@ -37,6 +37,7 @@ from careflow.models import (
     ProcessInput,
     TaskOutcome,
     TaskStatus,
+    plan_memo,
     process_summary,
     process_workflow_id,
 )
@@ -141,7 +142,7 @@ async def start_process(
             search_attributes=start_attributes(context),
             static_summary=process_summary(spec.title_zh, context),
             static_details=plan.describe_zh(),
-            memo={"plan_plugins": plan.plugins, "plan_steps": [s.key for s in plan.steps]},
+            memo=plan_memo(plan),
         )
     except WorkflowAlreadyStartedError as err:
         raise InputError("case_ref", f"a process is already running as {workflow_id}") from err
@@ -236,6 +237,7 @@ async def route_event(
             search_attributes=start_attributes(context),
             static_summary=process_summary(spec.title_zh, context),
             static_details=plan.describe_zh(),
+            memo=plan_memo(plan),
         )
         return workflow_id
     handle = client.get_workflow_handle(workflow_id)
@@ -243,7 +245,9 @@ async def route_event(
         await handle.signal(route.signal, event)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise InputError("case_ref", f"no running process {workflow_id} for this event") from err
+            raise InputError(
+                "case_ref", f"no running process {workflow_id} for this event"
+            ) from err
         raise
     return workflow_id
 
@@ -312,7 +316,9 @@ async def sync_schedules(
     from workflows.launcher import LaunchInput
 
     targets = _schedule_targets(registry)
-    existing = {s.id async for s in await client.list_schedules() if s.id.startswith(SCHEDULE_PREFIX)}
+    existing = {
+        s.id async for s in await client.list_schedules() if s.id.startswith(SCHEDULE_PREFIX)
+    }
     report: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
     for schedule_id, (district, process, spec) in sorted(targets.items()):
         schedule = Schedule(
@@ -359,7 +365,9 @@ async def list_schedules(client: Client) -> list[dict[str, Any]]:
         found.append(
             {
                 "schedule_id": entry.id,
-                "next_action_times": [t.isoformat() for t in (info.next_action_times if info else [])][:3],
+                "next_action_times": [
+                    t.isoformat() for t in (info.next_action_times if info else [])
+                ][:3],
                 "recent_actions": len(info.recent_actions) if info else 0,
             }
         )

@@ -169,7 +169,9 @@ class DeliveryWorkflow(CareProcess):
 
         self.stage("handover", "入户交接 hand-over")
         try:
-            handover = await self.human_task("handover", _handover_task(params, request.handover_role))
+            handover = await self.human_task(
+                "handover", _handover_task(params, request.handover_role)
+            )
         except TaskExpired:
             return await self._fail(DeliveryOutcome.HANDOVER_EXPIRED, "交接超过最终期限")
         form = HandoverForm.model_validate(handover.data)
@@ -232,4 +234,3 @@ class DeliveryWorkflow(CareProcess):
                 "storage_ref": event.storage_ref,
             },
         )
-

@@ -11,7 +11,6 @@ Everything here is deterministic: time comes from ``workflow.now()``, ids from
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -39,6 +38,7 @@ from careflow.models import (
     StepOutput,
     TaskOutcome,
     TaskStatus,
+    plan_memo,
     process_summary,
     process_workflow_id,
 )
@@ -122,7 +122,7 @@ class CareProcess:
         # Events that arrived before their task opened (signal-with-start, early scanners).
         self._early: dict[str, tuple[str, dict[str, Any]]] = {}
 
-    # -- start ------------------------------------------------------------------------------
+    # -- start
 
     def begin(self, input: ProcessInput[Any]) -> None:
         """Bind the process input; call first in the run method."""
@@ -146,15 +146,18 @@ class CareProcess:
 
     def _require_input(self) -> ProcessInput[Any]:
         if self._input is None:
-            raise ApplicationError("process not started: begin() was not called", non_retryable=True)
+            raise ApplicationError(
+                "process not started: begin() was not called", non_retryable=True
+            )
         return self._input
 
-    # -- stages and details -------------------------------------------------------------------
+    # -- stages and details
 
     def stage(self, code: str, title_zh: str) -> None:
         """Enter a stage: upsert ``CareStage`` and show it in the UI's current details."""
         self._stage, self._stage_zh = code, title_zh
         workflow.upsert_search_attributes([CARE_STAGE.value_set(code)])
+        workflow.logger.info("process.stage", extra={"stage": code})
         self._refresh_details()
 
     def _refresh_details(self) -> None:
@@ -196,7 +199,7 @@ class CareProcess:
             results=self._results,
         )
 
-    # -- activities ----------------------------------------------------------------------------
+    # -- activities
 
     async def _engine(self, name: ActivityName, arg: BaseModel, *, summary: str) -> Any:
         return await workflow.execute_activity(
@@ -245,7 +248,7 @@ class CareProcess:
             summary=f"通知 notify: {template} → {recipient_ref}",
         )
 
-    # -- human tasks ------------------------------------------------------------------------------
+    # -- human tasks
 
     async def human_task(self, key: str, template: TaskTemplate) -> TaskOutcome:
         """Open a task, wait for staff, escalate past each due time.
@@ -299,7 +302,7 @@ class CareProcess:
                     timeout_summary=f"等待{_role_zh(role)}处理: {template.title_zh}",
                 )
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
         outcome = task.outcome
         await self._engine(
@@ -388,7 +391,9 @@ class CareProcess:
     def _validate_complete_task(self, input: CompleteTaskInput) -> None:
         task = self._tasks.get(input.task_id)
         if task is None:
-            raise ApplicationError(f"task {input.task_id} is not part of this process", type="UnknownTask")
+            raise ApplicationError(
+                f"task {input.task_id} is not part of this process", type="UnknownTask"
+            )
         if task.closed or task.outcome is not None:
             raise ApplicationError(f"task {input.task_id} is already closed", type="TaskClosed")
         if input.role not in task.allowed:
@@ -401,13 +406,16 @@ class CareProcess:
             _form(task.template.form_ref).model_validate(input.data)
         except ValidationError as err:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(form)'}: {e['msg']}" for e in err.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or '(form)'}: {e['msg']}"
+                for e in err.errors()
             )
             raise ApplicationError(f"form data rejected: {problems}", type="InvalidForm") from None
 
-    # -- extension points --------------------------------------------------------------------------
+    # -- extension points
 
-    async def extension_point(self, point: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def extension_point(
+        self, point: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Run the plan's steps at ``point`` in order.
 
         Returns:
@@ -455,7 +463,7 @@ class CareProcess:
             return {}
         raise ApplicationError(f"plan step {step.key!r} is incomplete", non_retryable=True)
 
-    # -- child processes -----------------------------------------------------------------------------
+    # -- child processes
 
     async def start_child(
         self,
@@ -488,7 +496,7 @@ class CareProcess:
         )
         return await handle
 
-    # -- long life -------------------------------------------------------------------------------
+    # -- long life
 
     def should_continue_as_new(self, *, max_history: int | None = None) -> bool:
         """Whether the history is long enough to start afresh."""
@@ -541,5 +549,6 @@ async def start_process(
         search_attributes=start_attributes(context),
         static_summary=process_summary(resolved.title_zh, context),
         static_details=resolved.plan.describe_zh(),
+        memo=plan_memo(resolved.plan),
         parent_close_policy=ParentClosePolicy.ABANDON,
     )

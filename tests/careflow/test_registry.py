@@ -244,7 +244,9 @@ def test_processes_without_engine_activities_are_refused() -> None:
 
 def test_plan_rejects_unknown_process_district_and_disabled() -> None:
     registry = _load(
-        _district(programmes=(DistrictProgramme(district="jinyuan", disable=frozenset({"delivery"})),))
+        _district(
+            programmes=(DistrictProgramme(district="jinyuan", disable=frozenset({"delivery"})),)
+        )
     )
     with pytest.raises(InputError, match="unknown process 'nope'"):
         registry.resolve_plan("nope", "yingze")
@@ -269,7 +271,7 @@ def test_config_file_overrides_params_and_bad_values_name_the_key(tmp_path: Path
 
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[district.atlantis.delivery]\n", encoding="utf-8")
-    with pytest.raises(InputError, match="district.atlantis: unknown district"):
+    with pytest.raises(InputError, match=r"district\.atlantis: unknown district"):
         PluginRegistry.build([engine_plugin], overrides=load_overrides(unknown))
 
     broken = tmp_path / "broken.toml"

@@ -34,7 +34,11 @@ async def test_schedules_sync_list_trigger_and_remove(
         report = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
         assert report["created"] == ["careflow.sample.daily.wanbailin"]
         again = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
-        assert again == {"created": [], "updated": ["careflow.sample.daily.wanbailin"], "deleted": []}
+        assert again == {
+            "created": [],
+            "updated": ["careflow.sample.daily.wanbailin"],
+            "deleted": [],
+        }
 
         listed = await service.list_schedules(client)
         assert [s["schedule_id"] for s in listed] == ["careflow.sample.daily.wanbailin"]

@@ -48,7 +48,9 @@ def tasks_of(engine: Engine, workflow_id: str) -> list[Task]:
 def records_of(engine: Engine, workflow_id: str) -> list[tuple[str, str]]:
     """(step key, kind) of every case record of a workflow."""
     with Session(engine) as session:
-        return [(r.step_key, r.kind) for r in crud.list_case_records(session, workflow_id=workflow_id)]
+        return [
+            (r.step_key, r.kind) for r in crud.list_case_records(session, workflow_id=workflow_id)
+        ]
 
 
 def notifications_of(engine: Engine, workflow_id: str) -> list[tuple[str, str, str]]:

@@ -171,5 +171,7 @@ def make_sample_plugin(
         programmes=(
             DistrictProgramme(district="xiaodian", params={"delivery": {"handover_due": "PT6H"}}),
         ),
-        activities=(ActivitySet(cls=SampleActivities, build=lambda deps: SampleActivities(deps.engine)),),
+        activities=(
+            ActivitySet(cls=SampleActivities, build=lambda deps: SampleActivities(deps.engine)),
+        ),
     )

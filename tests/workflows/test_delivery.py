@@ -63,7 +63,11 @@ async def test_happy_path_runs_plan_steps_and_thanks_the_donor(
         handover = await wait_for_task(engine, handle.id, "handover")
         assert handover.role == "grid_worker"
         await _complete(
-            ts_env, engine, handover.task_id, "grid_worker", {"handed_over": True, "receipt_ref": "R-1"}
+            ts_env,
+            engine,
+            handover.task_id,
+            "grid_worker",
+            {"handed_over": True, "receipt_ref": "R-1"},
         )
         # The district plugin's own human task at after_handover (Wanbailin only).
         call = await wait_for_task(engine, handle.id, "sample.call")
@@ -100,7 +104,9 @@ async def test_bad_completions_are_rejected_and_write_nothing(
         assert "may not complete" in wrong_role.value.problem
 
         with pytest.raises(InputError) as bad_form:
-            await _complete(ts_env, engine, dropoff.task_id, "community_staff", {"items_match": "maybe"})
+            await _complete(
+                ts_env, engine, dropoff.task_id, "community_staff", {"items_match": "maybe"}
+            )
         assert bad_form.value.field == "data"
         assert "items_match" in bad_form.value.problem
 
@@ -115,19 +121,27 @@ async def test_bad_completions_are_rejected_and_write_nothing(
 
         await _complete(ts_env, engine, dropoff.task_id, "community_staff", {"items_match": True})
         with pytest.raises(InputError, match="already done") as closed:
-            await _complete(ts_env, engine, dropoff.task_id, "community_staff", {"items_match": True})
+            await _complete(
+                ts_env, engine, dropoff.task_id, "community_staff", {"items_match": True}
+            )
         assert closed.value.field == "task_id"
 
         handover = await wait_for_task(engine, handle.id, "handover")
         with pytest.raises(InputError, match="signed receipt"):
             await _complete(ts_env, engine, handover.task_id, "grid_worker", {"handed_over": True})
         await _complete(
-            ts_env, engine, handover.task_id, "grid_worker", {"handed_over": False, "reason": "搬家"}
+            ts_env,
+            engine,
+            handover.task_id,
+            "grid_worker",
+            {"handed_over": False, "reason": "搬家"},
         )
         result = DeliveryResult.model_validate(await result_of(ts_env, handle))
         await record_history(ts_env.client, handle, "delivery_not_handed_over")
     assert result.outcome == "not_handed_over"
-    assert ("failed", "role:district_admin", "delivery_failed") in notifications_of(engine, handle.id)
+    assert ("failed", "role:district_admin", "delivery_failed") in notifications_of(
+        engine, handle.id
+    )
 
 
 async def test_late_handover_escalates_then_expires_to_the_fallback(
@@ -144,9 +158,11 @@ async def test_late_handover_escalates_then_expires_to_the_fallback(
         assert escalated.role == "community_staff" and escalated.overdue
         desc = await handle.describe()
         assert desc.typed_search_attributes.get(CARE_OVERDUE) is True
-        assert ("handover.escalated.1", "role:community_staff", "task_escalated") in notifications_of(
-            engine, handle.id
-        )
+        assert (
+            "handover.escalated.1",
+            "role:community_staff",
+            "task_escalated",
+        ) in notifications_of(engine, handle.id)
 
         await ts_env.sleep(timedelta(days=1, minutes=1))
         await wait_for_task(engine, handle.id, "handover", level=2)
@@ -154,7 +170,7 @@ async def test_late_handover_escalates_then_expires_to_the_fallback(
         await record_history(ts_env.client, handle, "delivery_handover_expired")
 
     assert result.outcome == "handover_expired"
-    expired = [t for t in tasks_of(engine, handle.id) if t.task_id == handover.task_id][0]
+    expired = next(t for t in tasks_of(engine, handle.id) if t.task_id == handover.task_id)
     assert expired.status == "expired" and expired.role == "district_admin"
     assert ("failed", "delivery_failed") in records_of(engine, handle.id)
 
@@ -170,7 +186,11 @@ async def test_escalated_task_can_be_completed_by_the_new_role(
         await ts_env.sleep(timedelta(days=2, minutes=1))
         escalated = await wait_for_task(engine, handle.id, "handover", level=1)
         await _complete(
-            ts_env, engine, escalated.task_id, "community_staff", {"handed_over": True, "receipt_ref": "R-9"}
+            ts_env,
+            engine,
+            escalated.task_id,
+            "community_staff",
+            {"handed_over": True, "receipt_ref": "R-9"},
         )
         result = DeliveryResult.model_validate(await result_of(ts_env, handle))
         desc = await handle.describe()
@@ -209,7 +229,11 @@ async def test_station_scan_event_records_the_dropoff(
         assert dropoff.completed_by == "device:ST-07"
         handover = await wait_for_task(engine, handle.id, "handover")
         await _complete(
-            ts_env, engine, handover.task_id, "grid_worker", {"handed_over": True, "receipt_ref": "R-2"}
+            ts_env,
+            engine,
+            handover.task_id,
+            "grid_worker",
+            {"handed_over": True, "receipt_ref": "R-2"},
         )
         result = DeliveryResult.model_validate(await result_of(ts_env, handle))
         await record_history(ts_env.client, handle, "delivery_scanned_with_wait_step")
@@ -225,7 +249,10 @@ async def test_station_scan_event_records_the_dropoff(
         )
     with pytest.raises(InputError) as missing:
         await service.route_event(
-            ts_env.client, registry, event_type="delivery.dropoff", data={"district": "xiaodian"},
+            ts_env.client,
+            registry,
+            event_type="delivery.dropoff",
+            data={"district": "xiaodian"},
             task_queue="unused",
         )
     assert missing.value.field == "data" and "case_ref" in missing.value.problem

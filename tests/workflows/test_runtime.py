@@ -44,16 +44,26 @@ async def test_plugin_upgrade_does_not_change_a_running_plan(
         ts_env.client, v1, engine=engine, task_queue=task_queue, max_cached_workflows=0
     ):
         old = await service.start_process(
-            ts_env.client, v1, process="delivery", district="yingze", request=REQUEST,
-            started_by="staff:S0002", task_queue=task_queue,
+            ts_env.client,
+            v1,
+            process="delivery",
+            district="yingze",
+            request=REQUEST,
+            started_by="staff:S0002",
+            task_queue=task_queue,
         )
         await wait_for_task(engine, old.workflow_id, "dropoff")
 
     # The district upgrades its plugin; workers restart with the new version.
     async with running_worker(ts_env.client, v2, engine=engine, task_queue=task_queue):
         new = await service.start_process(
-            ts_env.client, v2, process="delivery", district="yingze", request=REQUEST,
-            started_by="staff:S0002", task_queue=task_queue,
+            ts_env.client,
+            v2,
+            process="delivery",
+            district="yingze",
+            request=REQUEST,
+            started_by="staff:S0002",
+            task_queue=task_queue,
         )
         assert (await _deliver(ts_env, engine, old.workflow_id)).outcome == "delivered"
         assert (await _deliver(ts_env, engine, new.workflow_id)).outcome == "delivered"
@@ -71,8 +81,14 @@ async def test_child_process_step_runs_to_completion(
 ) -> None:
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         started = await service.start_process(
-            ts_env.client, registry, process="delivery", district="jinyuan", request=REQUEST,
-            started_by="staff:S0002", task_queue=worker.task_queue, case_ref="K1",
+            ts_env.client,
+            registry,
+            process="delivery",
+            district="jinyuan",
+            request=REQUEST,
+            started_by="staff:S0002",
+            task_queue=worker.task_queue,
+            case_ref="K1",
         )
         assert (await _deliver(ts_env, engine, started.workflow_id)).outcome == "delivered"
         child_id = "sample.heartbeat-jinyuan-K1.sample.child"
@@ -91,8 +107,13 @@ async def test_long_lived_process_continues_as_new_without_losing_beats(
 ) -> None:
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         started = await service.start_process(
-            ts_env.client, registry, process="sample.heartbeat", district="wanbailin",
-            request={"beats": 8}, started_by="staff:S0002", task_queue=worker.task_queue,
+            ts_env.client,
+            registry,
+            process="sample.heartbeat",
+            district="wanbailin",
+            request={"beats": 8},
+            started_by="staff:S0002",
+            task_queue=worker.task_queue,
         )
         handle = ts_env.client.get_workflow_handle(started.workflow_id)
         result = await result_of(ts_env, handle)

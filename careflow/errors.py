@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-__all__ = ["CareflowError", "InputError", "PluginError"]
+from pydantic import ValidationError
+
+__all__ = [
+    "CareflowError",
+    "InputError",
+    "PayloadError",
+    "PluginError",
+    "format_validation_error",
+]
+
+
+def format_validation_error(err: ValidationError, *, prefix: str = "") -> str:
+    """One ``field.path: message`` per failing field, joined with ``; ``."""
+    parts = []
+    for item in err.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(root)")
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
 
 
 class CareflowError(Exception):
@@ -29,3 +47,21 @@ class InputError(CareflowError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class PayloadError(InputError):
+    """A JSON payload that does not validate, naming every failing field under ``prefix``.
+
+    Printed as ``input.items: Field required; input.recipient_ref: Field required`` so the
+    user sees the full path of each field inside the file they passed; ``field`` is the first.
+    """
+
+    def __init__(self, prefix: str, err: ValidationError) -> None:
+        errors = err.errors()
+        loc = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
+        problem = str(errors[0]["msg"]) if errors else str(err)
+        super().__init__(f"{prefix}.{loc}" if loc else prefix, problem)
+        self.message = format_validation_error(err, prefix=prefix)
+
+    def __str__(self) -> str:
+        return self.message

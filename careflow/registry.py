@@ -28,7 +28,7 @@ from careflow.contract import (
     ScheduleSpec,
     StepSpec,
 )
-from careflow.errors import InputError, PluginError
+from careflow.errors import InputError, PluginError, format_validation_error
 from careflow.models import ActivityName
 from careflow.plan import Plan
 from careflow.roles import Role
@@ -37,22 +37,11 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginRegistry",
     "discover_plugins",
-    "format_validation_error",
     "load_overrides",
 ]
 
 ENTRY_POINT_GROUP = "careflow.plugins"
 ENGINE_ACTIVITIES = frozenset(name.value for name in ActivityName)
-
-
-def format_validation_error(err: ValidationError, *, prefix: str = "") -> str:
-    """One line per failing field: ``field.path: message``."""
-    parts = []
-    for item in err.errors():
-        loc = ".".join(str(p) for p in item["loc"])
-        where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(root)")
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
 
 
 def discover_plugins(group: str = ENTRY_POINT_GROUP) -> list[CarePlugin]:

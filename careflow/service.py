@@ -8,6 +8,7 @@ The CLI today, and the staff HTTP API later, are thin layers over these function
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +30,11 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from careflow.contract import CareEvent, EventRoute
 from careflow.db import crud
-from careflow.errors import InputError
+from careflow.db.tables import Task
+from careflow.errors import InputError, PayloadError
+from careflow.forms import FormRefError, load_form
 from careflow.models import (
     CompleteTaskInput,
     ProcessContext,
@@ -41,17 +45,25 @@ from careflow.models import (
     process_summary,
     process_workflow_id,
 )
-from careflow.registry import PluginRegistry, format_validation_error
+from careflow.registry import PluginRegistry
+from careflow.roles import Role
 from careflow.search_attributes import start_attributes
 
 __all__ = [
     "SCHEDULE_PREFIX",
+    "PreparedEvent",
+    "PreparedStart",
     "StartedProcess",
+    "check_completion",
     "complete_task",
+    "deliver_event",
     "list_schedules",
     "new_case_ref",
+    "prepare_event",
+    "prepare_start",
     "process_status",
     "route_event",
+    "start_prepared",
     "start_process",
     "sync_schedules",
 ]
@@ -85,7 +97,7 @@ def _validate_request(model: type[BaseModel], data: Any, *, field: str = "input"
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise InputError(field, format_validation_error(err)) from err
+        raise PayloadError(field, err) from err
 
 
 def _check_community(engine: Engine | None, district: str, community: str | None) -> None:
@@ -93,31 +105,54 @@ def _check_community(engine: Engine | None, district: str, community: str | None
         return
     with Session(engine) as session:
         area = crud.get_area(session, code=community)
+        in_district = {a.code for a in crud.communities_of(session, district=district)}
     if area is None or area.level != "community":
         raise InputError("community", f"unknown community {community!r}")
-    with Session(engine) as session:
-        if community not in {a.code for a in crud.communities_of(session, district=district)}:
-            raise InputError("community", f"community {community!r} is not in {district!r}")
+    if community not in in_district:
+        raise InputError("community", f"community {community!r} is not in {district!r}")
 
 
-async def start_process(
-    client: Client,
+@dataclass(frozen=True, slots=True)
+class PreparedStart:
+    """A validated process start with its plan resolved; nothing sent to Temporal yet."""
+
+    workflow_type: str
+    workflow_id: str
+    title_zh: str
+    input: ProcessInput[Any]
+
+    @property
+    def context(self) -> ProcessContext:
+        """Who and where the process is for."""
+        return self.input.context
+
+    def start_options(self) -> dict[str, Any]:
+        """What every start of a process carries for auditing."""
+        return {
+            "search_attributes": start_attributes(self.context),
+            "static_summary": process_summary(self.title_zh, self.context),
+            "static_details": self.input.plan.describe_zh(),
+            "memo": plan_memo(self.input.plan),
+        }
+
+
+def prepare_start(
     registry: PluginRegistry,
     *,
     process: str,
     district: str,
     request: Any,
     started_by: str,
-    task_queue: str,
     community: str | None = None,
     case_ref: str | None = None,
     engine: Engine | None = None,
-) -> StartedProcess:
-    """Validate, resolve the plan and start a process.
+) -> PreparedStart:
+    """Check everything about a start that needs no Temporal, and resolve its plan.
 
     Raises:
-        InputError: Unknown process, district or community; a request that does not validate;
-            a process already running for the same case.
+        InputError: Unknown process, district or community (checked against the registry
+            database when ``engine`` is given); a request that does not validate; a process
+            not enabled in the district.
     """
     spec = registry.process(process)
     registry.check_district(district)
@@ -132,28 +167,84 @@ async def start_process(
         case_ref=case_ref or new_case_ref(),
         started_by=started_by,
     )
-    workflow_id = process_workflow_id(process, district, context.case_ref)
+    return PreparedStart(
+        workflow_type=spec.workflow_type,
+        workflow_id=process_workflow_id(process, district, context.case_ref),
+        title_zh=spec.title_zh,
+        input=ProcessInput[Any](context=context, plan=plan, request=parsed),
+    )
+
+
+async def start_prepared(
+    client: Client, prepared: PreparedStart, *, task_queue: str
+) -> StartedProcess:
+    """Start a prepared process.
+
+    Raises:
+        InputError: A process is already running for the same case.
+    """
     try:
         handle = await client.start_workflow(
-            spec.workflow_type,
-            ProcessInput[Any](context=context, plan=plan, request=parsed),
-            id=workflow_id,
+            prepared.workflow_type,
+            prepared.input,
+            id=prepared.workflow_id,
             task_queue=task_queue,
-            search_attributes=start_attributes(context),
-            static_summary=process_summary(spec.title_zh, context),
-            static_details=plan.describe_zh(),
-            memo=plan_memo(plan),
+            **prepared.start_options(),
         )
     except WorkflowAlreadyStartedError as err:
-        raise InputError("case_ref", f"a process is already running as {workflow_id}") from err
+        raise InputError(
+            "case_ref", f"a process is already running as {prepared.workflow_id}"
+        ) from err
     return StartedProcess(
         workflow_id=handle.id,
         run_id=handle.result_run_id,
-        process=process,
-        district=district,
-        case_ref=context.case_ref,
-        steps=len(plan.steps),
+        process=prepared.context.process,
+        district=prepared.context.district,
+        case_ref=prepared.context.case_ref,
+        steps=len(prepared.input.plan.steps),
     )
+
+
+async def start_process(
+    client: Client,
+    registry: PluginRegistry,
+    *,
+    task_queue: str,
+    **start: Any,
+) -> StartedProcess:
+    """Validate, resolve the plan and start a process (``prepare_start`` + ``start_prepared``).
+
+    Raises:
+        InputError: See :func:`prepare_start` and :func:`start_prepared`.
+    """
+    return await start_prepared(client, prepare_start(registry, **start), task_queue=task_queue)
+
+
+def check_completion(engine: Engine, *, task_id: str, role: str, data: Any) -> Task:
+    """Check a task completion against the task table and the task's form.
+
+    The workflow's ``complete_task`` validator is the authority and checks again; this lets a
+    client reject plainly bad input at once, even while Temporal is unreachable.
+
+    Raises:
+        InputError: Unknown or closed task, unknown role, form data that does not validate.
+    """
+    if role not in Role.__members__.values():
+        raise InputError("role", f"unknown role {role!r} (known: {', '.join(Role)})")
+    if not isinstance(data, dict):
+        raise InputError("data", "form data must be a JSON object")
+    with Session(engine) as session:
+        task = crud.get_task(session, task_id=task_id)
+    if task is None:
+        raise InputError("task_id", f"unknown task {task_id!r}")
+    if task.status != TaskStatus.OPEN:
+        raise InputError("task_id", f"task {task_id} is already {task.status}")
+    try:
+        form = load_form(task.form_ref)
+    except FormRefError:
+        return task  # a worker may know forms this client does not: the workflow decides
+    _validate_request(form, data, field="data")
+    return task
 
 
 async def complete_task(
@@ -167,17 +258,12 @@ async def complete_task(
 ) -> TaskOutcome:
     """Complete a human task through its process's ``complete_task`` Update.
 
-    The workflow's validator is the authority; its rejections come back as ``InputError``
-    naming the field (``task_id``, ``role`` or ``data``), with nothing written.
+    Rejections of the workflow's validator come back as ``InputError`` naming the field
+    (``task_id``, ``role`` or ``data``), with nothing written.
     """
-    if not isinstance(data, dict):
-        raise InputError("data", "form data must be a JSON object")
-    with Session(engine) as session:
-        task = crud.get_task(session, task_id=task_id)
-    if task is None:
-        raise InputError("task_id", f"unknown task {task_id!r}")
-    if task.status != TaskStatus.OPEN:
-        raise InputError("task_id", f"task {task_id} is already {task.status}")
+    if not actor.strip():
+        raise InputError("actor", "staff id must not be empty")
+    task = check_completion(engine, task_id=task_id, role=role, data=data)
     handle = client.get_workflow_handle(task.workflow_id)
     try:
         return await handle.execute_update(
@@ -197,6 +283,77 @@ async def complete_task(
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """A validated event with where it goes; nothing sent to Temporal yet."""
+
+    event_type: str
+    route: EventRoute
+    event: CareEvent
+    workflow_id: str
+    start: PreparedStart | None
+
+
+def prepare_event(registry: PluginRegistry, *, event_type: str, data: Any) -> PreparedEvent:
+    """Validate an event and find its process; resolve the plan if the route may start it.
+
+    Raises:
+        InputError: Unknown event type, a payload that does not validate, an unknown district.
+    """
+    route = registry.route(event_type)
+    event = _validate_request(route.model, data, field="data")
+    assert isinstance(event, CareEvent)
+    registry.check_district(event.district)
+    start = None
+    if route.start_if_absent and route.to_request is not None:
+        start = prepare_start(
+            registry,
+            process=route.process,
+            district=event.district,
+            community=event.community,
+            case_ref=event.case_ref,
+            request=route.to_request(event),
+            started_by=f"event:{event_type}",
+        )
+    return PreparedEvent(
+        event_type=event_type,
+        route=route,
+        event=event,
+        workflow_id=process_workflow_id(route.process, event.district, event.case_ref),
+        start=start,
+    )
+
+
+async def deliver_event(client: Client, prepared: PreparedEvent, *, task_queue: str) -> str:
+    """Signal the event to its process, starting the process first if the route says so.
+
+    Returns:
+        The workflow id the event went to.
+    """
+    if prepared.start is not None:
+        await client.start_workflow(
+            prepared.start.workflow_type,
+            prepared.start.input,
+            id=prepared.workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=prepared.route.signal,
+            start_signal_args=[prepared.event],
+            **prepared.start.start_options(),
+        )
+        return prepared.workflow_id
+    handle = client.get_workflow_handle(prepared.workflow_id)
+    try:
+        await handle.signal(prepared.route.signal, prepared.event)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise InputError(
+                "case_ref", f"no running process {prepared.workflow_id} for this event"
+            ) from err
+        raise
+    return prepared.workflow_id
+
+
 async def route_event(
     client: Client,
     registry: PluginRegistry,
@@ -205,51 +362,9 @@ async def route_event(
     data: Any,
     task_queue: str,
 ) -> str:
-    """Deliver a device or partner event to its process, starting it if the route says so.
-
-    Returns:
-        The workflow id the event went to.
-    """
-    route = registry.route(event_type)
-    event = _validate_request(route.model, data, field="data")
-    assert isinstance(event, route.model)
-    registry.check_district(event.district)
-    workflow_id = process_workflow_id(route.process, event.district, event.case_ref)
-    if route.start_if_absent and route.to_request is not None:
-        spec = registry.process(route.process)
-        plan = registry.resolve_plan(route.process, event.district)
-        context = ProcessContext(
-            process=route.process,
-            module=spec.module,
-            district=event.district,
-            community=event.community,
-            case_ref=event.case_ref,
-            started_by=f"event:{event_type}",
-        )
-        await client.start_workflow(
-            spec.workflow_type,
-            ProcessInput[Any](context=context, plan=plan, request=route.to_request(event)),
-            id=workflow_id,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal=route.signal,
-            start_signal_args=[event],
-            search_attributes=start_attributes(context),
-            static_summary=process_summary(spec.title_zh, context),
-            static_details=plan.describe_zh(),
-            memo=plan_memo(plan),
-        )
-        return workflow_id
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        await handle.signal(route.signal, event)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise InputError(
-                "case_ref", f"no running process {workflow_id} for this event"
-            ) from err
-        raise
-    return workflow_id
+    """Validate an event and deliver it (``prepare_event`` + ``deliver_event``)."""
+    prepared = prepare_event(registry, event_type=event_type, data=data)
+    return await deliver_event(client, prepared, task_queue=task_queue)
 
 
 async def process_status(client: Client, engine: Engine, *, workflow_id: str) -> dict[str, Any]:

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.errors import InputError
+from careflow.models import CompleteTaskInput
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE
 from careflow.testing import running_worker
@@ -107,8 +109,21 @@ async def test_bad_completions_are_rejected_and_write_nothing(
             await _complete(
                 ts_env, engine, dropoff.task_id, "community_staff", {"items_match": "maybe"}
             )
-        assert bad_form.value.field == "data"
-        assert "items_match" in bad_form.value.problem
+        assert bad_form.value.field == "data.items_match"
+
+        # The workflow's own validator rejects the same, whoever the client is.
+        for bad, rule in (
+            ({"role": "volunteer", "data": {"items_match": True}}, "RoleNotAllowed"),
+            ({"role": "community_staff", "data": {"items_match": "maybe"}}, "InvalidForm"),
+            ({"role": "community_staff", "data": {}, "task_id": "T0"}, "UnknownTask"),
+        ):
+            update = CompleteTaskInput.model_validate(
+                {"task_id": dropoff.task_id, "actor": "S0001", **bad}
+            )
+            with pytest.raises(WorkflowUpdateFailedError) as rejected:
+                await handle.execute_update("complete_task", update)
+            assert isinstance(rejected.value.cause, ApplicationError)
+            assert rejected.value.cause.type == rule
 
         with pytest.raises(InputError) as unknown:
             await _complete(ts_env, engine, "T000000000000", "community_staff", {})
@@ -125,6 +140,13 @@ async def test_bad_completions_are_rejected_and_write_nothing(
                 ts_env, engine, dropoff.task_id, "community_staff", {"items_match": True}
             )
         assert closed.value.field == "task_id"
+        late = CompleteTaskInput(
+            task_id=dropoff.task_id, actor="S0001", role="community_staff", data={}
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as rejected_closed:
+            await handle.execute_update("complete_task", late)
+        assert isinstance(rejected_closed.value.cause, ApplicationError)
+        assert rejected_closed.value.cause.type == "TaskClosed"
 
         handover = await wait_for_task(engine, handle.id, "handover")
         with pytest.raises(InputError, match="signed receipt"):
@@ -255,4 +277,4 @@ async def test_station_scan_event_records_the_dropoff(
             data={"district": "xiaodian"},
             task_queue="unused",
         )
-    assert missing.value.field == "data" and "case_ref" in missing.value.problem
+    assert missing.value.field == "data.case_ref"

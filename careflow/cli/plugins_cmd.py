@@ -1,0 +1,211 @@
+"""``careflow plugins``, ``careflow processes`` and ``careflow plan``: what the plugins declare.
+
+These commands read the validated registry only; they need neither Temporal nor the database.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from careflow.areas import DISTRICTS, district_title
+from careflow.cli.app import cli_errors, echo_json, echo_lines, state
+from careflow.contract import CarePlugin, ProcessSpec, StepSpec
+from careflow.plan import Plan, StepKind
+from careflow.registry import PluginRegistry
+
+__all__ = ["describe_plugin", "describe_process", "register"]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _describe_step(plugin: CarePlugin, step: StepSpec) -> dict[str, Any]:
+    # The frozen form knows the step's kind and details, so it is the one place to read them.
+    frozen = step.to_plan_step(plugin=plugin.name, version=plugin.version)
+    described: dict[str, Any] = {
+        "key": step.key,
+        "process": step.process,
+        "point": step.point,
+        "kind": frozen.kind.value,
+        "districts": sorted(step.districts),
+        "summary_zh": step.summary_zh,
+    }
+    if frozen.kind is StepKind.ACTIVITY:
+        described["activity"] = frozen.activity
+    elif frozen.kind is StepKind.HUMAN_TASK and frozen.task is not None:
+        described["role"] = frozen.task.role
+        described["title_zh"] = frozen.task.title_zh
+        described["title_en"] = frozen.task.title_en
+    elif frozen.kind is StepKind.CHILD_PROCESS:
+        described["child_process"] = frozen.child_process
+    elif frozen.kind is StepKind.WAIT and frozen.wait is not None:
+        described["wait_seconds"] = frozen.wait.total_seconds()
+    return described
+
+
+def describe_plugin(plugin: CarePlugin) -> dict[str, Any]:
+    """Everything a plugin declares, as plain JSON-able data."""
+    return {
+        "name": plugin.name,
+        "version": plugin.version,
+        "title_zh": plugin.title_zh,
+        "title_en": plugin.title_en,
+        "order": plugin.order,
+        "processes": [spec.id for spec in plugin.processes],
+        "steps": [_describe_step(plugin, step) for step in plugin.steps],
+        "schedules": [
+            {
+                "id": s.id,
+                "process": s.process,
+                "title_zh": s.title_zh,
+                "crons": list(s.crons),
+                "time_zone": s.time_zone,
+                "districts": sorted(s.districts),
+            }
+            for s in plugin.schedules
+        ],
+        "routes": [
+            {
+                "event_type": r.event_type,
+                "process": r.process,
+                "signal": r.signal,
+                "start_if_absent": r.start_if_absent,
+            }
+            for r in plugin.routes
+        ],
+        "programmes": [
+            {
+                "district": p.district,
+                "enable": sorted(p.enable),
+                "disable": sorted(p.disable),
+                "params": {k: dict(v) for k, v in p.params.items()},
+            }
+            for p in plugin.programmes
+        ],
+        "workflows": [getattr(w, "__name__", str(w)) for w in plugin.all_workflows()],
+        "activities": plugin.activity_names(),
+    }
+
+
+def describe_process(registry: PluginRegistry, spec: ProcessSpec) -> dict[str, Any]:
+    """A process with its request and params as JSON Schema."""
+    return {
+        "id": spec.id,
+        "title_zh": spec.title_zh,
+        "title_en": spec.title_en,
+        "module": spec.module,
+        "plugin": registry.owners[spec.id].name,
+        "workflow_type": spec.workflow_type,
+        "extension_points": list(spec.extension_points),
+        "default_enabled": spec.default_enabled,
+        "long_lived": spec.long_lived,
+        "enabled_in": [d for d in DISTRICTS if registry.is_enabled(spec.id, d)],
+        "request_schema": spec.request_model.model_json_schema(),
+        "params_schema": spec.params_model.model_json_schema(),
+    }
+
+
+def _plugin_lines(info: dict[str, Any]) -> list[str]:
+    lines = [
+        f"■ {info['name']} {info['version']} · {info['title_zh']} ({info['title_en']})",
+        f"  流程 processes: {', '.join(info['processes']) or '-'}",
+    ]
+    for step in info["steps"]:
+        where = ", ".join(step["districts"]) or "全部 all districts"
+        lines.append(
+            f"  步骤 step {step['key']} → {step['process']}@{step['point']} "
+            f"[{step['kind']}] {step['summary_zh']} · 区 {where}"
+        )
+    for sched in info["schedules"]:
+        lines.append(
+            f"  定时 schedule {sched['id']} → {sched['process']} "
+            f"{' | '.join(sched['crons'])} ({sched['time_zone']})"
+        )
+    for route in info["routes"]:
+        start = " (starts if absent 不存在则启动)" if route["start_if_absent"] else ""
+        lines.append(
+            f"  事件 event {route['event_type']} → {route['process']} "
+            f"signal {route['signal']}{start}"
+        )
+    for prog in info["programmes"]:
+        lines.append(
+            f"  区项目 programme {prog['district']}: enable {prog['enable'] or '-'}, "
+            f"disable {prog['disable'] or '-'}, params {sorted(prog['params']) or '-'}"
+        )
+    return lines
+
+
+def _process_lines(info: dict[str, Any]) -> list[str]:
+    request = info["request_schema"]
+    required = set(request.get("required", []))
+    fields = [f"{name}{'*' if name in required else ''}" for name in request.get("properties", {})]
+    return [
+        f"■ {info['id']} · {info['title_zh']} ({info['title_en']})",
+        f"  模块 module {info['module']} · 插件 plugin {info['plugin']} · "
+        f"workflow {info['workflow_type']}",
+        f"  扩展点 extension points: {', '.join(info['extension_points']) or '-'}",
+        f"  启用区 enabled in: {', '.join(info['enabled_in']) or '-'}",
+        f"  输入 input ({request.get('title', '')}): {', '.join(fields) or '-'}  (* required 必填)",
+        f"  参数 params: {', '.join(info['params_schema'].get('properties', {})) or '-'}",
+    ]
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    lines = [
+        f"流程计划 plan: {plan.process} · {district_title(plan.district)} ({plan.district})",
+        "插件 plugins: " + ", ".join(f"{n} {v}" for n, v in plan.plugins.items()),
+        "参数 params:",
+        *(f"  {name} = {value}" for name, value in plan.params.items()),
+        "步骤 steps:" if plan.steps else "步骤 steps: (无扩展步骤 no extension steps)",
+    ]
+    for number, step in enumerate(plan.steps, start=1):
+        lines.append(
+            f"  {number}. [{step.point}] {step.key} · {step.summary_zh} "
+            f"({step.kind.value}, {step.plugin} {step.plugin_version})"
+        )
+    return lines
+
+
+@cli_errors
+def plugins(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List loaded plugins with their processes, steps, schedules and event routes · 插件列表."""
+    registry = state(ctx).registry
+    described = [describe_plugin(p) for p in registry.plugins]
+    if as_json:
+        echo_json(described)
+        return
+    echo_lines([line for info in described for line in _plugin_lines(info)])
+
+
+@cli_errors
+def processes(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List processes with their input as JSON Schema · 流程列表."""
+    registry = state(ctx).registry
+    described = [describe_process(registry, spec) for spec in registry.processes.values()]
+    if as_json:
+        echo_json(described)
+        return
+    echo_lines([line for info in described for line in _process_lines(info)])
+
+
+@cli_errors
+def plan(
+    ctx: typer.Context,
+    process: Annotated[str, typer.Argument(help="Process id, e.g. delivery.")],
+    district: Annotated[str, typer.Option("--district", "-d", help="District code.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show the plan a new process would run in a district · 流程计划."""
+    resolved = state(ctx).registry.resolve_plan(process, district)
+    if as_json:
+        echo_json(resolved)
+        return
+    echo_lines(_plan_lines(resolved))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("plugins")(plugins)
+    app.command("processes")(processes)
+    app.command("plan")(plan)

@@ -1,0 +1,145 @@
+"""``careflow worker`` and ``careflow dev`` (the embedded stack: dev server, database, worker).
+
+``careflow dev`` is what ``make run`` runs: it starts the Temporal dev server as a child
+process, migrates and seeds the app database, syncs the plugins' schedules and runs the worker
+in this process. SIGINT (Ctrl-C) or SIGTERM stops the worker gracefully first, then the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+import structlog
+import typer
+
+from careflow.cli.app import (
+    CliState,
+    cli_errors,
+    echo_lines,
+    redacted_url,
+    run_async,
+    state,
+    temporal_client,
+    temporal_reachable,
+)
+from careflow.cli.db_cmd import migrate_database, seed_database
+from careflow.cli.devserver import DevServer, DevServerConfig, DevStackError
+from careflow.cli.schedules_cmd import sync_report_lines
+from careflow.logging import configure_logging
+from careflow.service import sync_schedules
+
+__all__ = ["dev", "register", "run_stack", "worker"]
+
+log = structlog.get_logger("careflow.dev")
+
+
+def _configure_logging(st: CliState) -> None:
+    configure_logging(level=st.settings.log_level, fmt=st.settings.log_format)
+
+
+@cli_errors
+def worker(ctx: typer.Context) -> None:
+    """Run a worker for every plugin on the task queue · 运行 worker."""
+    from worker.main import run_worker
+
+    st = state(ctx)
+    _configure_logging(st)
+    migrate_database(st.settings)
+    with temporal_reachable(st.settings):
+        run_async(run_worker(st.settings, registry=st.registry))
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _watch(server: DevServer, stop: asyncio.Event) -> None:
+    """Stop the worker if the server dies under it, instead of polling a dead frontend."""
+    while not stop.is_set():
+        if server.exited() is not None:
+            log.error("dev.server_exited", status=server.exited())
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
+
+
+def _banner(
+    st: CliState, config: DevServerConfig, seeded: dict[str, Any], report: dict[str, list[str]]
+) -> list[str]:
+    if seeded["skipped"]:
+        seed_line = f"已有数据 kept ({seeded['reason']})"
+    else:
+        seed_line = f"已写入 seeded {sum(seeded['counts'].values())} rows"
+    return [
+        "careflow 开发环境已启动 · dev stack is up",
+        f"  Temporal Web UI 界面:  {config.ui_url}",
+        f"  Temporal gRPC:         {config.host}:{config.port} · namespace "
+        f"{config.namespace} · task queue {st.settings.task_queue}",
+        f"  流程状态 state:         {config.db_file} (重启后继续 processes resume after restart)",
+        f"  服务器日志 server log:  {config.log_file}",
+        f"  数据库 database:        {redacted_url(st.settings.resolved_database_url)}",
+        f"  演示数据 demo registry: {seed_line}",
+        *("  " + line for line in sync_report_lines(report)),
+        "  按 Ctrl-C 停止 · press Ctrl-C to stop",
+    ]
+
+
+async def run_stack(st: CliState, config: DevServerConfig) -> None:
+    """Run the embedded stack until SIGINT or SIGTERM; always stop the server at the end.
+
+    Raises:
+        DevStackError: The server could not start, or died while the worker ran.
+    """
+    from worker.main import run_worker
+
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    server = DevServer(config)
+    server.start()
+    log.info("dev.server_started", pid=server.pid, address=f"{config.host}:{config.port}")
+    try:
+        if not await server.wait_ready(stop=stop):
+            return
+        seeded = await asyncio.to_thread(seed_database, st.settings)
+        if stop.is_set():
+            return
+        async with temporal_client(st.settings) as client:
+            report = await sync_schedules(client, st.registry, task_queue=st.settings.task_queue)
+        echo_lines(_banner(st, config, seeded, report))
+        watchdog = asyncio.create_task(_watch(server, stop))
+        try:
+            await run_worker(st.settings, registry=st.registry, stop=stop)
+        finally:
+            watchdog.cancel()
+        if server.exited() is not None:
+            raise DevStackError(
+                f"Temporal dev server stopped unexpectedly; see {config.log_file}:\n"
+                + server.log_tail()
+            )
+    finally:
+        status = await asyncio.to_thread(server.stop)
+        log.info("dev.server_stopped", status=status)
+
+
+@cli_errors
+def dev(ctx: typer.Context) -> None:
+    """Run the embedded stack: Temporal dev server, database, worker · 开发环境."""
+    st = state(ctx)
+    config = DevServerConfig.from_settings(st.settings)
+    # Before logging is configured, so a missing binary or a taken port is one plain line.
+    DevServer(config).check_ports()
+    _configure_logging(st)
+    run_async(run_stack(st, config))
+    typer.echo("careflow 开发环境已停止 · dev stack stopped")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("worker")(worker)
+    app.command("dev")(dev)

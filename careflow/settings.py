@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    temporal_tls: bool = Field(default=False, description="Use TLS (a cluster or Temporal Cloud).")
+    temporal_tls_cert: Path | None = Field(default=None, description="mTLS client certificate.")
+    temporal_tls_key: Path | None = Field(default=None, description="mTLS client private key.")
+    temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key.")
     task_queue: str = "careflow"
     ui_port: int = 8233
     plugin_config: Path | None = Field(

@@ -1,19 +1,43 @@
-"""Making Temporal clients: the one place the data converter is set."""
+"""Making Temporal clients: the one place the data converter and transport security are set."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
+from careflow.errors import InputError
 from careflow.settings import Settings
 
-__all__ = ["connect"]
+__all__ = ["connect", "tls_config"]
+
+
+def tls_config(settings: Settings) -> bool | TLSConfig:
+    """TLS for the connection: mTLS with a client certificate, plain TLS, or none.
+
+    Raises:
+        InputError: Only one of the certificate and key is set, or a file cannot be read.
+    """
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        raise InputError(
+            "CAREFLOW_TEMPORAL_TLS_CERT", "mTLS needs both the certificate and the key"
+        )
+    if cert is not None and key is not None:
+        try:
+            return TLSConfig(client_cert=cert.read_bytes(), client_private_key=key.read_bytes())
+        except OSError as err:
+            raise InputError("CAREFLOW_TEMPORAL_TLS_CERT", f"cannot read: {err}") from err
+    return settings.temporal_tls or settings.temporal_api_key is not None
 
 
 async def connect(settings: Settings) -> Client:
     """Connect to the Temporal frontend named by the settings, with pydantic payloads."""
+    api_key = settings.temporal_api_key
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
+        api_key=api_key.get_secret_value() if api_key else None,
     )

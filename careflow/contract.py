@@ -38,6 +38,7 @@ __all__ = [
     "DistrictProgramme",
     "EventRoute",
     "HumanTaskStep",
+    "PluginPart",
     "ProcessSpec",
     "ScheduleSpec",
     "StepSpec",
@@ -307,6 +308,23 @@ class DistrictProgramme:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PluginPart:
+    """What one unit of a plugin (one process and its helpers) contributes.
+
+    A service module keeps each process in a subpackage exporting a ``part``; the module's
+    ``__init__`` assembles them with :meth:`CarePlugin.assemble`.
+    """
+
+    processes: Sequence[ProcessSpec] = ()
+    steps: Sequence[StepSpec] = ()
+    routes: Sequence[EventRoute] = ()
+    schedules: Sequence[ScheduleSpec] = ()
+    programmes: Sequence[DistrictProgramme] = ()
+    workflows: Sequence[type] = ()
+    activities: Sequence[ActivitySet] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CarePlugin:
     """One careflow plugin.
 
@@ -331,6 +349,33 @@ class CarePlugin:
     programmes: Sequence[DistrictProgramme] = ()
     workflows: Sequence[type] = ()
     activities: Sequence[ActivitySet] = ()
+
+    @classmethod
+    def assemble(
+        cls,
+        *,
+        name: str,
+        version: str,
+        title_zh: str,
+        title_en: str,
+        order: int = 100,
+        parts: Sequence[PluginPart],
+    ) -> CarePlugin:
+        """One plugin from the parts of its units, in order."""
+        return cls(
+            name=name,
+            version=version,
+            title_zh=title_zh,
+            title_en=title_en,
+            order=order,
+            processes=tuple(x for p in parts for x in p.processes),
+            steps=tuple(x for p in parts for x in p.steps),
+            routes=tuple(x for p in parts for x in p.routes),
+            schedules=tuple(x for p in parts for x in p.schedules),
+            programmes=tuple(x for p in parts for x in p.programmes),
+            workflows=tuple(x for p in parts for x in p.workflows),
+            activities=tuple(x for p in parts for x in p.activities),
+        )
 
     def all_workflows(self) -> list[type]:
         """Every workflow class this plugin registers."""

@@ -32,28 +32,32 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Migrate the database at ``url`` up to ``revision``.
 
     Args:
         url: SQLAlchemy URL of the app database; a SQLite file and its directory are created.
-        revision: Target revision, ``"head"`` by default.
+        revision: Target revision; ``"heads"`` by default, because service modules keep their
+            tables on branches of their own (``0002_childcare``, ``0002_eldercare`` …).
     """
     command.upgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:
-    """The revision the database at ``url`` is at, or None before the first migration."""
+    """The revisions the database at ``url`` is at (comma-separated, one per branch), or None
+    before the first migration."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            heads = MigrationContext.configure(connection).get_current_heads()
+            return ",".join(sorted(heads)) or None
     finally:
         engine.dispose()
 
 
 def head_revision() -> str | None:
-    """The newest revision shipped with this version of careflow."""
+    """The newest revisions shipped with this version of careflow, as ``current_revision``."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return ",".join(sorted(heads)) or None

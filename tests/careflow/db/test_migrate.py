@@ -34,7 +34,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
-    assert head_revision() == "0001"
+    assert head_revision() is not None
 
 
 def test_upgrade_creates_sqlite_file_and_directory(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_schema_matches_models(any_database_url: str) -> None:
             assert compare_metadata(context, SQLModel.metadata) == []
     finally:
         engine.dispose()
-    assert current_revision(any_database_url) == "0001"
+    assert current_revision(any_database_url) == head_revision()
 
 
 def test_upgrade_is_repeatable_and_downgrade_round_trips(any_database_url: str) -> None:
@@ -71,4 +71,4 @@ def test_upgrade_is_repeatable_and_downgrade_round_trips(any_database_url: str) 
 
     upgrade(any_database_url)
 
-    assert current_revision(any_database_url) == "0001"
+    assert current_revision(any_database_url) == head_revision()

@@ -1,0 +1,23 @@
+"""The childcare service module: the city-wide processes for children.
+
+Each process lives in its own subpackage exporting a ``part`` (its process spec, routes,
+schedules, workflows and activities); this module assembles them into the plugin registered
+through the ``careflow.plugins`` entry point.
+"""
+
+from __future__ import annotations
+
+from careflow.contract import CarePlugin, PluginPart
+
+__all__ = ["PARTS", "plugin"]
+
+PARTS: tuple[PluginPart, ...] = ()
+
+plugin = CarePlugin.assemble(
+    name="childcare",
+    version="0.1.0",
+    title_zh="儿童关爱",
+    title_en="Childcare",
+    order=10,
+    parts=PARTS,
+)

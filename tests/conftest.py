@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from careflow.registry import PluginRegistry
+from careflow.db.seed import seed_demo
+from careflow.registry import PluginRegistry, discover_plugins
 from careflow.testing import local_environment, time_skipping_environment
 from plugins.engine import plugin as engine_plugin
 from tests.support.sample_plugin import make_sample_plugin
@@ -44,6 +47,21 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 def registry() -> PluginRegistry:
     """The engine plus the sample test plugin."""
     return PluginRegistry.build([engine_plugin, make_sample_plugin()])
+
+
+@pytest.fixture
+def full_registry() -> PluginRegistry:
+    """Every installed plugin (entry points) plus the sample test plugin."""
+    return PluginRegistry.build([*discover_plugins(), make_sample_plugin()])
+
+
+@pytest.fixture
+def seeded_engine(engine: Engine) -> Engine:
+    """The migrated test database with the deterministic demo registry."""
+    with Session(engine) as session:
+        seed_demo(session)
+        session.commit()
+    return engine
 
 
 async def record_history(client: Client, handle: WorkflowHandle, name: str) -> None:

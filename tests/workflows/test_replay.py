@@ -24,26 +24,26 @@ def _workflow_type(path: Path) -> str:
     return str(first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"])
 
 
-def _replayer(registry: PluginRegistry) -> Replayer:
+def _replayer(full_registry: PluginRegistry) -> Replayer:
     return Replayer(
-        workflows=[wf for plugin in registry.plugins for wf in plugin.all_workflows()],
+        workflows=[wf for plugin in full_registry.plugins for wf in plugin.all_workflows()],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_recorded_history_replays(path: Path, registry: PluginRegistry) -> None:
+async def test_recorded_history_replays(path: Path, full_registry: PluginRegistry) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    result = await _replayer(registry).replay_workflow(history, raise_on_replay_failure=False)
+    result = await _replayer(full_registry).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
 
-def test_every_workflow_type_has_a_recorded_history(registry: PluginRegistry) -> None:
+def test_every_workflow_type_has_a_recorded_history(full_registry: PluginRegistry) -> None:
     recorded = {_workflow_type(p) for p in HISTORIES}
     registered = {
         getattr(wf, "__temporal_workflow_definition").name
-        for plugin in registry.plugins
+        for plugin in full_registry.plugins
         for wf in plugin.all_workflows()
     }
     assert registered - recorded == set()

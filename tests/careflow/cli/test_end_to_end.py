@@ -1,0 +1,133 @@
+"""A staff member drives a Delivery from the ``careflow`` CLI against a real dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from careflow.registry import PluginRegistry
+from careflow.testing import running_worker
+from plugins.engine import plugin as engine_plugin
+from tests.support.inbox import wait_for_task
+
+
+async def _careflow(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "careflow.cli",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_staff_drive_a_delivery_end_to_end(
+    dev_env: WorkflowEnvironment, seeded_engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    registry = PluginRegistry.build([engine_plugin])
+    async with running_worker(dev_env.client, registry, engine=seeded_engine) as worker:
+        env = {
+            **os.environ,
+            "CAREFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "CAREFLOW_DATABASE_URL": database_url,
+            "CAREFLOW_TASK_QUEUE": worker.task_queue,
+            "CAREFLOW_DATA_DIR": str(tmp_path),
+        }
+        request = {
+            "recipient_ref": "P00012",
+            "donor_ref": "D0003",
+            "items": [{"category": "school_bag", "quantity": 1}],
+        }
+        code, out, err = await _careflow(
+            env,
+            "start",
+            "delivery",
+            "--district",
+            "wanbailin",
+            "--community",
+            "wanbailin.wanghua.jiusi",
+            "--input",
+            "-",
+            "--actor",
+            "S0001",
+            stdin=json.dumps(request),
+        )
+        assert code == 0, err
+        workflow_id = out.strip()
+        assert workflow_id.startswith("delivery-wanbailin-")
+
+        await wait_for_task(seeded_engine, workflow_id, "dropoff")
+        code, out, err = await _careflow(
+            env,
+            "tasks",
+            "--role",
+            "community_staff",
+            "--community",
+            "wanbailin.wanghua.jiusi",
+            "--status",
+            "open",
+            "--json",
+        )
+        assert code == 0, err
+        inbox: list[dict[str, Any]] = json.loads(out)
+        dropoff = next(t for t in inbox if t["workflow_id"] == workflow_id)
+        assert dropoff["form_schema"]["properties"]["items_match"]["type"] == "boolean"
+
+        # A volunteer may not complete it: exit 2, nothing written.
+        code, _, err = await _careflow(
+            env,
+            "task",
+            "complete",
+            dropoff["task_id"],
+            "--actor",
+            "V0001",
+            "--role",
+            "volunteer",
+            "--data",
+            "-",
+            stdin='{"items_match": true}',
+        )
+        assert code == 2 and "role" in err
+
+        for step, role, data in (
+            ("dropoff", "community_staff", {"items_match": True}),
+            ("handover", "grid_worker", {"handed_over": True, "receipt_ref": "R-1"}),
+        ):
+            task = await wait_for_task(seeded_engine, workflow_id, step)
+            code, _, err = await _careflow(
+                env,
+                "task",
+                "complete",
+                task.task_id,
+                "--actor",
+                "S0001",
+                "--role",
+                role,
+                "--data",
+                "-",
+                stdin=json.dumps(data),
+            )
+            assert code == 0, err
+
+        await dev_env.client.get_workflow_handle(workflow_id).result()
+        code, out, err = await _careflow(env, "status", workflow_id, "--json")
+        assert code == 0, err
+        status = json.loads(out)
+    assert status["status"] == "COMPLETED" and status["stage"] == "closed"
+    assert status["result"]["outcome"] == "delivered"
+    assert [t["status"] for t in status["tasks"]] == ["done", "done"]

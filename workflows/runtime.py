@@ -92,6 +92,9 @@ class _Task:
     level: int
     due_at: Any
     outcome: TaskOutcome | None = None
+    # Set once the process has decided the task's fate (done or expired), before the row is
+    # closed: from then on no completion is accepted.
+    settled: bool = False
     closed: bool = False
     allowed: list[str] = field(default_factory=list)
 
@@ -304,6 +307,7 @@ class CareProcess:
                 break
             except TimeoutError:
                 continue
+        task.settled = True
         outcome = task.outcome
         await self._engine(
             ActivityName.CLOSE_TASK,
@@ -358,7 +362,7 @@ class CareProcess:
             completes the task as soon as it opens.
         """
         for task in self._tasks.values():
-            if task.step_key == step_key and not task.closed and task.outcome is None:
+            if task.step_key == step_key and not task.settled and task.outcome is None:
                 form = _form(task.template.form_ref)
                 task.outcome = TaskOutcome(
                     task_id=task.task_id,
@@ -368,7 +372,8 @@ class CareProcess:
                     completed_at=workflow.now(),
                 )
                 return True
-        self._early[step_key] = (actor, data)
+        if not any(task.step_key == step_key for task in self._tasks.values()):
+            self._early[step_key] = (actor, data)
         return False
 
     @workflow.update(name="complete_task")
@@ -394,7 +399,7 @@ class CareProcess:
             raise ApplicationError(
                 f"task {input.task_id} is not part of this process", type="UnknownTask"
             )
-        if task.closed or task.outcome is not None:
+        if task.settled or task.outcome is not None:
             raise ApplicationError(f"task {input.task_id} is already closed", type="TaskClosed")
         if input.role not in task.allowed:
             raise ApplicationError(

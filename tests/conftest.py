@@ -20,6 +20,10 @@ from tests.support.sample_plugin import make_sample_plugin
 
 pytest_plugins = ["tests.db_fixtures"]
 
+# Importing every installed plugin puts its tables into SQLModel.metadata, which the migration
+# tests compare with the migrated schema.
+discover_plugins()
+
 HISTORIES = Path(__file__).parent / "histories"
 
 

@@ -46,7 +46,14 @@ from careflow.plan import Plan, PlanStep, StepKind, TaskTemplate
 from careflow.roles import ROLE_TITLES, Role
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE, start_attributes
 
-__all__ = ["CareProcess", "OpenTaskView", "ProcessStatus", "TaskExpired", "start_process"]
+__all__ = [
+    "CareProcess",
+    "OpenTaskView",
+    "ProcessStatus",
+    "TaskExpired",
+    "resolve_process",
+    "start_process",
+]
 
 #: Engine activities are short database writes; retry transient faults, not business errors.
 ENGINE_TIMEOUT = timedelta(seconds=30)
@@ -253,12 +260,20 @@ class CareProcess:
 
     # -- human tasks
 
-    async def human_task(self, key: str, template: TaskTemplate) -> TaskOutcome:
+    async def human_task(
+        self, key: str, template: TaskTemplate, *, community: str | None = None
+    ) -> TaskOutcome:
         """Open a task, wait for staff, escalate past each due time.
 
         The task goes to ``template.role`` first and to each escalation role in turn when the
         current one lets it pass its due time; each escalation notifies the new role and marks
         the process ``CareOverdue``. Every role the task has been with may still complete it.
+
+        Args:
+            key: Step key, unique within the workflow (its idempotency key).
+            template: Role, form, due time and escalation of the task.
+            community: The community whose inbox shows the task, when it is not the process's
+                own (a district-wide campaign opens tasks in many communities).
 
         Raises:
             TaskExpired: The last escalation level passed its due time too. The caller applies
@@ -275,13 +290,16 @@ class CareProcess:
         )
         self._tasks[task.task_id] = task
         wf_id = workflow.info().workflow_id
+        context = self.context
+        if community is not None:
+            context = context.model_copy(update={"community": community})
         await self._engine(
             ActivityName.OPEN_TASK,
             OpenTaskInput(
                 task_id=task.task_id,
                 workflow_id=wf_id,
                 step_key=key,
-                context=self.context,
+                context=context,
                 role=task.role,
                 title_zh=template.title_zh,
                 title_en=template.title_en,
@@ -470,6 +488,10 @@ class CareProcess:
 
     # -- child processes
 
+    async def resolve_child(self, process: str) -> ChildStart:
+        """Resolve the plan of a child process once, to start many children with it."""
+        return await resolve_process(process, district=self.context.district)
+
     async def start_child(
         self,
         process: str,
@@ -477,14 +499,21 @@ class CareProcess:
         request: dict[str, Any],
         case_ref: str,
         community: str | None = None,
+        resolved: ChildStart | None = None,
     ) -> workflow.ChildWorkflowHandle[Any, Any]:
-        """Start another process of the same district as a child."""
+        """Start another process of the same district as a child.
+
+        Args:
+            resolved: A plan from :meth:`resolve_child`, shared by a wave of children so that
+                each start does not cost a plan-resolution activity.
+        """
         return await start_process(
             process,
             district=self.context.district,
             community=community or self.context.community,
             case_ref=case_ref,
             request=request,
+            resolved=resolved,
         )
 
     async def run_child(
@@ -517,18 +546,8 @@ class CareProcess:
         workflow.continue_as_new(current.model_copy(update={"carry": carry}))
 
 
-async def start_process(
-    process: str,
-    *,
-    district: str,
-    community: str | None,
-    case_ref: str,
-    request: dict[str, Any],
-) -> workflow.ChildWorkflowHandle[Any, Any]:
-    """Start a process from inside a workflow; its plan is resolved by an activity.
-
-    The child is abandoned on parent close: a process outlives whatever started it.
-    """
+async def resolve_process(process: str, *, district: str) -> ChildStart:
+    """Resolve a process's plan in an activity: workflows cannot read the plugins themselves."""
     resolved: ChildStart = await workflow.execute_activity(
         ActivityName.RESOLVE_PLAN,
         ResolvePlanInput(process=process, district=district),
@@ -537,6 +556,30 @@ async def start_process(
         retry_policy=ENGINE_RETRY,
         summary=f"解析流程计划 resolve plan: {process}",
     )
+    return resolved
+
+
+async def start_process(
+    process: str,
+    *,
+    district: str,
+    community: str | None,
+    case_ref: str,
+    request: dict[str, Any],
+    resolved: ChildStart | None = None,
+) -> workflow.ChildWorkflowHandle[Any, Any]:
+    """Start a process from inside a workflow, resolving its plan unless ``resolved`` is given.
+
+    The child is abandoned on parent close: a process outlives whatever started it.
+    """
+    if resolved is None:
+        resolved = await resolve_process(process, district=district)
+    elif resolved.plan.process != process or resolved.plan.district != district:
+        raise ApplicationError(
+            f"plan of {resolved.plan.process}/{resolved.plan.district} given for "
+            f"{process}/{district}",
+            non_retryable=True,
+        )
     parent_id = workflow.info().workflow_id
     context = ProcessContext(
         process=process,

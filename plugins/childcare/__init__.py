@@ -8,10 +8,13 @@ through the ``careflow.plugins`` entry point.
 from __future__ import annotations
 
 from careflow.contract import CarePlugin, PluginPart
+from plugins.childcare.microwish import part as microwish_part
 
 __all__ = ["PARTS", "plugin"]
 
-PARTS: tuple[PluginPart, ...] = ()
+PARTS: tuple[PluginPart, ...] = (
+    microwish_part,
+)
 
 plugin = CarePlugin.assemble(
     name="childcare",

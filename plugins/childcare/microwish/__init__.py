@@ -1,0 +1,96 @@
+"""Micro-wish campaigns 微心愿 (Wanbailin, Wanghua street, Jiusi community, and city-wide).
+
+Low-income households are visited, each child's wish is reviewed, published anonymised to the
+district charity association's pool, matched exactly to donors' pledges, bought from the
+charity fund when nobody pledged, and delivered through the shared Delivery process.
+
+Public contract: process ``childcare.microwish`` (request :class:`MicroWishRequest`, params
+:class:`MicroWishParams`, result :class:`CampaignReport`), events ``childcare.pledge`` and
+``childcare.pledge_withdrawn``, extension points :data:`MICROWISH_POINTS`, schedules before
+Spring Festival and before the autumn term.
+"""
+
+from __future__ import annotations
+
+from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
+from plugins.childcare.microwish.activities import MicroWishActivities
+from plugins.childcare.microwish.forms import ProcurementForm, ReviewForm, VisitForm
+from plugins.childcare.microwish.models import (
+    PROCESS_ID,
+    CampaignReport,
+    MicroWishParams,
+    MicroWishRequest,
+    PledgeEvent,
+    PledgeWithdrawnEvent,
+    WishCategory,
+)
+from plugins.childcare.microwish.workflows import MICROWISH_POINTS, MicroWishWorkflow
+
+__all__ = [
+    "MICROWISH",
+    "MICROWISH_POINTS",
+    "PROCESS_ID",
+    "CampaignReport",
+    "MicroWishParams",
+    "MicroWishRequest",
+    "MicroWishWorkflow",
+    "PledgeEvent",
+    "PledgeWithdrawnEvent",
+    "ProcurementForm",
+    "ReviewForm",
+    "VisitForm",
+    "WishCategory",
+    "part",
+]
+
+MICROWISH = ProcessSpec(
+    id=PROCESS_ID,
+    module="childcare",
+    title_zh="微心愿",
+    title_en="Micro-wish campaign",
+    workflow=MicroWishWorkflow,
+    request_model=MicroWishRequest,
+    params_model=MicroWishParams,
+    extension_points=MICROWISH_POINTS,
+)
+
+part = PluginPart(
+    processes=(MICROWISH,),
+    routes=(
+        EventRoute(
+            event_type="childcare.pledge",
+            model=PledgeEvent,
+            process=PROCESS_ID,
+            signal="pledge",
+        ),
+        EventRoute(
+            event_type="childcare.pledge_withdrawn",
+            model=PledgeWithdrawnEvent,
+            process=PROCESS_ID,
+            signal="pledge_withdrawn",
+        ),
+    ),
+    schedules=(
+        # Visits start three weeks before Spring Festival and before the autumn term.
+        ScheduleSpec(
+            id="childcare.microwish.spring",
+            process=PROCESS_ID,
+            title_zh="春节微心愿",
+            crons=("0 9 5 1 *",),
+            request={"title_zh": "春节微心愿"},
+        ),
+        ScheduleSpec(
+            id="childcare.microwish.autumn",
+            process=PROCESS_ID,
+            title_zh="开学季微心愿",
+            crons=("0 9 1 8 *",),
+            request={"title_zh": "开学季微心愿"},
+        ),
+    ),
+    activities=(
+        ActivitySet(
+            cls=MicroWishActivities,
+            build=lambda deps: MicroWishActivities(deps.engine, deps.settings),
+        ),
+    ),
+)

@@ -1,0 +1,560 @@
+"""Activities of the micro-wish campaign: every read and write of the ``cw_`` tables.
+
+Each activity is idempotent: repeating one after a lost reply finds the rows it wrote and
+changes nothing more. Writes that share the campaign's budget or its one-wish-per-child rule
+lock the campaign row, so concurrent tasks of one campaign are applied one at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from careflow.db import crud
+from careflow.db.engine import session_scope
+from careflow.db.tables import Household, HouseholdMember, Person
+from careflow.settings import Settings
+from plugins.childcare.microwish import tables
+from plugins.childcare.microwish.matching import PledgeOffer, WishNeed, area_distance, solve
+from plugins.childcare.microwish.models import (
+    CampaignOpened,
+    CampaignReport,
+    DecideWishInput,
+    DeliveryOrder,
+    MatchInput,
+    MatchSummary,
+    MicroWishActivity,
+    OpenCampaignInput,
+    PageInput,
+    PledgeOpsInput,
+    PledgeTally,
+    ProcurementInput,
+    ProcurementPlan,
+    ProcurementVerdict,
+    PublishSummary,
+    RecordDeliveriesInput,
+    RecordVisitInput,
+    ReportInput,
+    VisitRef,
+    WishVerdict,
+)
+from plugins.childcare.microwish.report import write_report
+from plugins.childcare.microwish.rules import age_band
+from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwPool, CwWish
+
+__all__ = ["MicroWishActivities"]
+
+_log = structlog.get_logger("childcare.microwish.activities")
+
+# Importing the tables registers them on SQLModel.metadata wherever the plugin is loaded.
+assert tables.CwReport.__tablename__ == "cw_report"
+
+#: Statuses of a wish that an approval of another wish of the same child collides with.
+_TAKEN = ("approved", "matched", "procuring", "procured", "delivered", "not_delivered")
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _campaign(session: Session, campaign_id: str, *, lock: bool = False) -> CwCampaign:
+    row = session.get(CwCampaign, campaign_id, with_for_update=lock)
+    if row is None:
+        raise ApplicationError(
+            f"no micro-wish campaign {campaign_id!r}", type="UnknownCampaign", non_retryable=True
+        )
+    return row
+
+
+def _wish(session: Session, wish_id: int) -> CwWish:
+    row = session.get(CwWish, wish_id)
+    if row is None:
+        raise ApplicationError(f"no wish {wish_id}", type="UnknownWish", non_retryable=True)
+    return row
+
+
+class MicroWishActivities:
+    """The campaign's database work.
+
+    Args:
+        engine: Engine of the app database.
+        settings: Where reports are written (``data_dir/reports``).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        """Keep the dependencies."""
+        self._engine = engine
+        self._settings = settings
+
+    # -- selection and visits
+
+    @activity.defn(name=MicroWishActivity.OPEN)
+    def open_campaign(self, input: OpenCampaignInput) -> CampaignOpened:
+        """Create the campaign and one wish row per eligible child (once).
+
+        Eligible: a child of a low-income household 低保户 in the campaign's communities,
+        aged ``min_age``–``max_age`` on the opening day; plus the children staff added.
+        """
+        with session_scope(self._engine) as session:
+            existing = session.get(CwCampaign, input.campaign_id)
+            if existing is None:
+                self._select(session, input)
+            rows = session.exec(
+                select(CwWish.community).where(CwWish.campaign_id == input.campaign_id)
+            ).all()
+        _log.info("microwish.opened", campaign_id=input.campaign_id, wishes=len(rows))
+        return CampaignOpened(wishes=len(rows), communities=len(set(rows)))
+
+    def _select(self, session: Session, input: OpenCampaignInput) -> None:
+        communities = input.communities or [
+            a.code for a in crud.communities_of(session, district=input.district)
+        ]
+        session.add(
+            CwCampaign(
+                campaign_id=input.campaign_id,
+                district=input.district,
+                case_ref=input.case_ref,
+                communities=communities,
+                budget_yuan=input.budget_yuan,
+                opened_at=input.opened_at,
+            )
+        )
+        today = input.eligibility_date or input.opened_at.date()
+        statement = (
+            select(Person, Household.id)
+            .join(HouseholdMember, col(HouseholdMember.person_id) == col(Person.id))
+            .join(Household, col(Household.id) == col(HouseholdMember.household_id))
+            .where(
+                Person.kind == "child",
+                col(Household.low_income).is_(True),
+                col(Person.community_code).in_(communities),
+            )
+            .order_by(col(Person.id))
+        )
+        chosen: list[tuple[Person, str | None]] = []
+        seen: set[str] = set()
+        for person, household_id in session.exec(statement).all():
+            if person.id in seen:
+                continue  # a child in two low-income households still gets one visit
+            if input.min_age <= _age(person.birth_date, today) <= input.max_age:
+                seen.add(person.id)
+                chosen.append((person, household_id))
+        for ref in input.extra_children:
+            extra = session.get(Person, ref)
+            if extra is None or extra.kind != "child":
+                _log.warning("microwish.extra_child_unknown", campaign_id=input.campaign_id)
+                continue
+            # Added by hand even if already selected: the review's one-wish rule decides.
+            chosen.append((extra, None))
+        for seq, (child, household) in enumerate(chosen, start=1):
+            session.add(
+                CwWish(
+                    campaign_id=input.campaign_id,
+                    seq=seq,
+                    child_ref=child.id,
+                    household_ref=household,
+                    community=child.community_code,
+                    gender=child.gender,
+                    age=_age(child.birth_date, today),
+                )
+            )
+
+    @activity.defn(name=MicroWishActivity.VISITS)
+    def visit_page(self, input: PageInput) -> list[VisitRef]:
+        """The next wishes waiting for a visit, by id."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(CwWish)
+                .where(
+                    CwWish.campaign_id == input.campaign_id,
+                    CwWish.status == "pending_visit",
+                    col(CwWish.id) > input.after_id,
+                )
+                .order_by(col(CwWish.id))
+                .limit(input.limit)
+            ).all()
+            return [
+                VisitRef(wish_id=r.id or 0, child_ref=r.child_ref, community=r.community)
+                for r in rows
+            ]
+
+    @activity.defn(name=MicroWishActivity.RECORD_VISIT)
+    def record_visit(self, input: RecordVisitInput) -> None:
+        """Store the visit form and the rules' verdict on the wish."""
+        data = input.data
+        with session_scope(self._engine) as session:
+            wish = _wish(session, input.wish_id)
+            wish.status = input.status
+            wish.reason = input.reason
+            if input.status != "visit_expired":
+                wish.visited_by = input.actor
+                wish.visited_at = input.at
+                category = data.get("category")
+                wish.category = str(category) if category else None
+                size = data.get("size")
+                wish.size = str(size) if size else None
+                wish.description_zh = str(data.get("description_zh") or "")[:200]
+                value = data.get("estimated_value_yuan")
+                wish.estimated_value_yuan = int(str(value)) if value is not None else None
+                wish.guardian_consent = bool(data.get("guardian_consent"))
+            session.add(wish)
+
+    @activity.defn(name=MicroWishActivity.DECIDE)
+    def decide_wish(self, input: DecideWishInput) -> WishVerdict:
+        """Approve a wish unless the child already has one in the campaign; or reject it."""
+        with session_scope(self._engine) as session:
+            wish = _wish(session, input.wish_id)
+            _campaign(session, wish.campaign_id, lock=True)  # one decision at a time
+            if wish.status != "in_review":
+                return WishVerdict(wish_id=input.wish_id, status=wish.status, reason=wish.reason)
+            wish.reviewed_by = input.actor
+            if input.approve:
+                other = session.exec(
+                    select(CwWish.id).where(
+                        CwWish.campaign_id == wish.campaign_id,
+                        CwWish.child_ref == wish.child_ref,
+                        CwWish.id != wish.id,
+                        col(CwWish.status).in_(_TAKEN),
+                    )
+                ).first()
+                if other is not None:
+                    wish.status, wish.reason = "rejected", "duplicate"
+                else:
+                    wish.status, wish.reason = "approved", None
+                    wish.priority = input.priority
+                    wish.approved_at = input.at
+            else:
+                wish.status, wish.reason = "rejected", input.reason
+            session.add(wish)
+            return WishVerdict(wish_id=input.wish_id, status=wish.status, reason=wish.reason)
+
+    # -- publication and pledges
+
+    @activity.defn(name=MicroWishActivity.PUBLISH)
+    def publish(self, input: ReportInput) -> PublishSummary:
+        """Copy approved wishes to the charity pool, anonymised: age band, gender, community,
+        item; never a name or a registry id."""
+        with session_scope(self._engine) as session:
+            campaign = _campaign(session, input.campaign_id, lock=True)
+            published = {
+                wid
+                for wid in session.exec(
+                    select(CwPool.wish_id).where(CwPool.campaign_id == input.campaign_id)
+                ).all()
+            }
+            approved = session.exec(
+                select(CwWish).where(
+                    CwWish.campaign_id == input.campaign_id, CwWish.status == "approved"
+                )
+            ).all()
+            for wish in approved:
+                if wish.id in published:
+                    continue
+                session.add(
+                    CwPool(
+                        campaign_id=input.campaign_id,
+                        wish_id=wish.id or 0,
+                        district=campaign.district,
+                        community=wish.community,
+                        age_band=age_band(wish.age),
+                        gender=wish.gender,
+                        category=wish.category or "",
+                        size=wish.size,
+                        published_at=input.at,
+                    )
+                )
+                published.add(wish.id or 0)
+            campaign.published_at = campaign.published_at or input.at
+            session.add(campaign)
+            return PublishSummary(published=len(published))
+
+    @activity.defn(name=MicroWishActivity.PLEDGES)
+    def apply_pledges(self, input: PledgeOpsInput) -> PledgeTally:
+        """Store pledges and withdrawals in arrival order; after the window they are late."""
+        tally = PledgeTally()
+        with session_scope(self._engine) as session:
+            campaign = _campaign(session, input.campaign_id, lock=True)
+            for op in input.ops:
+                row = session.exec(
+                    select(CwPledge).where(
+                        CwPledge.campaign_id == input.campaign_id,
+                        CwPledge.pledge_ref == op.pledge_ref,
+                    )
+                ).first()
+                if op.op == "pledge" and op.pledge is not None:
+                    if row is not None:
+                        tally.duplicate += 1
+                        continue
+                    event = op.pledge
+                    status = "active" if input.window_open else "late"
+                    session.add(
+                        CwPledge(
+                            campaign_id=input.campaign_id,
+                            pledge_ref=event.pledge_ref,
+                            donor_ref=event.donor_ref,
+                            kind=event.kind,
+                            category=event.category.value if event.category else None,
+                            size=event.size,
+                            quantity=event.quantity if event.kind == "goods" else 0,
+                            amount_yuan=event.amount_yuan if event.kind == "money" else 0,
+                            dropoff=event.dropoff,
+                            status=status,
+                            received_at=op.at,
+                        )
+                    )
+                    session.flush()
+                    if status == "late":
+                        tally.late += 1
+                    else:
+                        tally.accepted += 1
+                        if event.kind == "money":
+                            campaign.money_pledged_yuan += event.amount_yuan
+                elif row is not None and row.status == "active" and input.window_open:
+                    row.status, row.withdrawn_at = "withdrawn", op.at
+                    if row.kind == "money":
+                        campaign.money_pledged_yuan -= row.amount_yuan
+                    session.add(row)
+                    tally.withdrawn += 1
+                else:
+                    tally.withdrawal_refused += 1  # unknown, already withdrawn, or matched
+            session.add(campaign)
+        return tally
+
+    # -- matching and procurement
+
+    @activity.defn(name=MicroWishActivity.MATCH)
+    def match(self, input: MatchInput) -> MatchSummary:
+        """Match active goods pledges to approved wishes with the exact optimiser (once)."""
+        with session_scope(self._engine) as session:
+            campaign = _campaign(session, input.campaign_id, lock=True)
+            wishes = session.exec(
+                select(CwWish).where(
+                    CwWish.campaign_id == input.campaign_id,
+                    col(CwWish.status).in_(("approved", "matched")),
+                )
+            ).all()
+            pledges = session.exec(
+                select(CwPledge).where(
+                    CwPledge.campaign_id == input.campaign_id,
+                    CwPledge.status == "active",
+                    CwPledge.kind == "goods",
+                )
+            ).all()
+            units = sum(p.quantity for p in pledges)
+            if campaign.matched_at is not None:
+                done = session.exec(
+                    select(CwMatch).where(
+                        CwMatch.campaign_id == input.campaign_id, CwMatch.source == "pledge"
+                    )
+                ).all()
+                return MatchSummary(
+                    wishes=len(wishes),
+                    pledged_units=units,
+                    matched=len(done),
+                    unmatched=len(wishes) - len(done),
+                    weight=0,
+                    distance_m=sum(m.distance_m for m in done),
+                    fairness_floor=0.0,
+                    solve_seconds=0.0,
+                )
+            result = solve(
+                [
+                    WishNeed(w.id or 0, w.community, w.category or "", w.size, w.priority)
+                    for w in wishes
+                ],
+                [
+                    PledgeOffer(p.id or 0, p.dropoff or "", p.category or "", p.size, p.quantity)
+                    for p in pledges
+                ],
+                distance=area_distance,
+                fairness_slack=input.fairness_slack,
+            )
+            by_id = {w.id: w for w in wishes}
+            pool = {
+                p.wish_id: p
+                for p in session.exec(
+                    select(CwPool).where(CwPool.campaign_id == input.campaign_id)
+                ).all()
+            }
+            for wish_id, pledge_id, distance in result.pairs:
+                session.add(
+                    CwMatch(
+                        campaign_id=input.campaign_id,
+                        wish_id=wish_id,
+                        pledge_id=pledge_id,
+                        source="pledge",
+                        distance_m=distance,
+                        created_at=input.at,
+                    )
+                )
+                by_id[wish_id].status = "matched"
+                session.add(by_id[wish_id])
+                if wish_id in pool:
+                    pool[wish_id].status = "matched"
+                    session.add(pool[wish_id])
+            campaign.matched_at = input.at
+            session.add(campaign)
+        _log.info(
+            "microwish.matched",
+            campaign_id=input.campaign_id,
+            matched=len(result.pairs),
+            seconds=round(result.seconds, 3),
+        )
+        return MatchSummary(
+            wishes=len(wishes),
+            pledged_units=units,
+            matched=len(result.pairs),
+            unmatched=len(wishes) - len(result.pairs),
+            weight=result.weight,
+            distance_m=result.distance_m,
+            fairness_floor=round(result.floor_rate, 4),
+            solve_seconds=round(result.seconds, 3),
+        )
+
+    @activity.defn(name=MicroWishActivity.PROCUREMENT)
+    def plan_procurement(self, input: ProcurementInput) -> ProcurementPlan:
+        """Reserve the budget (fund plus money pledged) for unmatched wishes, most urgent first;
+        decline what it cannot cover."""
+        with session_scope(self._engine) as session:
+            campaign = _campaign(session, input.campaign_id, lock=True)
+            left = campaign.budget_yuan + campaign.money_pledged_yuan - campaign.spent_yuan
+            reserved = session.exec(
+                select(CwWish).where(
+                    CwWish.campaign_id == input.campaign_id, CwWish.status == "procuring"
+                )
+            ).all()
+            left -= sum(w.estimated_value_yuan or 0 for w in reserved)
+            unmatched = session.exec(
+                select(CwWish)
+                .where(CwWish.campaign_id == input.campaign_id, CwWish.status == "approved")
+                .order_by(col(CwWish.priority).desc(), col(CwWish.id))
+            ).all()
+            declined = 0
+            for wish in unmatched:
+                value = wish.estimated_value_yuan or 0
+                if value <= left:
+                    wish.status = "procuring"
+                    left -= value
+                else:
+                    wish.status, wish.reason = "declined", "over_budget"
+                    declined += 1
+                session.add(wish)
+            session.flush()
+            to_buy = session.exec(
+                select(CwWish)
+                .where(CwWish.campaign_id == input.campaign_id, CwWish.status == "procuring")
+                .order_by(col(CwWish.id))
+            ).all()
+            return ProcurementPlan(
+                to_buy=[
+                    VisitRef(wish_id=w.id or 0, child_ref=w.child_ref, community=w.community)
+                    for w in to_buy
+                ],
+                declined_over_budget=declined,
+                budget_left_yuan=left,
+            )
+
+    @activity.defn(name=MicroWishActivity.PROCURED)
+    def record_procurement(self, input: ProcurementVerdict) -> ProcurementVerdict:
+        """Book a purchase against the budget, or decline the wish with a reason."""
+        with session_scope(self._engine) as session:
+            wish = _wish(session, input.wish_id)
+            campaign = _campaign(session, wish.campaign_id, lock=True)
+            if wish.status != "procuring":
+                match = session.exec(select(CwMatch).where(CwMatch.wish_id == wish.id)).first()
+                return input.model_copy(
+                    update={
+                        "purchased": wish.status == "procured",
+                        "cost_yuan": match.cost_yuan if match else 0,
+                        "reason": wish.reason,
+                    }
+                )
+            budget = campaign.budget_yuan + campaign.money_pledged_yuan
+            if input.purchased and campaign.spent_yuan + input.cost_yuan <= budget:
+                campaign.spent_yuan += input.cost_yuan
+                wish.status, wish.reason = "procured", None
+                session.add(
+                    CwMatch(
+                        campaign_id=wish.campaign_id,
+                        wish_id=input.wish_id,
+                        source="procured",
+                        cost_yuan=input.cost_yuan,
+                        created_at=input.at,
+                    )
+                )
+                verdict = input
+            else:
+                reason = "over_budget" if input.purchased else (input.reason or "not_bought")
+                wish.status, wish.reason = "declined", reason[:64]
+                verdict = input.model_copy(
+                    update={"purchased": False, "cost_yuan": 0, "reason": wish.reason}
+                )
+            session.add(wish)
+            session.add(campaign)
+            return verdict
+
+    # -- delivery and report
+
+    @activity.defn(name=MicroWishActivity.DELIVERIES)
+    def delivery_page(self, input: PageInput) -> list[DeliveryOrder]:
+        """The next filled wishes to deliver, by id, with the donor of the matched pledge."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(CwWish, CwMatch)
+                .join(CwMatch, col(CwMatch.wish_id) == col(CwWish.id))
+                .where(
+                    CwWish.campaign_id == input.campaign_id,
+                    col(CwWish.status).in_(("matched", "procured")),
+                    col(CwWish.id) > input.after_id,
+                )
+                .order_by(col(CwWish.id))
+                .limit(input.limit)
+            ).all()
+            donors = {
+                p.id: p.donor_ref
+                for p in session.exec(
+                    select(CwPledge).where(
+                        col(CwPledge.id).in_([m.pledge_id for _, m in rows if m.pledge_id])
+                    )
+                ).all()
+            }
+            return [
+                DeliveryOrder(
+                    wish_id=w.id or 0,
+                    recipient_ref=w.child_ref,
+                    donor_ref=donors.get(m.pledge_id) if m.pledge_id else None,
+                    community=w.community,
+                    category=w.category or "",
+                    size=w.size,
+                )
+                for w, m in rows
+            ]
+
+    @activity.defn(name=MicroWishActivity.DELIVERED)
+    def record_deliveries(self, input: RecordDeliveriesInput) -> None:
+        """Store how each delivery of a wave ended."""
+        with session_scope(self._engine) as session:
+            for row in input.rows:
+                wish = _wish(session, row.wish_id)
+                wish.delivery_outcome = row.outcome
+                wish.delivered_at = row.delivered_at
+                wish.status = "delivered" if row.outcome == "delivered" else "not_delivered"
+                session.add(wish)
+
+    @activity.defn(name=MicroWishActivity.REPORT)
+    def write_report(self, input: ReportInput) -> CampaignReport:
+        """Write the report as JSON and CSV, to the database and to ``data_dir/reports``."""
+        with session_scope(self._engine) as session:
+            report = write_report(
+                session,
+                campaign_id=input.campaign_id,
+                at=input.at,
+                reports_dir=self._settings.data_dir / "reports",
+            )
+        _log.info("microwish.reported", campaign_id=input.campaign_id, path=report.json_path)
+        return report

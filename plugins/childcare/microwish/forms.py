@@ -1,0 +1,69 @@
+"""Task forms of the micro-wish campaign: household visit, review, procurement.
+
+Forms are pure pydantic models referenced by import path from the frozen plan; they check the
+shape of what staff submit. Campaign rules that need numbers from params or the database
+(value cap, one wish per child) are applied by the workflow and its activities.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from plugins.childcare.microwish.models import SIZED_CATEGORIES, WishCategory
+
+__all__ = ["ProcurementForm", "ReviewForm", "VisitForm"]
+
+
+class VisitForm(BaseModel):
+    """The grid worker's household visit 入户走访: one wish and the guardian's consent."""
+
+    declined: bool = Field(default=False, description="The guardian declines a wish.")
+    decline_reason: str | None = Field(default=None, max_length=200)
+    category: WishCategory | None = None
+    description_zh: str = Field(default="", max_length=200)
+    size: str | None = Field(default=None, max_length=16, description="Clothes or shoe size.")
+    estimated_value_yuan: int | None = Field(default=None, ge=0, le=100_000)
+    guardian_consent: bool = Field(
+        default=False, description="The guardian agrees to the wish being published anonymised."
+    )
+
+    @model_validator(mode="after")
+    def _wish_or_declined(self) -> VisitForm:
+        if self.declined:
+            return self
+        if self.category is None or self.estimated_value_yuan is None:
+            raise ValueError("a wish needs category and estimated_value_yuan (or declined)")
+        if self.category in SIZED_CATEGORIES and not self.size:
+            raise ValueError(f"a {self.category.value} wish needs a size")
+        return self
+
+
+class ReviewForm(BaseModel):
+    """Community staff review a wish 心愿审核: approve with a priority, or send it back."""
+
+    approve: bool
+    priority: int = Field(default=1, ge=1, le=3, description="1 normal … 3 most urgent.")
+    reason: str | None = Field(default=None, max_length=200, description="Why sent back.")
+
+    @model_validator(mode="after")
+    def _reason_when_sent_back(self) -> ReviewForm:
+        if not self.approve and not self.reason:
+            raise ValueError("sending a wish back needs a reason")
+        return self
+
+
+class ProcurementForm(BaseModel):
+    """The charity officer buys an unmatched wish from the charity fund 慈善采购, or declines."""
+
+    purchased: bool
+    cost_yuan: int = Field(default=0, ge=0, le=100_000)
+    supplier_ref: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=200, description="Why not bought.")
+
+    @model_validator(mode="after")
+    def _cost_or_reason(self) -> ProcurementForm:
+        if self.purchased and self.cost_yuan < 1:
+            raise ValueError("a purchase needs cost_yuan ≥ 1")
+        if not self.purchased and not self.reason:
+            raise ValueError("declining a purchase needs a reason")
+        return self

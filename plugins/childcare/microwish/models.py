@@ -1,0 +1,365 @@
+"""Pure models of the micro-wish campaign: request, params, events, activity payloads, report.
+
+Workflows import this module through the sandbox passthrough: data shapes and names only.
+Payloads carry ids and counts, never wish lists: those stay in the ``cw_`` tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from careflow.contract import CareEvent
+
+__all__ = [
+    "PROCESS_ID",
+    "SIZED_CATEGORIES",
+    "CampaignOpened",
+    "CampaignReport",
+    "CommunityLine",
+    "DecideWishInput",
+    "DeliveryOrder",
+    "DeliveryOutcomeRow",
+    "MatchInput",
+    "MatchSummary",
+    "MicroWishActivity",
+    "MicroWishParams",
+    "MicroWishRequest",
+    "OpenCampaignInput",
+    "PageInput",
+    "PledgeEvent",
+    "PledgeOp",
+    "PledgeOpsInput",
+    "PledgeTally",
+    "PledgeWithdrawnEvent",
+    "ProcurementInput",
+    "ProcurementPlan",
+    "ProcurementVerdict",
+    "PublishSummary",
+    "RecordDeliveriesInput",
+    "RecordVisitInput",
+    "ReportInput",
+    "VisitRef",
+    "WishCategory",
+    "WishVerdict",
+]
+
+PROCESS_ID = "childcare.microwish"
+
+
+class WishCategory(StrEnum):
+    """What a child may wish for; the categories the charity association stocks."""
+
+    SCHOOL_BAG = "school_bag"
+    STATIONERY = "stationery"
+    BOOKS = "books"
+    WINTER_COAT = "winter_coat"
+    SHOES = "shoes"
+    SPORTS = "sports"
+    DESK_LAMP = "desk_lamp"
+
+
+SIZED_CATEGORIES = frozenset({WishCategory.WINTER_COAT, WishCategory.SHOES})
+"""Categories where size matters: a pledge must carry the same size."""
+
+
+class MicroWishActivity(StrEnum):
+    """Names of the micro-wish activities, called by name from the workflow."""
+
+    OPEN = "childcare.microwish.open_campaign"
+    VISITS = "childcare.microwish.visit_page"
+    RECORD_VISIT = "childcare.microwish.record_visit"
+    DECIDE = "childcare.microwish.decide_wish"
+    PUBLISH = "childcare.microwish.publish"
+    PLEDGES = "childcare.microwish.apply_pledges"
+    MATCH = "childcare.microwish.match"
+    PROCUREMENT = "childcare.microwish.plan_procurement"
+    PROCURED = "childcare.microwish.record_procurement"
+    DELIVERIES = "childcare.microwish.delivery_page"
+    DELIVERED = "childcare.microwish.record_deliveries"
+    REPORT = "childcare.microwish.write_report"
+
+
+class MicroWishRequest(BaseModel):
+    """What starts a campaign: where, and which children staff add by hand (补录)."""
+
+    title_zh: str = Field(default="微心愿", max_length=64, description="Campaign title.")
+    communities: list[str] = Field(
+        default_factory=list, description="Community codes; empty means the whole district."
+    )
+    extra_children: list[str] = Field(
+        default_factory=list,
+        description="Registry ids (P…) of children staff add outside the registry selection.",
+    )
+
+
+class MicroWishParams(BaseModel):
+    """What a district may set for its campaigns (all deadlines relative to the start)."""
+
+    min_age: int = Field(default=6, ge=0, le=17)
+    max_age: int = Field(default=14, ge=0, le=17)
+    eligibility_date: date | None = Field(
+        default=None, description="Ages are counted on this day (资格认定日); the start by default."
+    )
+    value_cap_yuan: int = Field(default=300, ge=1, description="Highest estimated wish value.")
+    visit_due: timedelta = timedelta(days=5)
+    visit_escalation_due: timedelta = timedelta(days=3)
+    review_due: timedelta = timedelta(days=3)
+    review_escalation_due: timedelta = timedelta(days=2)
+    max_review_rounds: int = Field(default=2, ge=1, le=5)
+    pledge_window: timedelta = timedelta(days=14)
+    fairness_slack: float = Field(
+        default=0.2, ge=0, le=1, description="How far a community's fill rate may trail."
+    )
+    procurement_budget_yuan: int = Field(default=5000, ge=0)
+    procurement_due: timedelta = timedelta(days=7)
+    final_deadline_grace: timedelta = Field(
+        default=timedelta(days=3), description="After procurement escalates; then declined."
+    )
+    delivery_due: timedelta = timedelta(days=14)
+    visit_wave: int = Field(default=200, ge=1, description="Visits open at once.")
+    delivery_wave: int = Field(default=300, ge=1, description="Deliveries started at once.")
+    max_history: int = Field(default=20000, ge=10, description="Continue as new past this.")
+
+
+class PledgeEvent(CareEvent):
+    """A donor pledges goods or money to a campaign (``case_ref`` is the campaign's)."""
+
+    pledge_ref: str = Field(min_length=1, max_length=64, description="The pledge's own id.")
+    donor_ref: str = Field(min_length=1, max_length=16, description="Registry id (D…).")
+    kind: Literal["goods", "money"] = "goods"
+    category: WishCategory | None = None
+    size: str | None = Field(default=None, max_length=16)
+    quantity: int = Field(default=0, ge=0, le=1000)
+    amount_yuan: int = Field(default=0, ge=0, le=10_000_000)
+    dropoff: str | None = Field(default=None, max_length=64, description="Community code.")
+
+    @model_validator(mode="after")
+    def _goods_or_money(self) -> PledgeEvent:
+        if self.kind == "goods":
+            if self.category is None or self.quantity < 1 or not self.dropoff:
+                raise ValueError("a goods pledge needs category, quantity ≥ 1 and dropoff")
+            if self.category in SIZED_CATEGORIES and not self.size:
+                raise ValueError(f"a {self.category.value} pledge needs a size")
+        elif self.amount_yuan < 1:
+            raise ValueError("a money pledge needs amount_yuan ≥ 1")
+        return self
+
+
+class PledgeWithdrawnEvent(CareEvent):
+    """A donor withdraws a pledge; honoured only before matching."""
+
+    pledge_ref: str = Field(min_length=1, max_length=64)
+
+
+class PledgeOp(BaseModel):
+    """A pledge or a withdrawal, in arrival order."""
+
+    op: Literal["pledge", "withdraw"]
+    pledge: PledgeEvent | None = None
+    pledge_ref: str
+    at: datetime
+
+
+class PledgeOpsInput(BaseModel):
+    """Pledge signals to store; ``window_open`` false marks them late."""
+
+    campaign_id: str
+    ops: list[PledgeOp]
+    window_open: bool
+
+
+class PledgeTally(BaseModel):
+    """What storing pledge signals did."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    withdrawn: int = 0
+    late: int = 0
+    withdrawal_refused: int = 0
+
+
+class OpenCampaignInput(BaseModel):
+    """Create the campaign row and one wish row per eligible child."""
+
+    campaign_id: str
+    district: str
+    case_ref: str
+    communities: list[str]
+    extra_children: list[str]
+    min_age: int
+    max_age: int
+    eligibility_date: date | None = None
+    budget_yuan: int
+    opened_at: datetime
+
+
+class CampaignOpened(BaseModel):
+    """How many visits the campaign needs."""
+
+    wishes: int
+    communities: int
+
+
+class PageInput(BaseModel):
+    """A page of rows after ``after_id``."""
+
+    campaign_id: str
+    after_id: int = 0
+    limit: int = 200
+
+
+class VisitRef(BaseModel):
+    """A visit the workflow opens a task for: ids and a community code only."""
+
+    wish_id: int
+    child_ref: str = Field(description="Registry id (P…), so the grid worker finds the home.")
+    community: str
+
+
+class RecordVisitInput(BaseModel):
+    """Store a visit form on its wish, with the verdict of the rules."""
+
+    wish_id: int
+    actor: str
+    data: dict[str, object]
+    status: str
+    reason: str | None = None
+    at: datetime
+
+
+class DecideWishInput(BaseModel):
+    """Staff's review decision; approval is checked against one wish per child."""
+
+    wish_id: int
+    actor: str | None
+    approve: bool
+    priority: int = 1
+    reason: str | None = None
+    at: datetime
+
+
+class WishVerdict(BaseModel):
+    """Where a wish ended after a decision."""
+
+    wish_id: int
+    status: str
+    reason: str | None = None
+
+
+class PublishSummary(BaseModel):
+    """Wishes published to the pool."""
+
+    published: int
+
+
+class MatchInput(BaseModel):
+    """Match a campaign's wishes and pledges."""
+
+    campaign_id: str
+    fairness_slack: float = 0.2
+    at: datetime
+
+
+class MatchSummary(BaseModel):
+    """What matching did (counts only)."""
+
+    wishes: int
+    pledged_units: int
+    matched: int
+    unmatched: int
+    weight: int
+    distance_m: int
+    fairness_floor: float
+    solve_seconds: float
+
+
+class ProcurementInput(BaseModel):
+    """Plan procurement of unmatched wishes within the budget."""
+
+    campaign_id: str
+    at: datetime
+
+
+class ProcurementPlan(BaseModel):
+    """Wishes to buy (tasks for the charity officer) and how many were declined for budget."""
+
+    to_buy: list[VisitRef]
+    declined_over_budget: int
+    budget_left_yuan: int
+
+
+class ProcurementVerdict(BaseModel):
+    """A procurement as stored: bought within budget, or declined with a reason."""
+
+    wish_id: int
+    purchased: bool
+    cost_yuan: int = 0
+    reason: str | None = None
+    actor: str | None = None
+    at: datetime
+
+
+class DeliveryOrder(BaseModel):
+    """One filled wish to deliver: the Delivery request's references, no names."""
+
+    wish_id: int
+    recipient_ref: str
+    donor_ref: str | None
+    community: str
+    category: str
+    size: str | None
+
+
+class DeliveryOutcomeRow(BaseModel):
+    """How one wish's delivery ended."""
+
+    wish_id: int
+    outcome: str
+    delivered_at: datetime | None = None
+
+
+class RecordDeliveriesInput(BaseModel):
+    """Delivery outcomes of one wave."""
+
+    campaign_id: str
+    rows: list[DeliveryOutcomeRow]
+
+
+class ReportInput(BaseModel):
+    """Write the campaign report."""
+
+    campaign_id: str
+    at: datetime
+
+
+class CommunityLine(BaseModel):
+    """A community's line of the report."""
+
+    community: str
+    wishes: int
+    approved: int
+    filled: int
+    delivered: int
+    fill_rate: float
+
+
+class CampaignReport(BaseModel):
+    """The campaign result: counts, fill rates, time to delivery, money; no personal data."""
+
+    campaign_id: str
+    district: str
+    counts: dict[str, int]
+    pledges: dict[str, int]
+    fill_rate: float
+    communities: list[CommunityLine]
+    days_visit_to_delivery_median: float | None
+    days_visit_to_delivery_max: float | None
+    money_pledged_yuan: int
+    money_spent_yuan: int
+    budget_yuan: int
+    json_path: str
+    csv_path: str

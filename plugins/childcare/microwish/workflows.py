@@ -1,0 +1,546 @@
+"""The micro-wish campaign 微心愿 as one durable process per district campaign.
+
+visits (one task per eligible child, grid worker → community staff) → review (community
+staff: approve or send back; value cap, one wish per child, no consent → no wish) →
+publication to the charity pool, anonymised → pledge window (signals) → exact matching →
+procurement of unmatched wishes by the charity officer within the budget, or decline after the
+final deadline → one shared Delivery child per filled wish → report.
+
+The workflow holds ids and counts only; wishes, pledges and matches live in the ``cw_``
+tables. Visits and deliveries run in waves, and the campaign continues as new between waves
+once its history is long, carrying its phase and cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ChildWorkflowError
+
+from careflow.forms import form_ref
+from careflow.models import ProcessInput
+from careflow.plan import EscalationLevel, TaskTemplate
+from careflow.roles import Role
+from careflow.search_attributes import CARE_OVERDUE
+from plugins.childcare.microwish.forms import ProcurementForm, ReviewForm, VisitForm
+from plugins.childcare.microwish.models import (
+    PROCESS_ID,
+    CampaignOpened,
+    CampaignReport,
+    DecideWishInput,
+    DeliveryOrder,
+    DeliveryOutcomeRow,
+    MatchInput,
+    MatchSummary,
+    MicroWishActivity,
+    MicroWishParams,
+    MicroWishRequest,
+    OpenCampaignInput,
+    PageInput,
+    PledgeEvent,
+    PledgeOp,
+    PledgeOpsInput,
+    PledgeTally,
+    PledgeWithdrawnEvent,
+    ProcurementInput,
+    ProcurementPlan,
+    ProcurementVerdict,
+    PublishSummary,
+    RecordDeliveriesInput,
+    RecordVisitInput,
+    ReportInput,
+    VisitRef,
+    WishVerdict,
+)
+from plugins.childcare.microwish.rules import visit_verdict
+from workflows.delivery import DeliveryResult
+from workflows.runtime import CareProcess, TaskExpired
+
+__all__ = ["MICROWISH_POINTS", "MicroWishWorkflow"]
+
+MICROWISH_POINTS = ("after_publication", "after_matching", "before_report")
+
+_SHORT = timedelta(minutes=1)
+_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+_PHASES = ("open", "visit", "publish", "pledge", "match", "procure", "deliver", "report")
+_PLEDGE_BATCH = 500
+
+
+def _visit_task(params: MicroWishParams, ref: VisitRef, round_: int) -> TaskTemplate:
+    again = "（退回重访 revisit）" if round_ > 1 else ""
+    return TaskTemplate(
+        role=Role.GRID_WORKER,
+        title_zh=f"微心愿入户走访{again} · 心愿 W{ref.wish_id} · 儿童 {ref.child_ref}",
+        title_en=f"Micro-wish household visit · wish W{ref.wish_id} · {ref.community}",
+        form_ref=form_ref(VisitForm),
+        due=params.visit_due,
+        escalation=[EscalationLevel(role=Role.COMMUNITY_STAFF, due=params.visit_escalation_due)],
+    )
+
+
+def _review_task(params: MicroWishParams, ref: VisitRef) -> TaskTemplate:
+    return TaskTemplate(
+        role=Role.COMMUNITY_STAFF,
+        title_zh=f"微心愿审核 · 心愿 W{ref.wish_id}",
+        title_en=f"Review micro-wish W{ref.wish_id} · {ref.community}",
+        form_ref=form_ref(ReviewForm),
+        due=params.review_due,
+        escalation=[EscalationLevel(role=Role.DISTRICT_ADMIN, due=params.review_escalation_due)],
+    )
+
+
+def _procurement_task(params: MicroWishParams, ref: VisitRef) -> TaskTemplate:
+    return TaskTemplate(
+        role=Role.CHARITY_OFFICER,
+        title_zh=f"微心愿慈善采购 · 心愿 W{ref.wish_id}",
+        title_en=f"Buy micro-wish W{ref.wish_id} from the charity fund · {ref.community}",
+        form_ref=form_ref(ProcurementForm),
+        due=params.procurement_due,
+        escalation=[EscalationLevel(role=Role.DISTRICT_ADMIN, due=params.final_deadline_grace)],
+    )
+
+
+@workflow.defn(name=PROCESS_ID)
+class MicroWishWorkflow(CareProcess):
+    """One micro-wish campaign of a district, from visits to the report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ops: list[PledgeOp] = []
+        self._window_open = True
+        self._tally = PledgeTally()
+
+    # -- activities
+
+    async def _act(
+        self,
+        name: MicroWishActivity,
+        arg: BaseModel,
+        result: Any,
+        *,
+        summary: str,
+        timeout: timedelta = _SHORT,
+    ) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            result_type=result,
+            start_to_close_timeout=timeout,
+            retry_policy=_RETRY,
+            summary=summary,
+        )
+
+    @property
+    def _campaign_id(self) -> str:
+        return workflow.info().workflow_id
+
+    # -- run
+
+    @workflow.run
+    async def run(self, input: ProcessInput[MicroWishRequest]) -> CampaignReport:
+        self.begin(input)
+        request = MicroWishRequest.model_validate(input.request)
+        params = MicroWishParams.model_validate(self.params)
+        carry = dict(input.carry)
+        self._tally = PledgeTally.model_validate(carry.get("tally", {}))
+        self._window_open = bool(carry.get("window_open", True))
+        self._ops = [PledgeOp.model_validate(op) for op in carry.get("ops", [])]
+        phase = str(carry.get("phase", "open"))
+
+        if phase == "open":
+            self.stage("visiting", "入户走访 household visits")
+            opened: CampaignOpened = await self._act(
+                MicroWishActivity.OPEN,
+                OpenCampaignInput(
+                    campaign_id=self._campaign_id,
+                    district=self.context.district,
+                    case_ref=self.context.case_ref,
+                    communities=request.communities
+                    or ([self.context.community] if self.context.community else []),
+                    extra_children=request.extra_children,
+                    min_age=params.min_age,
+                    max_age=params.max_age,
+                    eligibility_date=params.eligibility_date,
+                    budget_yuan=params.procurement_budget_yuan,
+                    opened_at=workflow.now(),
+                ),
+                CampaignOpened,
+                summary="选取低保家庭儿童 select eligible children",
+            )
+            await self.record("opened", "campaign_opened", opened.model_dump())
+            phase, carry["after_id"] = "visit", 0
+
+        if phase == "visit":
+            self.stage("visiting", "入户走访与审核 visits and review")
+            while True:
+                page: list[VisitRef] = await self._act(
+                    MicroWishActivity.VISITS,
+                    PageInput(
+                        campaign_id=self._campaign_id,
+                        after_id=int(carry.get("after_id", 0)),
+                        limit=params.visit_wave,
+                    ),
+                    list[VisitRef],
+                    summary="下一批走访 next visits",
+                )
+                if not page:
+                    break
+                await asyncio.gather(*(self._visit_and_review(ref, params) for ref in page))
+                carry["after_id"] = page[-1].wish_id
+                await self._maybe_continue(params, carry, "visit")
+            phase = "publish"
+
+        if phase == "publish":
+            self.stage("published", "匿名发布心愿 wishes published")
+            published: PublishSummary = await self._act(
+                MicroWishActivity.PUBLISH,
+                ReportInput(campaign_id=self._campaign_id, at=workflow.now()),
+                PublishSummary,
+                summary="匿名发布到慈善池 publish to the charity pool",
+            )
+            await self.record("published", "wishes_published", published.model_dump())
+            await self.notify(
+                "published",
+                recipient_ref=f"role:{Role.CHARITY_OFFICER.value}",
+                template="microwish_published",
+                body_zh=f"微心愿已匿名发布 {published.published} 个，认捐窗口开启。",
+                params={"published": published.published},
+            )
+            await self.extension_point("after_publication", published.model_dump())
+            carry["closes"] = (workflow.now() + params.pledge_window).isoformat()
+            phase = "pledge"
+
+        if phase == "pledge":
+            await self._pledge_window(params, carry)
+            phase = "match"
+
+        if phase == "match":
+            self.stage("matching", "匹配认捐 matching pledges")
+            matched: MatchSummary = await self._act(
+                MicroWishActivity.MATCH,
+                MatchInput(
+                    campaign_id=self._campaign_id,
+                    fairness_slack=params.fairness_slack,
+                    at=workflow.now(),
+                ),
+                MatchSummary,
+                summary="精确匹配 exact matching (OR-Tools)",
+                timeout=timedelta(minutes=10),
+            )
+            await self.record("matched", "wishes_matched", matched.model_dump())
+            await self.extension_point("after_matching", matched.model_dump())
+            phase = "procure"
+
+        if phase == "procure":
+            await self._procure(params)
+            phase, carry["after_id"] = "deliver", 0
+            await self._maybe_continue(params, carry, "deliver")
+
+        if phase == "deliver":
+            await self._deliver(params, carry)
+
+        self.stage("reporting", "活动报告 campaign report")
+        await self._flush()
+        await self.extension_point("before_report")
+        report: CampaignReport = await self._act(
+            MicroWishActivity.REPORT,
+            ReportInput(campaign_id=self._campaign_id, at=workflow.now()),
+            CampaignReport,
+            summary="生成活动报告 write the report (JSON, CSV)",
+        )
+        await self.record("report", "campaign_reported", {"fill_rate": report.fill_rate})
+        self.stage("closed", "已结束 closed")
+        return report
+
+    # -- visits and review
+
+    async def _visit_and_review(self, ref: VisitRef, params: MicroWishParams) -> None:
+        """One child's visit and review, with send-backs up to ``max_review_rounds``."""
+        for round_ in range(1, params.max_review_rounds + 1):
+            suffix = "" if round_ == 1 else f".r{round_}"
+            try:
+                visit = await self.human_task(
+                    f"visit.{ref.wish_id}{suffix}", _visit_task(params, ref, round_)
+                )
+            except TaskExpired:
+                await self._record_visit(ref, "", {}, "visit_expired", "visit_expired")
+                return
+            form = VisitForm.model_validate(visit.data)
+            status, reason = visit_verdict(form, value_cap_yuan=params.value_cap_yuan)
+            await self._record_visit(ref, visit.actor, visit.data, status, reason)
+            if status != "in_review":
+                return
+            try:
+                review = await self.human_task(
+                    f"review.{ref.wish_id}{suffix}", _review_task(params, ref)
+                )
+            except TaskExpired:
+                await self._decide(ref, None, approve=False, reason="review_expired")
+                return
+            decision = ReviewForm.model_validate(review.data)
+            if decision.approve:
+                await self._decide(ref, review.actor, approve=True, priority=decision.priority)
+                return
+            if round_ == params.max_review_rounds:
+                await self._decide(ref, review.actor, approve=False, reason="sent_back_too_often")
+                return
+
+    async def _record_visit(
+        self, ref: VisitRef, actor: str, data: dict[str, Any], status: str, reason: str | None
+    ) -> None:
+        await self._act(
+            MicroWishActivity.RECORD_VISIT,
+            RecordVisitInput(
+                wish_id=ref.wish_id,
+                actor=actor,
+                data=data,
+                status=status,
+                reason=reason,
+                at=workflow.now(),
+            ),
+            None,
+            summary=f"登记走访 record visit W{ref.wish_id}: {status}",
+        )
+
+    async def _decide(
+        self,
+        ref: VisitRef,
+        actor: str | None,
+        *,
+        approve: bool,
+        priority: int = 1,
+        reason: str | None = None,
+    ) -> WishVerdict:
+        verdict: WishVerdict = await self._act(
+            MicroWishActivity.DECIDE,
+            DecideWishInput(
+                wish_id=ref.wish_id,
+                actor=actor,
+                approve=approve,
+                priority=priority,
+                reason=reason,
+                at=workflow.now(),
+            ),
+            WishVerdict,
+            summary=f"审核结果 decide W{ref.wish_id}",
+        )
+        return verdict
+
+    # -- pledges
+
+    async def _pledge_window(self, params: MicroWishParams, carry: dict[str, Any]) -> None:
+        """Store pledges as they come until the window closes, then refuse withdrawals."""
+        closes = datetime.fromisoformat(str(carry["closes"]))
+        self.stage("pledging", "认捐中 pledge window open")
+        while True:
+            await self._flush()
+            remaining = closes - workflow.now()
+            if remaining <= timedelta(0):
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._ops),
+                    timeout=remaining,
+                    timeout_summary="认捐窗口关闭 pledge window closes",
+                )
+            except TimeoutError:
+                pass
+            await self._maybe_continue(params, carry, "pledge")
+        self._window_open = False
+        await self.record("window_closed", "pledge_window_closed", self._tally.model_dump())
+
+    async def _flush(self) -> None:
+        """Store buffered pledge signals in batches (the only I/O a signal causes)."""
+        while self._ops:
+            batch, self._ops = self._ops[:_PLEDGE_BATCH], self._ops[_PLEDGE_BATCH:]
+            tally: PledgeTally = await self._act(
+                MicroWishActivity.PLEDGES,
+                PledgeOpsInput(
+                    campaign_id=self._campaign_id, ops=batch, window_open=self._window_open
+                ),
+                PledgeTally,
+                summary=f"登记认捐 store {len(batch)} pledge events",
+            )
+            for field in PledgeTally.model_fields:
+                setattr(self._tally, field, getattr(self._tally, field) + getattr(tally, field))
+
+    @workflow.signal(name="pledge")
+    def pledge(self, event: PledgeEvent) -> None:
+        """A donor's pledge (event ``childcare.pledge`` or a staff entry)."""
+        self._ops.append(
+            PledgeOp(op="pledge", pledge=event, pledge_ref=event.pledge_ref, at=workflow.now())
+        )
+
+    @workflow.signal(name="pledge_withdrawn")
+    def pledge_withdrawn(self, event: PledgeWithdrawnEvent) -> None:
+        """A donor withdraws a pledge (event ``childcare.pledge_withdrawn``)."""
+        self._ops.append(PledgeOp(op="withdraw", pledge_ref=event.pledge_ref, at=workflow.now()))
+
+    # -- procurement
+
+    async def _procure(self, params: MicroWishParams) -> None:
+        self.stage("procurement", "慈善采购 procurement")
+        plan: ProcurementPlan = await self._act(
+            MicroWishActivity.PROCUREMENT,
+            ProcurementInput(campaign_id=self._campaign_id, at=workflow.now()),
+            ProcurementPlan,
+            summary="未匹配心愿采购计划 plan procurement within the budget",
+        )
+        await self.record(
+            "procurement",
+            "procurement_planned",
+            {"to_buy": len(plan.to_buy), "declined_over_budget": plan.declined_over_budget},
+        )
+        await asyncio.gather(*(self._buy(ref, params) for ref in plan.to_buy))
+
+    async def _buy(self, ref: VisitRef, params: MicroWishParams) -> None:
+        try:
+            task = await self.human_task(f"procure.{ref.wish_id}", _procurement_task(params, ref))
+            form = ProcurementForm.model_validate(task.data)
+            verdict = ProcurementVerdict(
+                wish_id=ref.wish_id,
+                purchased=form.purchased,
+                cost_yuan=form.cost_yuan,
+                reason=form.reason,
+                actor=task.actor,
+                at=workflow.now(),
+            )
+        except TaskExpired:
+            verdict = ProcurementVerdict(
+                wish_id=ref.wish_id, purchased=False, reason="final_deadline", at=workflow.now()
+            )
+        await self._act(
+            MicroWishActivity.PROCURED,
+            verdict,
+            ProcurementVerdict,
+            summary=f"登记采购 record procurement W{ref.wish_id}",
+        )
+
+    # -- delivery
+
+    async def _deliver(self, params: MicroWishParams, carry: dict[str, Any]) -> None:
+        """Run the shared Delivery process for every filled wish, a wave at a time."""
+        wave = int(carry.get("wave", 0))
+        while True:
+            self.stage("delivering", "物资配送 deliveries")
+            orders: list[DeliveryOrder] = await self._act(
+                MicroWishActivity.DELIVERIES,
+                PageInput(
+                    campaign_id=self._campaign_id,
+                    after_id=int(carry.get("after_id", 0)),
+                    limit=params.delivery_wave,
+                ),
+                list[DeliveryOrder],
+                summary="下一批配送 next deliveries",
+            )
+            if not orders:
+                return
+            wave += 1
+            rows = await self._delivery_wave(orders, params, wave)
+            await self._act(
+                MicroWishActivity.DELIVERED,
+                RecordDeliveriesInput(campaign_id=self._campaign_id, rows=rows),
+                None,
+                summary=f"登记配送结果 record {len(rows)} deliveries",
+            )
+            carry["after_id"], carry["wave"] = orders[-1].wish_id, wave
+            await self._maybe_continue(params, carry, "deliver")
+
+    async def _delivery_wave(
+        self, orders: list[DeliveryOrder], params: MicroWishParams, wave: int
+    ) -> list[DeliveryOutcomeRow]:
+        handles = await asyncio.gather(
+            *(
+                self.start_child(
+                    "delivery",
+                    request={
+                        "recipient_ref": o.recipient_ref,
+                        "donor_ref": o.donor_ref,
+                        "items": [{"category": o.category, "size": o.size, "quantity": 1}],
+                        "purpose": "micro_wish",
+                    },
+                    case_ref=f"{self.context.case_ref}.W{o.wish_id}",
+                    community=o.community,
+                )
+                for o in orders
+            )
+        )
+        done: dict[int, DeliveryOutcomeRow] = {}
+
+        async def watch(order: DeliveryOrder, handle: Any) -> None:
+            try:
+                result = DeliveryResult.model_validate(await handle)
+                at = datetime.fromisoformat(result.delivered_at) if result.delivered_at else None
+                done[order.wish_id] = DeliveryOutcomeRow(
+                    wish_id=order.wish_id, outcome=result.outcome.value, delivered_at=at
+                )
+            except ChildWorkflowError:
+                done[order.wish_id] = DeliveryOutcomeRow(wish_id=order.wish_id, outcome="failed")
+
+        watchers = [
+            asyncio.ensure_future(watch(o, h)) for o, h in zip(orders, handles, strict=True)
+        ]
+        try:
+            await workflow.wait_condition(
+                lambda: len(done) == len(orders),
+                timeout=params.delivery_due,
+                timeout_summary="配送期限 deliveries due",
+            )
+        except TimeoutError:
+            await self._escalate_late(orders, done, wave)
+            await workflow.wait_condition(lambda: len(done) == len(orders))
+        await asyncio.gather(*watchers)
+        workflow.upsert_search_attributes([CARE_OVERDUE.value_set(False)])
+        return [done[o.wish_id] for o in orders]
+
+    async def _escalate_late(
+        self, orders: list[DeliveryOrder], done: dict[int, DeliveryOutcomeRow], wave: int
+    ) -> None:
+        """Late deliveries: tell each community's staff and the district, mark overdue."""
+        late: dict[str, int] = {}
+        for o in orders:
+            if o.wish_id not in done:
+                late[o.community] = late.get(o.community, 0) + 1
+        self.stage("delivery_late", "配送逾期 deliveries late")
+        workflow.upsert_search_attributes([CARE_OVERDUE.value_set(True)])
+        await self.record(f"delivery_late.{wave}", "deliveries_late", {"late": late})
+        for community, count in sorted(late.items()):
+            await self.notify(
+                f"delivery_late.{wave}.{community}",
+                recipient_ref=f"role:{Role.COMMUNITY_STAFF.value}",
+                template="microwish_delivery_late",
+                body_zh=f"微心愿配送逾期 {count} 件（{community}），请督促交接。",
+                params={"community": community, "late": count},
+            )
+        await self.notify(
+            f"delivery_late.{wave}",
+            recipient_ref=f"role:{Role.DISTRICT_ADMIN.value}",
+            template="microwish_delivery_late",
+            body_zh=f"微心愿配送逾期 {sum(late.values())} 件，请跟进。",
+            params={"late": sum(late.values())},
+        )
+
+    # -- long life
+
+    async def _maybe_continue(
+        self, params: MicroWishParams, carry: dict[str, Any], phase: str
+    ) -> None:
+        """Continue as new at a wave boundary once the history is long."""
+        if not self.should_continue_as_new(max_history=params.max_history):
+            return
+        await self._flush()
+        await self.continue_as_new(
+            {
+                **carry,
+                # Signals that arrived after the flush travel in the carry, not lost.
+                "ops": [op.model_dump(mode="json") for op in self._ops],
+                "phase": phase,
+                "tally": self._tally.model_dump(),
+                "window_open": self._window_open,
+            }
+        )

@@ -265,7 +265,9 @@ class MicroWishWorkflow(CareProcess):
             suffix = "" if round_ == 1 else f".r{round_}"
             try:
                 visit = await self.human_task(
-                    f"visit.{ref.wish_id}{suffix}", _visit_task(params, ref, round_)
+                    f"visit.{ref.wish_id}{suffix}",
+                    _visit_task(params, ref, round_),
+                    community=ref.community,
                 )
             except TaskExpired:
                 await self._record_visit(ref, "", {}, "visit_expired", "visit_expired")
@@ -277,7 +279,9 @@ class MicroWishWorkflow(CareProcess):
                 return
             try:
                 review = await self.human_task(
-                    f"review.{ref.wish_id}{suffix}", _review_task(params, ref)
+                    f"review.{ref.wish_id}{suffix}",
+                    _review_task(params, ref),
+                    community=ref.community,
                 )
             except TaskExpired:
                 await self._decide(ref, None, approve=False, reason="review_expired")
@@ -400,7 +404,9 @@ class MicroWishWorkflow(CareProcess):
 
     async def _buy(self, ref: VisitRef, params: MicroWishParams) -> None:
         try:
-            task = await self.human_task(f"procure.{ref.wish_id}", _procurement_task(params, ref))
+            task = await self.human_task(
+                f"procure.{ref.wish_id}", _procurement_task(params, ref), community=ref.community
+            )
             form = ProcurementForm.model_validate(task.data)
             verdict = ProcurementVerdict(
                 wish_id=ref.wish_id,
@@ -454,10 +460,13 @@ class MicroWishWorkflow(CareProcess):
     async def _delivery_wave(
         self, orders: list[DeliveryOrder], params: MicroWishParams, wave: int
     ) -> list[DeliveryOutcomeRow]:
+        # One plan for the whole wave: the district's Delivery plan is the same for every wish.
+        resolved = await self.resolve_child("delivery")
         handles = await asyncio.gather(
             *(
                 self.start_child(
                     "delivery",
+                    resolved=resolved,
                     request={
                         "recipient_ref": o.recipient_ref,
                         "donor_ref": o.donor_ref,

@@ -56,6 +56,8 @@ async def test_happy_path_matches_procures_delivers_and_reports(
         await walk.visit(d.id or 0, {"declined": True, "decline_reason": "已有"})
         visit = await walk.task(f"visit.{a.id}")
         assert visit.role == "grid_worker" and a.child_ref in visit.title_zh
+        # Each visit sits in its own community's inbox, though the campaign is district-wide.
+        assert visit.community == a.community
         names = _names(engine, [w.child_ref for w in (a, b, c, d)])
         assert not any(n in t.title_zh for t in walk.tasks() for n in names)
 

@@ -8,11 +8,17 @@ through the ``careflow.plugins`` entry point.
 from __future__ import annotations
 
 from careflow.contract import CarePlugin, PluginPart
+from plugins.childcare.classroom import part as classroom_part
+from plugins.childcare.dining import part as dining_part
 from plugins.childcare.microwish import part as microwish_part
+from plugins.childcare.places import part as places_part
 
 __all__ = ["PARTS", "plugin"]
 
 PARTS: tuple[PluginPart, ...] = (
+    classroom_part,
+    dining_part,
+    places_part,
     microwish_part,
 )
 

@@ -11,6 +11,14 @@ from activities.plans import PlanActivities
 from activities.records import CaseRecordActivities
 from activities.tasks import TaskActivities
 from careflow.contract import ActivitySet, CarePlugin, EventRoute, ProcessSpec
+from workflows.community_event import (
+    COMMUNITY_EVENT_POINTS,
+    CancellationEvent,
+    CommunityEventParams,
+    CommunityEventRequest,
+    CommunityEventWorkflow,
+    RegistrationEvent,
+)
 from workflows.delivery import (
     DELIVERY_POINTS,
     DeliveryParams,
@@ -20,7 +28,7 @@ from workflows.delivery import (
 )
 from workflows.launcher import ScheduledLaunchWorkflow
 
-__all__ = ["DELIVERY", "plugin"]
+__all__ = ["COMMUNITY_EVENT", "DELIVERY", "plugin"]
 
 DELIVERY = ProcessSpec(
     id="delivery",
@@ -33,19 +41,42 @@ DELIVERY = ProcessSpec(
     extension_points=DELIVERY_POINTS,
 )
 
+COMMUNITY_EVENT = ProcessSpec(
+    id="community_event",
+    module="shared",
+    title_zh="社区活动",
+    title_en="Community event",
+    workflow=CommunityEventWorkflow,
+    request_model=CommunityEventRequest,
+    params_model=CommunityEventParams,
+    extension_points=COMMUNITY_EVENT_POINTS,
+)
+
 plugin = CarePlugin(
     name="engine",
     version="0.1.0",
     title_zh="流程引擎",
     title_en="Process engine",
     order=0,
-    processes=(DELIVERY,),
+    processes=(DELIVERY, COMMUNITY_EVENT),
     routes=(
         EventRoute(
             event_type="delivery.dropoff",
             model=DropoffEvent,
             process="delivery",
             signal="dropoff_recorded",
+        ),
+        EventRoute(
+            event_type="community_event.register",
+            model=RegistrationEvent,
+            process="community_event",
+            signal="register_event",
+        ),
+        EventRoute(
+            event_type="community_event.cancel",
+            model=CancellationEvent,
+            process="community_event",
+            signal="cancel_event",
         ),
     ),
     workflows=(ScheduledLaunchWorkflow,),

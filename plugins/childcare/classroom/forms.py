@@ -1,0 +1,37 @@
+"""Forms of the five-thirty classroom's tasks."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+__all__ = ["CallForm", "CheckInForm"]
+
+
+class CheckInForm(BaseModel):
+    """Attendance check-in 点名签到: registry ids of the children present."""
+
+    present: list[str] = Field(default_factory=list, description="Registry ids (P…) present.")
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("present")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a child is listed twice")
+        bad = [v for v in value if not (v.startswith("P") and v[1:].isdigit())]
+        if bad:
+            raise ValueError(f"not registry ids: {', '.join(bad[:3])}")
+        return value
+
+
+class CallForm(BaseModel):
+    """A call to the guardians of a child nobody has collected 致电监护人."""
+
+    reached: bool
+    expected_minutes: int | None = Field(
+        default=None, ge=0, le=600, description="When the guardian says they will arrive."
+    )
+    note: str = Field(default="", max_length=500)
+    resolved_by_pickup: bool = Field(
+        default=False, description="Set by the process when the child was collected meanwhile."
+    )

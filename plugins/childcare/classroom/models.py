@@ -1,0 +1,150 @@
+"""Requests, params, events, activity payloads and results of the five-thirty classroom."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from careflow.contract import CareEvent
+
+__all__ = [
+    "CLASSROOM_POINTS",
+    "ChildPickup",
+    "ClassroomDayParams",
+    "ClassroomDayRequest",
+    "ClassroomDayResult",
+    "ClassroomParams",
+    "ClassroomRequest",
+    "ClassroomResult",
+    "CommunitiesInput",
+    "Handover",
+    "HandoverEvent",
+    "HandoverRequest",
+    "Roster",
+    "RosterInput",
+    "SessionOutcome",
+]
+
+CLASSROOM_POINTS = ("after_check_in", "after_handover", "before_close")
+
+PERSON_REF = r"^P\d{3,}$"
+
+
+class ClassroomRequest(BaseModel):
+    """One session of one community (the community comes from the process context)."""
+
+    ends_at: datetime | None = Field(
+        default=None, description="When the session ends; by default start + session_length."
+    )
+
+    @field_validator("ends_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("ends_at needs a UTC offset, e.g. 2026-12-07T18:30:00+08:00")
+        return value
+
+
+class ClassroomDayRequest(BaseModel):
+    """The scheduled day of a district: one session per community with enrolled children."""
+
+
+class ClassroomDayParams(BaseModel):
+    """The school day has nothing to set; sessions take the classroom's params."""
+
+
+class ClassroomParams(BaseModel):
+    """What a district may set for the classroom."""
+
+    session_length: timedelta = timedelta(hours=2, minutes=30)
+    check_in_due: timedelta = timedelta(hours=1)
+    check_in_escalation_due: timedelta = timedelta(hours=1)
+    late_after: timedelta = Field(
+        default=timedelta(minutes=30), description="Uncollected this long after the end: call."
+    )
+    call_due: timedelta = timedelta(minutes=20)
+    call_escalation_due: timedelta = timedelta(minutes=30)
+    final_wait: timedelta = Field(
+        default=timedelta(hours=4), description="After the end, the session closes regardless."
+    )
+
+
+class RosterInput(BaseModel):
+    """Whose session: a community code."""
+
+    community: str
+
+
+class ChildPickup(BaseModel):
+    """A child on the roster and, by registry id only, who may collect them."""
+
+    child_ref: str
+    guardians: list[str] = Field(default_factory=list)
+    authorised: list[str] = Field(default_factory=list)
+
+
+class Roster(BaseModel):
+    """The children enrolled in a community's classroom."""
+
+    children: list[ChildPickup] = Field(default_factory=list)
+
+
+class CommunitiesInput(BaseModel):
+    """Which district's communities run a classroom."""
+
+    district: str
+
+
+class HandoverRequest(BaseModel):
+    """Argument of the ``hand_over`` Update: who collected which child, who handed over."""
+
+    child_ref: str = Field(pattern=PERSON_REF)
+    guardian_ref: str = Field(pattern=PERSON_REF)
+    actor: str = Field(min_length=1, description="Staff or volunteer id handing the child over.")
+
+
+class HandoverEvent(CareEvent):
+    """A hand-over entered at the classroom desk (``careflow event``)."""
+
+    child_ref: str = Field(pattern=PERSON_REF)
+    guardian_ref: str = Field(pattern=PERSON_REF)
+    actor: str = Field(min_length=1)
+
+
+class Handover(BaseModel):
+    """A recorded hand-over."""
+
+    child_ref: str
+    guardian_ref: str
+    actor: str
+    at: datetime
+    minutes_after_end: float
+
+
+class SessionOutcome(StrEnum):
+    """How a session ended."""
+
+    ALL_COLLECTED = "all_collected"
+    NOT_ALL_COLLECTED = "not_all_collected"
+    NO_CHILDREN = "no_children"
+
+
+class ClassroomResult(BaseModel):
+    """The session report."""
+
+    outcome: SessionOutcome
+    enrolled: int = 0
+    present: int = 0
+    check_in_missing: bool = False
+    handovers: list[Handover] = Field(default_factory=list)
+    late: list[str] = Field(default_factory=list, description="Children collected after a call.")
+    not_collected: list[str] = Field(default_factory=list)
+    refused_pickups: int = 0
+
+
+class ClassroomDayResult(BaseModel):
+    """The sessions a scheduled day started."""
+
+    sessions: list[str] = Field(default_factory=list)

@@ -1,0 +1,50 @@
+"""Childcare places 托育 (Xinghualing): apply, match a free seat, offer, enrol.
+
+Public contract: the process ``childcare.places``, its ``place_offered`` signal, the offer
+form and the capacity and application tables.
+"""
+
+from __future__ import annotations
+
+from careflow.contract import ActivitySet, PluginPart, ProcessSpec
+from plugins.childcare.places.activities import PlacesActivities
+from plugins.childcare.places.forms import OfferAnswerForm
+from plugins.childcare.places.models import (
+    PLACES_POINTS,
+    PlaceOffer,
+    PlacesParams,
+    PlacesRequest,
+    PlacesResult,
+)
+from plugins.childcare.places.tables import PlacesApplication, PlacesCapacity
+from plugins.childcare.places.workflows import PlacesWorkflow
+
+__all__ = [
+    "PLACES",
+    "OfferAnswerForm",
+    "PlaceOffer",
+    "PlacesApplication",
+    "PlacesCapacity",
+    "PlacesParams",
+    "PlacesRequest",
+    "PlacesResult",
+    "part",
+]
+
+PLACES = ProcessSpec(
+    id="childcare.places",
+    module="childcare",
+    title_zh="托育服务",
+    title_en="Childcare place",
+    workflow=PlacesWorkflow,
+    request_model=PlacesRequest,
+    params_model=PlacesParams,
+    extension_points=PLACES_POINTS,
+)
+
+part = PluginPart(
+    processes=(PLACES,),
+    activities=(
+        ActivitySet(cls=PlacesActivities, build=lambda deps: PlacesActivities(deps.engine)),
+    ),
+)

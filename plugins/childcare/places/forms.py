@@ -1,0 +1,17 @@
+"""The form of the offer task: the family's answer, recorded by community staff."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+__all__ = ["OfferAnswerForm"]
+
+
+class OfferAnswerForm(BaseModel):
+    """The family accepts the offered place or declines it 托位答复."""
+
+    accept: bool
+    keep_waiting: bool = Field(
+        default=False, description="Declined, but stay on the waiting list for another place."
+    )
+    note: str = Field(default="", max_length=500)

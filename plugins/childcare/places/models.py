@@ -1,0 +1,131 @@
+"""Requests, params, activity payloads and results of childcare places."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "OPERATOR_KINDS",
+    "PLACES_POINTS",
+    "ApplicationRef",
+    "Eligibility",
+    "EligibilityInput",
+    "MatchInput",
+    "MatchResult",
+    "PlaceOffer",
+    "PlacesOutcome",
+    "PlacesParams",
+    "PlacesRequest",
+    "PlacesResult",
+    "ReleaseInput",
+    "ReleaseResult",
+]
+
+PLACES_POINTS = ("after_eligibility", "before_enrolment", "before_close")
+OPERATOR_KINDS = ("public_centre", "community", "employer", "kindergarten")
+OperatorKind = Literal["public_centre", "community", "employer", "kindergarten"]
+
+
+class PlacesRequest(BaseModel):
+    """A family applies for a place for a child (registry id) with their preferences."""
+
+    child_ref: str = Field(pattern=r"^P\d{3,}$")
+    preferred_kinds: list[OperatorKind] = Field(default_factory=list)
+    preferred_providers: list[str] = Field(default_factory=list)
+
+
+class PlacesParams(BaseModel):
+    """What a district may set for childcare places."""
+
+    max_age_years: int = Field(default=3, ge=1, le=6, description="托育 is for children under 3.")
+    offer_acceptance: timedelta = timedelta(days=3)
+    waiting_list_expiry: timedelta = timedelta(days=180)
+
+
+class EligibilityInput(BaseModel):
+    """Check a child against the registry."""
+
+    workflow_id: str
+    child_ref: str
+    district: str
+    max_age_years: int
+    on: datetime
+
+
+class Eligibility(BaseModel):
+    """Whether the child may apply, and where they live (a community code)."""
+
+    eligible: bool
+    reason: str = ""
+    community: str | None = None
+
+
+class MatchInput(BaseModel):
+    """Reserve the best free seat for an application, or queue it."""
+
+    workflow_id: str
+    child_ref: str
+    district: str
+    community: str
+    preferred_kinds: list[str] = Field(default_factory=list)
+    preferred_providers: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+class MatchResult(BaseModel):
+    """The provider whose seat is now held, or None: the application waits."""
+
+    provider_ref: str | None = None
+    waiting_position: int | None = None
+
+
+class ApplicationRef(BaseModel):
+    """An application by its process."""
+
+    workflow_id: str
+    at: datetime
+
+
+class ReleaseInput(BaseModel):
+    """Give up an offered seat (declined or lapsed); it passes to the next waiting family."""
+
+    workflow_id: str
+    status: Literal["declined", "lapsed", "waiting"]
+    at: datetime
+
+
+class ReleaseResult(BaseModel):
+    """Who got the seat: the process to tell, or None when the seat went back to the pool."""
+
+    passed_to: str | None = None
+    provider_ref: str | None = None
+
+
+class PlaceOffer(BaseModel):
+    """Signal to a waiting application: a seat is held for it."""
+
+    provider_ref: str
+
+
+class PlacesOutcome(StrEnum):
+    """How an application ended."""
+
+    ENROLLED = "enrolled"
+    INELIGIBLE = "ineligible"
+    DECLINED = "declined"
+    OFFER_EXPIRED = "offer_expired"
+    WAITING_LIST_EXPIRED = "waiting_list_expired"
+
+
+class PlacesResult(BaseModel):
+    """The application report."""
+
+    outcome: PlacesOutcome
+    reason: str = ""
+    provider_ref: str | None = None
+    offers: list[str] = Field(default_factory=list)
+    waited: bool = False

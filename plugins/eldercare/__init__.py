@@ -8,10 +8,15 @@ through the ``careflow.plugins`` entry point.
 from __future__ import annotations
 
 from careflow.contract import CarePlugin, PluginPart
+from plugins.eldercare import curtain
+from plugins.eldercare import green_channel
 
 __all__ = ["PARTS", "plugin"]
 
-PARTS: tuple[PluginPart, ...] = ()
+PARTS: tuple[PluginPart, ...] = (
+    green_channel.part,
+    curtain.part,
+)
 
 plugin = CarePlugin.assemble(
     name="eldercare",

@@ -1,0 +1,118 @@
+"""Curtain appointment 窗帘之约: morning checks that solitary elders' curtains are open.
+
+Events: ``eldercare.curtain_report`` (a volunteer's report, case ref ``<elder>.<YYYYMMDD>``)
+and ``eldercare.curtain_away`` (an "away until" notice, which starts ``eldercare.curtain_away``).
+"""
+
+from __future__ import annotations
+
+from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
+from plugins.eldercare.curtain.activities import CurtainActivities
+from plugins.eldercare.curtain.models import (
+    AWAY_PROCESS,
+    CHECK_PROCESS,
+    ROUND_PROCESS,
+    AwayNoticeEvent,
+    AwayParams,
+    AwayRequest,
+    AwayResult,
+    CurtainCheckParams,
+    CurtainCheckRequest,
+    CurtainCheckResult,
+    CurtainOutcome,
+    CurtainReportEvent,
+    CurtainRoundParams,
+    CurtainRoundRequest,
+    CurtainRoundResult,
+    check_case_ref,
+)
+from plugins.eldercare.curtain.workflows import (
+    CurtainAwayWorkflow,
+    CurtainBatchWorkflow,
+    CurtainCheckWorkflow,
+    CurtainRoundWorkflow,
+)
+
+__all__ = [
+    "AWAY_PROCESS",
+    "CHECK_PROCESS",
+    "CURTAIN_AWAY",
+    "CURTAIN_CHECK",
+    "CURTAIN_ROUND",
+    "ROUND_PROCESS",
+    "AwayNoticeEvent",
+    "AwayRequest",
+    "AwayResult",
+    "CurtainCheckRequest",
+    "CurtainCheckResult",
+    "CurtainOutcome",
+    "CurtainReportEvent",
+    "CurtainRoundRequest",
+    "CurtainRoundResult",
+    "check_case_ref",
+    "part",
+]
+
+CURTAIN_ROUND = ProcessSpec(
+    id=ROUND_PROCESS,
+    module="eldercare",
+    title_zh="窗帘之约每日巡查",
+    title_en="Curtain appointment: morning round",
+    workflow=CurtainRoundWorkflow,
+    request_model=CurtainRoundRequest,
+    params_model=CurtainRoundParams,
+)
+CURTAIN_CHECK = ProcessSpec(
+    id=CHECK_PROCESS,
+    module="eldercare",
+    title_zh="窗帘之约查看",
+    title_en="Curtain appointment: check",
+    workflow=CurtainCheckWorkflow,
+    request_model=CurtainCheckRequest,
+    params_model=CurtainCheckParams,
+)
+CURTAIN_AWAY = ProcessSpec(
+    id=AWAY_PROCESS,
+    module="eldercare",
+    title_zh="窗帘之约外出报备",
+    title_en="Curtain appointment: away notice",
+    workflow=CurtainAwayWorkflow,
+    request_model=AwayRequest,
+    params_model=AwayParams,
+)
+
+part = PluginPart(
+    processes=(CURTAIN_ROUND, CURTAIN_CHECK, CURTAIN_AWAY),
+    routes=(
+        EventRoute(
+            event_type="eldercare.curtain_report",
+            model=CurtainReportEvent,
+            process=CHECK_PROCESS,
+            signal="curtain_report",
+        ),
+        EventRoute(
+            event_type="eldercare.curtain_away",
+            model=AwayNoticeEvent,
+            process=AWAY_PROCESS,
+            signal="away_notice",
+            start_if_absent=True,
+            to_request=AwayNoticeEvent.to_request,
+        ),
+    ),
+    schedules=(
+        ScheduleSpec(
+            id=ROUND_PROCESS,
+            process=ROUND_PROCESS,
+            title_zh="窗帘之约每日巡查",
+            crons=("30 9 * * *",),
+            time_zone="Asia/Shanghai",
+        ),
+    ),
+    workflows=(CurtainBatchWorkflow,),
+    activities=(
+        ActivitySet(
+            cls=CurtainActivities,
+            build=lambda deps: CurtainActivities(deps.engine, deps.notifications),
+        ),
+    ),
+)

@@ -1,0 +1,257 @@
+"""Pure models of the curtain appointment 窗帘之约: requests, params, results, events and
+activity payloads. Workflows import this module: data shapes and names only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from careflow.contract import CareEvent
+from careflow.models import ChildStart
+
+__all__ = [
+    "AWAY_PROCESS",
+    "CHECK_PROCESS",
+    "ROUND_PROCESS",
+    "AwayFileInput",
+    "AwayNoticeEvent",
+    "AwayParams",
+    "AwayQuery",
+    "AwayRequest",
+    "AwayResult",
+    "CurtainActivity",
+    "CurtainBatchInput",
+    "CurtainBatchResult",
+    "CurtainCheckParams",
+    "CurtainCheckRequest",
+    "CurtainCheckResult",
+    "CurtainOutcome",
+    "CurtainReportEvent",
+    "CurtainRoundParams",
+    "CurtainRoundRequest",
+    "CurtainRoundResult",
+    "ElderContacts",
+    "VolunteerNoticeInput",
+    "WatchEntry",
+    "WatchPage",
+    "WatchPageInput",
+    "check_case_ref",
+]
+
+ROUND_PROCESS = "eldercare.curtain_round"
+CHECK_PROCESS = "eldercare.curtain_check"
+AWAY_PROCESS = "eldercare.curtain_away"
+
+
+def check_case_ref(elder_ref: str, day: date) -> str:
+    """The case ref of one elder's check on one day; reporters address events to it."""
+    return f"{elder_ref}.{day:%Y%m%d}"
+
+
+class CurtainActivity(StrEnum):
+    """Names of the curtain appointment's activities."""
+
+    LIST_WATCHED = "eldercare.curtain.list_watched"
+    NOTIFY_VOLUNTEERS = "eldercare.curtain.notify_volunteers"
+    IS_AWAY = "eldercare.curtain.is_away"
+    ELDER_CONTACTS = "eldercare.curtain.elder_contacts"
+    FILE_AWAY = "eldercare.curtain.file_away"
+
+
+class CurtainRoundRequest(BaseModel):
+    """What starts a morning round; the schedule sends nothing and the round uses today."""
+
+    day: date | None = Field(default=None, description="The local day; today by default.")
+
+
+class CurtainRoundParams(BaseModel):
+    """What a district may set for its morning round."""
+
+    round_time: str = Field(
+        default="09:30",
+        pattern=r"^\d{2}:\d{2}$",
+        description="Local time of the round; the schedule's cron is 30 9 * * * (see README).",
+    )
+    report_within: timedelta = timedelta(minutes=90)
+    batch_size: int = Field(default=500, ge=1, le=1000)
+    utc_offset_hours: int = Field(default=8, description="Asia/Shanghai, which has no DST.")
+
+
+class CurtainCheckParams(BaseModel):
+    """What a district may set for each elder's check."""
+
+    report_within: timedelta = timedelta(minutes=90)
+    call_due: timedelta = timedelta(minutes=30)
+    call_escalation_due: timedelta = timedelta(minutes=30)
+    door_due: timedelta = timedelta(hours=1)
+    door_escalation_due: timedelta = timedelta(minutes=30)
+
+
+class CurtainCheckRequest(BaseModel):
+    """One elder's check on one morning. Registry ids only."""
+
+    elder_ref: str = Field(min_length=1, max_length=16)
+    volunteer_ref: str | None = Field(default=None, max_length=16)
+    day: date
+    due_by: datetime | None = None
+
+
+class CurtainOutcome(StrEnum):
+    """How a morning check ended."""
+
+    OPEN = "open"
+    AWAY = "away"
+    REACHED_BY_PHONE = "reached_by_phone"
+    FINE_AT_DOOR = "fine_at_door"
+    EMERGENCY = "emergency"
+
+
+class CurtainCheckResult(BaseModel):
+    """What a check reports."""
+
+    outcome: CurtainOutcome
+    green_channel_workflow_id: str | None = None
+
+
+class WatchEntry(BaseModel):
+    """A watched elder and the paired volunteer."""
+
+    elder_ref: str
+    volunteer_ref: str
+    community: str
+
+
+class WatchPageInput(BaseModel):
+    """One page of the watched elders of a district, by elder id."""
+
+    district: str
+    day: date
+    after: str | None = None
+    limit: int
+
+
+class WatchPage(BaseModel):
+    """Watched elders to check, and how many were skipped for an away notice."""
+
+    entries: list[WatchEntry]
+    suppressed: int
+    last: str | None
+    done: bool
+
+
+class CurtainBatchInput(BaseModel):
+    """One batch of checks a round fans out."""
+
+    round_workflow_id: str
+    district: str
+    day: date
+    due_by: datetime
+    check: ChildStart
+    entries: list[WatchEntry]
+
+
+class CurtainBatchResult(BaseModel):
+    """What one batch started."""
+
+    started: int
+    already_running: int
+
+
+class CurtainRoundResult(BaseModel):
+    """What a morning round did."""
+
+    day: date
+    watched: int
+    suppressed: int
+    checks_started: int
+    batches: int
+
+
+class VolunteerNoticeInput(BaseModel):
+    """Tell each paired volunteer of a batch that a check waits (one outbox row each)."""
+
+    workflow_id: str
+    district: str
+    day: date
+    due_by: datetime
+    entries: list[WatchEntry]
+
+
+class AwayQuery(BaseModel):
+    """Is the elder away on ``day``?"""
+
+    elder_ref: str
+    day: date
+
+
+class ElderContacts(BaseModel):
+    """Who to tell in an emergency, and whether a green channel applies."""
+
+    disability_level: int
+    community: str | None
+    family_refs: list[str]
+
+
+class AwayRequest(BaseModel):
+    """An "away until" notice 外出报备 filed by the elder, the family or staff."""
+
+    elder_ref: str = Field(min_length=1, max_length=16)
+    away_from: date
+    away_until: date
+    filed_by: Literal["elder", "family", "staff"] = "family"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AwayRequest:
+        if self.away_until < self.away_from:
+            raise ValueError("away_until is before away_from")
+        return self
+
+
+class AwayParams(BaseModel):
+    """Nothing for a district to set: an away notice is stored as filed."""
+
+
+class AwayResult(BaseModel):
+    """The stored notice."""
+
+    notice_id: int
+
+
+class AwayFileInput(BaseModel):
+    """Store an away notice once per (workflow id, step key)."""
+
+    workflow_id: str
+    step_key: str
+    district: str
+    notice: AwayRequest
+
+
+class CurtainReportEvent(CareEvent):
+    """A volunteer reports the curtains (``careflow event eldercare.curtain_report``).
+
+    ``case_ref`` is ``<elder id>.<YYYYMMDD>``, the check of that elder on that day.
+    """
+
+    curtains: Literal["open", "closed"]
+    reporter_ref: str = Field(min_length=1, max_length=16, description="Volunteer id.")
+
+
+class AwayNoticeEvent(CareEvent):
+    """An elder or family files an away notice (``careflow event eldercare.curtain_away``)."""
+
+    elder_ref: str = Field(min_length=1, max_length=16)
+    away_from: date
+    away_until: date
+    filed_by: Literal["elder", "family", "staff"] = "family"
+
+    def to_request(self) -> AwayRequest:
+        """The process request this event starts."""
+        return AwayRequest(
+            elder_ref=self.elder_ref,
+            away_from=self.away_from,
+            away_until=self.away_until,
+            filed_by=self.filed_by,
+        )

@@ -1,0 +1,393 @@
+"""The curtain appointment 窗帘之约: every morning each watched elder's paired volunteer checks
+that the curtains are open.
+
+One round per district fans out in batches: the round lists watched elders a page at a time
+and starts one batch workflow per page; each batch starts one check process per elder as an
+abandoned child and notifies the volunteers in one activity. Batches keep every parent below
+Temporal's limit of pending children and spread the starts over several workflows.
+
+A check: curtains open → closed. Closed, or no report by the deadline → phone call → door check
+by the grid worker → emergency: family and district told, and a green channel opened for a
+disabled elder. Escalation is stepwise, never straight to the police.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta, timezone
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+from careflow.forms import form_ref
+from careflow.models import (
+    ActivityName,
+    ChildStart,
+    ProcessContext,
+    ProcessInput,
+    ResolvePlanInput,
+    plan_memo,
+    process_summary,
+    process_workflow_id,
+)
+from careflow.plan import EscalationLevel, TaskTemplate
+from careflow.roles import Role
+from careflow.search_attributes import start_attributes
+from plugins.eldercare.curtain.forms import CallForm, CurtainCheckForm, DoorCheckForm
+from plugins.eldercare.curtain.models import (
+    CHECK_PROCESS,
+    AwayFileInput,
+    AwayNoticeEvent,
+    AwayQuery,
+    AwayRequest,
+    AwayResult,
+    CurtainActivity,
+    CurtainBatchInput,
+    CurtainBatchResult,
+    CurtainCheckParams,
+    CurtainCheckRequest,
+    CurtainCheckResult,
+    CurtainOutcome,
+    CurtainReportEvent,
+    CurtainRoundParams,
+    CurtainRoundRequest,
+    CurtainRoundResult,
+    ElderContacts,
+    VolunteerNoticeInput,
+    WatchPage,
+    WatchPageInput,
+    check_case_ref,
+)
+from plugins.eldercare.green_channel.models import GREEN_CHANNEL_PROCESS, GreenChannelRequest
+from workflows.runtime import ENGINE_RETRY, ENGINE_TIMEOUT, CareProcess, TaskExpired
+
+__all__ = [
+    "CurtainAwayWorkflow",
+    "CurtainBatchWorkflow",
+    "CurtainCheckWorkflow",
+    "CurtainRoundWorkflow",
+]
+
+
+async def _activity(name: str, arg: Any, result_type: type | None, summary: str) -> Any:
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=ENGINE_RETRY,
+        summary=summary,
+    )
+
+
+@workflow.defn(name="eldercare.curtain_round")
+class CurtainRoundWorkflow(CareProcess):
+    """One district's morning round: list watched elders, fan out checks in batches."""
+
+    @workflow.run
+    async def run(self, input: ProcessInput[CurtainRoundRequest]) -> CurtainRoundResult:
+        self.begin(input)
+        params = CurtainRoundParams.model_validate(self.params)
+        local = timezone(timedelta(hours=params.utc_offset_hours))
+        day: date = input.request.day or workflow.now().astimezone(local).date()
+        due_by = workflow.now() + params.report_within
+        district = self.context.district
+
+        self.stage("fanning_out", "分批发起窗帘查看 fanning out the morning checks")
+        # Resolve the checks' plan once for the whole round instead of once per elder.
+        check: ChildStart = await workflow.execute_activity(
+            ActivityName.RESOLVE_PLAN,
+            ResolvePlanInput(process=CHECK_PROCESS, district=district),
+            result_type=ChildStart,
+            start_to_close_timeout=ENGINE_TIMEOUT,
+            retry_policy=ENGINE_RETRY,
+            summary=f"解析流程计划 resolve plan: {CHECK_PROCESS}",
+        )
+        # From the input, not workflow.info(): batch ids must not change when a history is
+        # replayed under another workflow id.
+        wf_id = process_workflow_id(self.context.process, district, self.context.case_ref)
+        batches: list[workflow.ChildWorkflowHandle[Any, Any]] = []
+        watched = suppressed = 0
+        after: str | None = None
+        while True:
+            page: WatchPage = await _activity(
+                CurtainActivity.LIST_WATCHED,
+                WatchPageInput(district=district, day=day, after=after, limit=params.batch_size),
+                WatchPage,
+                f"列出被关注老人 list watched elders (page {len(batches) + 1})",
+            )
+            watched += len(page.entries) + page.suppressed
+            suppressed += page.suppressed
+            if page.entries:
+                batches.append(
+                    await workflow.start_child_workflow(
+                        CurtainBatchWorkflow.run,
+                        CurtainBatchInput(
+                            round_workflow_id=wf_id,
+                            district=district,
+                            day=day,
+                            due_by=due_by,
+                            check=check,
+                            entries=page.entries,
+                        ),
+                        id=f"{wf_id}.b{len(batches) + 1}",
+                        static_summary=(
+                            f"窗帘之约批次 curtain batch {len(batches) + 1} · "
+                            f"{len(page.entries)} 位老人 elders"
+                        ),
+                        parent_close_policy=ParentClosePolicy.ABANDON,
+                    )
+                )
+            if page.done or page.last is None:
+                break
+            after = page.last
+        results: list[CurtainBatchResult] = list(await asyncio.gather(*batches))
+        started = sum(r.started for r in results)
+        result = CurtainRoundResult(
+            day=day,
+            watched=watched,
+            suppressed=suppressed,
+            checks_started=started,
+            batches=len(batches),
+        )
+        await self.record("round", "curtain_round", result.model_dump(mode="json"))
+        self.stage(
+            "checks_open",
+            f"已发起 {started} 项查看 checks open · 外出报备 {suppressed} away",
+        )
+        return result
+
+
+@workflow.defn(name="eldercare.curtain_batch")
+class CurtainBatchWorkflow:
+    """Start one batch of checks as abandoned children, then notify their volunteers."""
+
+    @workflow.run
+    async def run(self, input: CurtainBatchInput) -> CurtainBatchResult:
+        me = workflow.info().workflow_id
+        starts = [self._start(input, entry_index) for entry_index in range(len(input.entries))]
+        outcomes = await asyncio.gather(*starts)
+        started = sum(1 for ok in outcomes if ok)
+        await _activity(
+            CurtainActivity.NOTIFY_VOLUNTEERS,
+            VolunteerNoticeInput(
+                workflow_id=me,
+                district=input.district,
+                day=input.day,
+                due_by=input.due_by,
+                entries=input.entries,
+            ),
+            int,
+            f"通知结对志愿者 notify {len(input.entries)} volunteers",
+        )
+        return CurtainBatchResult(started=started, already_running=len(outcomes) - started)
+
+    async def _start(self, input: CurtainBatchInput, index: int) -> bool:
+        entry = input.entries[index]
+        context = ProcessContext(
+            process=CHECK_PROCESS,
+            module=input.check.module,
+            district=input.district,
+            community=entry.community,
+            case_ref=check_case_ref(entry.elder_ref, input.day),
+            started_by=f"workflow:{input.round_workflow_id}",
+            parent_workflow_id=workflow.info().workflow_id,
+        )
+        request = CurtainCheckRequest(
+            elder_ref=entry.elder_ref,
+            volunteer_ref=entry.volunteer_ref,
+            day=input.day,
+            due_by=input.due_by,
+        )
+        try:
+            await workflow.start_child_workflow(
+                input.check.workflow_type,
+                ProcessInput[Any](context=context, plan=input.check.plan, request=request),
+                id=process_workflow_id(CHECK_PROCESS, input.district, context.case_ref),
+                search_attributes=start_attributes(context),
+                static_summary=process_summary(input.check.title_zh, context),
+                memo=plan_memo(input.check.plan),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            return False  # a re-run round on the same day: that check is already open
+        return True
+
+
+def _template(
+    role: str, title_zh: str, title_en: str, form: type, due: timedelta, *esc: tuple[str, timedelta]
+) -> TaskTemplate:
+    return TaskTemplate(
+        role=role,
+        title_zh=title_zh,
+        title_en=title_en,
+        form_ref=form_ref(form),
+        due=due,
+        escalation=[EscalationLevel(role=r, due=d) for r, d in esc],
+    )
+
+
+@workflow.defn(name="eldercare.curtain_check")
+class CurtainCheckWorkflow(CareProcess):
+    """One elder's check on one morning, with stepwise escalation."""
+
+    @workflow.run
+    async def run(self, input: ProcessInput[CurtainCheckRequest]) -> CurtainCheckResult:
+        self.begin(input)
+        request = input.request
+        params = CurtainCheckParams.model_validate(self.params)
+        self.stage("awaiting_report", "等待窗帘反馈 awaiting the curtain report")
+        due = (
+            max(request.due_by - workflow.now(), timedelta(minutes=1))
+            if request.due_by is not None
+            else params.report_within
+        )
+        check = _template(
+            Role.VOLUNTEER,
+            "窗帘之约：查看今早窗帘",
+            "Curtain check: are the curtains open this morning?",
+            CurtainCheckForm,
+            due,
+        )
+        try:
+            report = await self.human_task("check", check)
+        except TaskExpired:
+            await self.record("report", "no_report", {})
+        else:
+            if CurtainCheckForm.model_validate(report.data).curtains == "open":
+                return self._close(CurtainOutcome.OPEN, "窗帘已拉开 curtains open")
+            await self.record("report", "curtains_closed", {"by": report.actor})
+        if await _activity(
+            CurtainActivity.IS_AWAY,
+            AwayQuery(elder_ref=request.elder_ref, day=request.day),
+            bool,
+            "核对外出报备 check away notices",
+        ):
+            await self.record("away", "away_notice", {})
+            return self._close(CurtainOutcome.AWAY, "已报备外出 away")
+
+        self.stage("calling", "电话联系老人 calling the elder")
+        call = _template(
+            Role.VOLUNTEER,
+            "窗帘之约：电话联系老人",
+            "Curtain check: call the elder",
+            CallForm,
+            params.call_due,
+            (Role.COMMUNITY_STAFF, params.call_escalation_due),
+        )
+        try:
+            answer = CallForm.model_validate((await self.human_task("call", call)).data)
+        except TaskExpired:
+            await self.record("call", "call_unanswered", {"expired": True})
+        else:
+            if answer.reached and answer.elder_ok:
+                await self.record("call", "reached_by_phone", {})
+                return self._close(CurtainOutcome.REACHED_BY_PHONE, "电话联系正常 reached")
+            await self.record("call", "call_unanswered", {"reached": answer.reached})
+
+        self.stage("door_check", "网格员上门查看 door check by the grid worker")
+        door = _template(
+            Role.GRID_WORKER,
+            "窗帘之约：上门查看",
+            "Curtain check: knock at the door",
+            DoorCheckForm,
+            params.door_due,
+            (Role.COMMUNITY_STAFF, params.door_escalation_due),
+        )
+        try:
+            finding = DoorCheckForm.model_validate((await self.human_task("door", door)).data)
+        except TaskExpired:
+            finding = DoorCheckForm(finding="no_response", note="door check expired")
+        await self.record("door", f"door_{finding.finding}", {})
+        if finding.finding == "fine":
+            return self._close(CurtainOutcome.FINE_AT_DOOR, "上门查看正常 fine")
+        if finding.finding == "away":
+            return self._close(CurtainOutcome.AWAY, "上门确认外出 away")
+        return await self._emergency(request)
+
+    async def _emergency(self, request: CurtainCheckRequest) -> CurtainCheckResult:
+        """Tell the family and the district; open a green channel for a disabled elder."""
+        self.stage("emergency", "紧急处置 emergency")
+        contacts: ElderContacts = await _activity(
+            CurtainActivity.ELDER_CONTACTS, request.elder_ref, ElderContacts, "查询紧急联系人"
+        )
+        for n, ref in enumerate(contacts.family_refs or [f"role:{Role.COMMUNITY_STAFF.value}"]):
+            await self.notify(
+                f"emergency.family.{n}",
+                recipient_ref=ref,
+                template="curtain_emergency_family",
+                body_zh="窗帘之约：老人今早未回应查看，社区已启动紧急处置，请尽快联系社区。",
+            )
+        await self.notify(
+            "emergency.district",
+            recipient_ref=f"role:{Role.DISTRICT_ADMIN.value}",
+            template="curtain_emergency_district",
+            body_zh="窗帘之约：一位独居老人未回应电话与上门查看，已启动紧急处置。",
+            params={"case_ref": self.context.case_ref},
+        )
+        green: str | None = None
+        if contacts.disability_level > 0:
+            handle = await self.start_child(
+                GREEN_CHANNEL_PROCESS,
+                request=GreenChannelRequest(
+                    elder_ref=request.elder_ref,
+                    source="curtain_check",
+                    source_ref=workflow.info().workflow_id,
+                ).model_dump(mode="json"),
+                case_ref=f"{self.context.case_ref}.gc",
+                community=contacts.community,
+            )
+            green = handle.id
+        await self.record("emergency", "curtain_emergency", {"green_channel": green})
+        self.stage("emergency", "紧急处置已启动 emergency raised")
+        return CurtainCheckResult(outcome=CurtainOutcome.EMERGENCY, green_channel_workflow_id=green)
+
+    def _close(self, outcome: CurtainOutcome, title: str) -> CurtainCheckResult:
+        self.stage("closed", f"已结束 closed: {title}")
+        return CurtainCheckResult(outcome=outcome)
+
+    @workflow.signal(name="curtain_report")
+    def curtain_report(self, event: CurtainReportEvent) -> None:
+        """The volunteer's report (routed from ``eldercare.curtain_report``)."""
+        self.complete_from_event(
+            "check", actor=f"volunteer:{event.reporter_ref}", data={"curtains": event.curtains}
+        )
+
+
+@workflow.defn(name="eldercare.curtain_away")
+class CurtainAwayWorkflow(CareProcess):
+    """File an "away until" notice 外出报备 that suppresses curtain checks meanwhile."""
+
+    @workflow.run
+    async def run(self, input: ProcessInput[AwayRequest]) -> AwayResult:
+        self.begin(input)
+        notice_id: int = await _activity(
+            CurtainActivity.FILE_AWAY,
+            AwayFileInput(
+                workflow_id=workflow.info().workflow_id,
+                step_key="notice",
+                district=self.context.district,
+                notice=input.request,
+            ),
+            int,
+            "登记外出报备 file the away notice",
+        )
+        await self.record(
+            "notice",
+            "away_notice_filed",
+            {
+                "notice_id": notice_id,
+                "away_from": input.request.away_from.isoformat(),
+                "away_until": input.request.away_until.isoformat(),
+                "filed_by": input.request.filed_by,
+            },
+        )
+        self.stage("filed", f"已报备至 {input.request.away_until:%Y-%m-%d} away until")
+        return AwayResult(notice_id=notice_id)
+
+    @workflow.signal(name="away_notice")
+    def away_notice(self, event: AwayNoticeEvent) -> None:
+        """The notice as an event; the process request already carries it (signal-with-start)."""
+        del event

@@ -1,0 +1,87 @@
+"""Emergency green channel 急诊绿色通道 for disabled elders 失能老人.
+
+Other processes start it as a child::
+
+    await self.start_child(
+        GREEN_CHANNEL_PROCESS,
+        request=GreenChannelRequest(elder_ref="P00012", source="health_alert",
+                                    source_ref=alert_id).model_dump(mode="json"),
+        case_ref=f"{self.context.case_ref}.gc",
+    )
+"""
+
+from __future__ import annotations
+
+from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
+from plugins.eldercare.green_channel.activities import GreenChannelActivities
+from plugins.eldercare.green_channel.adapters import EmbeddedHospitalAdapter, HospitalAdapter
+from plugins.eldercare.green_channel.models import (
+    GREEN_CHANNEL_POINTS,
+    GREEN_CHANNEL_PROCESS,
+    GreenChannelOutcome,
+    GreenChannelParams,
+    GreenChannelRequest,
+    GreenChannelResult,
+    HospitalArrivalEvent,
+    HospitalDischargeEvent,
+    HospitalResponseEvent,
+    TriageLevel,
+)
+from plugins.eldercare.green_channel.workflows import GreenChannelWorkflow
+
+__all__ = [
+    "GREEN_CHANNEL",
+    "GREEN_CHANNEL_PROCESS",
+    "EmbeddedHospitalAdapter",
+    "GreenChannelOutcome",
+    "GreenChannelParams",
+    "GreenChannelRequest",
+    "GreenChannelResult",
+    "GreenChannelWorkflow",
+    "HospitalAdapter",
+    "HospitalArrivalEvent",
+    "HospitalDischargeEvent",
+    "HospitalResponseEvent",
+    "TriageLevel",
+    "part",
+]
+
+GREEN_CHANNEL = ProcessSpec(
+    id=GREEN_CHANNEL_PROCESS,
+    module="eldercare",
+    title_zh="急诊绿色通道",
+    title_en="Emergency green channel",
+    workflow=GreenChannelWorkflow,
+    request_model=GreenChannelRequest,
+    params_model=GreenChannelParams,
+    extension_points=GREEN_CHANNEL_POINTS,
+)
+
+part = PluginPart(
+    processes=(GREEN_CHANNEL,),
+    routes=(
+        EventRoute(
+            event_type="eldercare.hospital_response",
+            model=HospitalResponseEvent,
+            process=GREEN_CHANNEL_PROCESS,
+            signal="hospital_response",
+        ),
+        EventRoute(
+            event_type="eldercare.hospital_arrival",
+            model=HospitalArrivalEvent,
+            process=GREEN_CHANNEL_PROCESS,
+            signal="hospital_arrival",
+        ),
+        EventRoute(
+            event_type="eldercare.hospital_discharge",
+            model=HospitalDischargeEvent,
+            process=GREEN_CHANNEL_PROCESS,
+            signal="hospital_discharge",
+        ),
+    ),
+    activities=(
+        ActivitySet(
+            cls=GreenChannelActivities, build=lambda deps: GreenChannelActivities(deps.engine)
+        ),
+    ),
+)

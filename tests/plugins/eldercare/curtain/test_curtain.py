@@ -1,0 +1,290 @@
+"""The curtain appointment on the time-skipping test server: round, report, escalation, away."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.testing import WorkflowEnvironment
+
+from careflow.db import crud
+from careflow.db.tables import Pairing, Person
+from careflow.registry import PluginRegistry
+from careflow.testing import running_worker, time_skipping_environment
+from plugins.eldercare import plugin as eldercare_plugin
+from plugins.eldercare.curtain import (
+    AWAY_PROCESS,
+    CHECK_PROCESS,
+    ROUND_PROCESS,
+    CurtainCheckResult,
+    CurtainRoundResult,
+    check_case_ref,
+)
+from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
+from plugins.engine import plugin as engine_plugin
+from tests.conftest import record_history
+from tests.plugins.eldercare.green_channel.support import DISTRICT, complete, event, start
+from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+
+DAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def eldercare() -> PluginRegistry:
+    """The engine and the eldercare module, with small round batches in Xinghualing."""
+    return PluginRegistry.build(
+        [engine_plugin, eldercare_plugin],
+        overrides={DISTRICT: {ROUND_PROCESS: {"batch_size": 10}}},
+    )
+
+
+@pytest.fixture
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own.
+
+    Fanned-out children and a green channel started from a check leave the time-skipping
+    server unable to skip time afterwards (seen on temporal-test-server 1.40: the next
+    ``env.sleep`` times out), so these tests do not share the session's server.
+    """
+    env = await time_skipping_environment()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def _watched(engine: Engine, *, disabled: bool | None = None) -> list[tuple[str, str]]:
+    """(elder, volunteer) of Xinghualing's curtain pairings, by elder id."""
+    with Session(engine) as session:
+        statement = (
+            select(Person.id, Pairing.volunteer_id, Person.disability_level)
+            .join(Pairing, col(Pairing.elder_id) == col(Person.id))
+            .where(Pairing.kind == "curtain")
+            .where(col(Person.community_code).startswith(f"{DISTRICT}."))
+            .order_by(col(Person.id))
+        )
+        rows = session.exec(statement).all()
+    return [(e, v) for e, v, level in rows if disabled is None or (level > 0) == disabled]
+
+
+def _check_tasks(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return [
+            t.case_ref
+            for t in crud.list_tasks(session, district=DISTRICT, status="open")
+            if t.step_key == "check" and t.process == CHECK_PROCESS
+        ]
+
+
+async def test_round_fans_out_checks_in_batches_and_away_suppresses(
+    own_env: WorkflowEnvironment, seeded_engine: Engine, eldercare: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    watched = _watched(engine)
+    assert len(watched) > 10  # more than one batch
+    away_elder, _ = watched[0]
+    reporting_elder, volunteer = watched[1]
+    async with running_worker(own_env.client, eldercare, engine=engine) as worker:
+        tq = worker.task_queue
+        # The family files an away notice through an event; it starts the small process.
+        away_id = await event(
+            own_env,
+            eldercare,
+            tq,
+            "eldercare.curtain_away",
+            {
+                "district": DISTRICT,
+                "case_ref": f"away.{away_elder}",
+                "elder_ref": away_elder,
+                "away_from": "2026-03-01",
+                "away_until": "2026-03-05",
+                "filed_by": "family",
+            },
+        )
+        away = own_env.client.get_workflow_handle(away_id)
+        assert (await away.result())["notice_id"] >= 1
+        await record_history(own_env.client, away, "eldercare_curtain_away_notice")
+
+        handle = await start(
+            own_env, eldercare, tq, ROUND_PROCESS, {"day": DAY.isoformat()}, case_ref="R20260302"
+        )
+        result = CurtainRoundResult.model_validate(await handle.result())
+        await record_history(own_env.client, handle, "eldercare_curtain_round")
+        batch = own_env.client.get_workflow_handle(f"{handle.id}.b1")
+        await batch.result()
+        await record_history(own_env.client, batch, "eldercare_curtain_batch")
+
+        assert result.watched == len(watched) and result.suppressed == 1
+        assert result.checks_started == len(watched) - 1
+        assert result.batches == -(-len(watched) // 10)
+        for elder, _ in watched[1:]:
+            await wait_for_task(
+                engine, f"{CHECK_PROCESS}-{DISTRICT}-{check_case_ref(elder, DAY)}", "check"
+            )
+        assert sorted(_check_tasks(engine)) == sorted(
+            check_case_ref(e, DAY) for e, _ in watched[1:]
+        )
+        # The first page of ten held the away elder: nine checks, nine volunteers told.
+        sent = [n for n in notifications_of(engine, batch.id) if n[2] == "curtain_check_due"]
+        assert len(sent) == 9 and all(n[1].startswith("V") for n in sent)
+
+        # The volunteer reports open curtains: that check closes.
+        check_id = await event(
+            own_env,
+            eldercare,
+            tq,
+            "eldercare.curtain_report",
+            {
+                "district": DISTRICT,
+                "case_ref": check_case_ref(reporting_elder, DAY),
+                "curtains": "open",
+                "reporter_ref": volunteer,
+            },
+        )
+        check = own_env.client.get_workflow_handle(check_id)
+        outcome = CurtainCheckResult.model_validate(await check.result())
+        await record_history(own_env.client, check, "eldercare_curtain_check_open")
+        # Every other volunteer reports too, so no check outlives the test on the shared server.
+        for elder, pair in watched[2:]:
+            other = await event(
+                own_env,
+                eldercare,
+                tq,
+                "eldercare.curtain_report",
+                {
+                    "district": DISTRICT,
+                    "case_ref": check_case_ref(elder, DAY),
+                    "curtains": "open",
+                    "reporter_ref": pair,
+                },
+            )
+            assert (await own_env.client.get_workflow_handle(other).result())["outcome"] == "open"
+    assert outcome.outcome == "open"
+    assert away_elder not in check_id and reporting_elder in check_id  # registry id, no name
+
+
+async def test_closed_curtains_call_door_emergency_opens_green_channel(
+    own_env: WorkflowEnvironment, seeded_engine: Engine, eldercare: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    day = DAY + timedelta(days=1)
+    elder, volunteer = _watched(engine, disabled=True)[0]
+    async with running_worker(own_env.client, eldercare, engine=engine) as worker:
+        tq = worker.task_queue
+        handle = await start(
+            own_env,
+            eldercare,
+            tq,
+            CHECK_PROCESS,
+            {"elder_ref": elder, "volunteer_ref": volunteer, "day": day.isoformat()},
+            case_ref=check_case_ref(elder, day),
+        )
+        await wait_for_task(engine, handle.id, "check")
+        await event(
+            own_env,
+            eldercare,
+            tq,
+            "eldercare.curtain_report",
+            {
+                "district": DISTRICT,
+                "case_ref": check_case_ref(elder, day),
+                "curtains": "closed",
+                "reporter_ref": volunteer,
+            },
+        )
+        call = await wait_for_task(engine, handle.id, "call")
+        assert call.role == "volunteer"
+        await complete(own_env, engine, call.task_id, "volunteer", {"reached": False})
+        door = await wait_for_task(engine, handle.id, "door")
+        assert door.role == "grid_worker"
+        await complete(own_env, engine, door.task_id, "grid_worker", {"finding": "no_response"})
+        result = CurtainCheckResult.model_validate(await handle.result())
+        await record_history(own_env.client, handle, "eldercare_curtain_check_emergency")
+
+        assert result.outcome == "emergency"
+        gc_id = f"{GREEN_CHANNEL_PROCESS}-{DISTRICT}-{check_case_ref(elder, day)}.gc"
+        assert result.green_channel_workflow_id == gc_id
+        triage = await wait_for_task(engine, gc_id, "triage")  # the green channel is running
+        assert triage.role == "doctor"
+        # Nobody acts on the green channel here: it runs through its deadlines and closes.
+        gc = await result_of(own_env, own_env.client.get_workflow_handle(gc_id))
+        assert gc["outcome"] == "no_hospital" and gc["triage_level"] == "urgent"
+
+    assert [k for _, k in records_of(engine, handle.id)] == [
+        "curtains_closed",
+        "call_unanswered",
+        "door_no_response",
+        "curtain_emergency",
+    ]
+    sent = notifications_of(engine, handle.id)
+    assert ("emergency.district", "role:district_admin", "curtain_emergency_district") in sent
+    assert any(n[0] == "emergency.family.0" for n in sent)
+
+
+async def test_no_report_by_deadline_escalates_to_a_call(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, eldercare: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    day = DAY + timedelta(days=2)
+    elder, volunteer = _watched(engine, disabled=False)[0]
+    async with running_worker(ts_env.client, eldercare, engine=engine) as worker:
+        handle = await start(
+            ts_env,
+            eldercare,
+            worker.task_queue,
+            CHECK_PROCESS,
+            {"elder_ref": elder, "volunteer_ref": volunteer, "day": day.isoformat()},
+            case_ref=check_case_ref(elder, day),
+        )
+        await wait_for_task(engine, handle.id, "check")
+        await ts_env.sleep(timedelta(minutes=91))
+        assert (await wait_for_task(engine, handle.id, "check", status="expired")).role
+        call = await wait_for_task(engine, handle.id, "call")
+        await complete(
+            ts_env, engine, call.task_id, "volunteer", {"reached": True, "elder_ok": True}
+        )
+        result = CurtainCheckResult.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "eldercare_curtain_check_reached_by_phone")
+    assert result.outcome == "reached_by_phone"
+    assert [k for _, k in records_of(engine, handle.id)] == ["no_report", "reached_by_phone"]
+
+
+async def test_away_notice_filed_after_the_round_ends_the_escalation(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, eldercare: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    day = DAY + timedelta(days=3)
+    elder, volunteer = _watched(engine, disabled=False)[1]
+    async with running_worker(ts_env.client, eldercare, engine=engine) as worker:
+        tq = worker.task_queue
+        handle = await start(
+            ts_env,
+            eldercare,
+            tq,
+            CHECK_PROCESS,
+            {"elder_ref": elder, "volunteer_ref": volunteer, "day": day.isoformat()},
+            case_ref=check_case_ref(elder, day),
+        )
+        # A staff member files the notice from the CLI (a small process of its own).
+        notice = await start(
+            ts_env,
+            eldercare,
+            tq,
+            AWAY_PROCESS,
+            {
+                "elder_ref": elder,
+                "away_from": day.isoformat(),
+                "away_until": day.isoformat(),
+                "filed_by": "staff",
+            },
+        )
+        await notice.result()
+        check = await wait_for_task(engine, handle.id, "check")
+        await complete(ts_env, engine, check.task_id, "volunteer", {"curtains": "closed"})
+        result = CurtainCheckResult.model_validate(await handle.result())
+        await record_history(ts_env.client, handle, "eldercare_curtain_check_away")
+    assert result.outcome == "away"
+    assert [k for _, k in records_of(engine, handle.id)] == ["curtains_closed", "away_notice"]

@@ -1,22 +1,32 @@
 """Five-thirty classroom 五点半课堂 (Wanbailin): after-school care until a guardian collects.
 
-Public contract: the processes ``childcare.classroom`` (one session of one community) and
-``childcare.classroom_day`` (the scheduled school day of a district), the ``hand_over`` Update
-and the ``childcare.classroom.handover`` event, and the enrolment table.
+Public contract: the processes ``childcare.classroom`` (one session of one community),
+``childcare.classroom_day`` (the scheduled school day of a district) and
+``childcare.classroom_enrolment`` (one child's enrolment changes), the ``hand_over`` Update,
+the events ``childcare.classroom.handover``, ``childcare.classroom_enrol`` and
+``childcare.classroom_unenrol``, and the enrolment table.
 """
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.classroom.activities import ClassroomActivities
+from plugins.childcare.classroom.enrolment import ENROLMENT_POINTS, ClassroomEnrolmentWorkflow
 from plugins.childcare.classroom.forms import CallForm, CheckInForm
 from plugins.childcare.classroom.models import (
     CLASSROOM_POINTS,
     ClassroomDayParams,
     ClassroomDayRequest,
+    ClassroomEnrolEvent,
     ClassroomParams,
     ClassroomRequest,
     ClassroomResult,
+    ClassroomUnenrolEvent,
+    EnrolmentChangeEvent,
+    EnrolmentRequest,
+    EnrolmentResult,
     HandoverEvent,
     HandoverRequest,
 )
@@ -30,12 +40,18 @@ from plugins.childcare.classroom.workflows import (
 __all__ = [
     "CLASSROOM",
     "CLASSROOM_DAY",
+    "CLASSROOM_ENROLMENT",
     "CallForm",
     "CheckInForm",
+    "ClassroomEnrolEvent",
     "ClassroomEnrolment",
+    "ClassroomEnrolmentParams",
     "ClassroomParams",
     "ClassroomRequest",
     "ClassroomResult",
+    "ClassroomUnenrolEvent",
+    "EnrolmentRequest",
+    "EnrolmentResult",
     "HandoverEvent",
     "HandoverRequest",
     "part",
@@ -63,9 +79,46 @@ CLASSROOM_DAY = ProcessSpec(
     extension_points=CLASSROOM_DAY_POINTS,
 )
 
+
+class ClassroomEnrolmentParams(BaseModel):
+    """Enrolment has nothing a district sets."""
+
+
+CLASSROOM_ENROLMENT = ProcessSpec(
+    id="childcare.classroom_enrolment",
+    module="childcare",
+    title_zh="五点半课堂 · 报名",
+    title_en="Five-thirty classroom enrolment",
+    workflow=ClassroomEnrolmentWorkflow,
+    request_model=EnrolmentRequest,
+    params_model=ClassroomEnrolmentParams,
+    extension_points=ENROLMENT_POINTS,
+)
+
+
+def _enrolment_request(event: EnrolmentChangeEvent) -> EnrolmentRequest:
+    return EnrolmentRequest(child_ref=event.child_ref)
+
+
 part = PluginPart(
-    processes=(CLASSROOM, CLASSROOM_DAY),
+    processes=(CLASSROOM, CLASSROOM_DAY, CLASSROOM_ENROLMENT),
     routes=(
+        EventRoute(
+            event_type="childcare.classroom_enrol",
+            model=ClassroomEnrolEvent,
+            process="childcare.classroom_enrolment",
+            signal="enrolment_change",
+            start_if_absent=True,
+            to_request=_enrolment_request,
+        ),
+        EventRoute(
+            event_type="childcare.classroom_unenrol",
+            model=ClassroomUnenrolEvent,
+            process="childcare.classroom_enrolment",
+            signal="enrolment_change",
+            start_if_absent=True,
+            to_request=_enrolment_request,
+        ),
         EventRoute(
             event_type="childcare.classroom.handover",
             model=HandoverEvent,

@@ -1,4 +1,4 @@
-"""Registry reads of the five-thirty classroom: rosters and who may collect each child."""
+"""Registry reads and enrolment writes of the five-thirty classroom."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from careflow.db.tables import Guardian
+from careflow.db.tables import Area, Guardian, Person
 from plugins.childcare.classroom.models import (
     ChildPickup,
     CommunitiesInput,
+    EnrolmentChange,
     Roster,
     RosterInput,
+    SetEnrolmentInput,
 )
 from plugins.childcare.classroom.tables import ClassroomEnrolment
 
@@ -19,7 +21,7 @@ __all__ = ["ClassroomActivities"]
 
 
 class ClassroomActivities:
-    """Reads the enrolment and guardian tables; returns registry ids only."""
+    """Reads the enrolment and guardian tables, writes enrolments; returns registry ids only."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -62,3 +64,45 @@ class ClassroomActivities:
                 .order_by(col(ClassroomEnrolment.community_code))
             ).all()
         return list(rows)
+
+    @activity.defn(name="childcare.classroom.set_enrolment")
+    def set_enrolment(self, input: SetEnrolmentInput) -> EnrolmentChange:
+        """Enrol or withdraw a child after checking the registry; idempotent (sets a state).
+
+        A child is enrolled in the classroom of the community the registry says they live in.
+        """
+        refused = EnrolmentChange(accepted=False, active=input.active, community=input.community)
+        with Session(self._engine) as session:
+            child = session.get(Person, input.child_ref)
+            if child is None or child.kind != "child":
+                return refused.model_copy(update={"reason": "not_a_registered_child"})
+            if not child.community_code.startswith(f"{input.district}."):
+                return refused.model_copy(update={"reason": "not_in_district"})
+            row = session.get(ClassroomEnrolment, input.child_ref)
+            if not input.active:
+                if row is None or not row.active:
+                    return EnrolmentChange(accepted=True, reason="not_enrolled", active=False)
+                row.active = False
+                session.add(row)
+                session.commit()
+                return EnrolmentChange(
+                    accepted=True, changed=True, active=False, community=row.community_code
+                )
+            area = session.get(Area, input.community) if input.community else None
+            if area is None or area.level != "community":
+                return refused.model_copy(update={"reason": "unknown_community"})
+            community = area.code
+            if child.community_code != community:
+                return refused.model_copy(update={"reason": "not_in_community"})
+            if row is not None and row.active and row.community_code == community:
+                return EnrolmentChange(
+                    accepted=True, reason="already_enrolled", active=True, community=community
+                )
+            if row is None:
+                row = ClassroomEnrolment(
+                    child_id=input.child_ref, community_code=community, enrolled_on=input.on
+                )
+            row.community_code, row.active, row.enrolled_on = community, True, input.on
+            session.add(row)
+            session.commit()
+        return EnrolmentChange(accepted=True, changed=True, active=True, community=community)

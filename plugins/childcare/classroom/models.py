@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from careflow.contract import CareEvent
 
@@ -15,16 +16,23 @@ __all__ = [
     "ClassroomDayParams",
     "ClassroomDayRequest",
     "ClassroomDayResult",
+    "ClassroomEnrolEvent",
     "ClassroomParams",
     "ClassroomRequest",
     "ClassroomResult",
+    "ClassroomUnenrolEvent",
     "CommunitiesInput",
+    "EnrolmentChange",
+    "EnrolmentChangeEvent",
+    "EnrolmentRequest",
+    "EnrolmentResult",
     "Handover",
     "HandoverEvent",
     "HandoverRequest",
     "Roster",
     "RosterInput",
     "SessionOutcome",
+    "SetEnrolmentInput",
 ]
 
 CLASSROOM_POINTS = ("after_check_in", "after_handover", "before_close")
@@ -148,3 +156,86 @@ class ClassroomDayResult(BaseModel):
     """The sessions a scheduled day started."""
 
     sessions: list[str] = Field(default_factory=list)
+
+
+# -- enrolment: staff enrol or withdraw a child through ``careflow event``
+
+
+class EnrolmentChangeEvent(CareEvent):
+    """A change of a child's classroom enrolment entered by community staff.
+
+    The case is the child: ``case_ref`` is the child's registry id and defaults to
+    ``child_ref``, so every change of one child goes to the same enrolment process.
+    """
+
+    case_ref: str = Field(pattern=PERSON_REF, description="The child's registry id (P…).")
+    child_ref: str = Field(pattern=PERSON_REF)
+    actor: str = Field(min_length=1, max_length=32, description="Staff id making the change.")
+    active: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _case_is_child(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "child_ref" in data and "case_ref" not in data:
+            return {**data, "case_ref": data["child_ref"]}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EnrolmentChangeEvent:
+        if self.case_ref != self.child_ref:
+            raise ValueError("case_ref must be the child's registry id (child_ref)")
+        if self.community is not None and not self.community.startswith(f"{self.district}."):
+            raise ValueError(f"community {self.community!r} is not in {self.district!r}")
+        return self
+
+
+class ClassroomEnrolEvent(EnrolmentChangeEvent):
+    """``childcare.classroom_enrol``: enrol a child in their community's classroom."""
+
+    active: Literal[True] = True
+
+    @model_validator(mode="after")
+    def _needs_community(self) -> ClassroomEnrolEvent:
+        if self.community is None:
+            raise ValueError("community is required: the classroom the child joins")
+        return self
+
+
+class ClassroomUnenrolEvent(EnrolmentChangeEvent):
+    """``childcare.classroom_unenrol``: the child no longer attends."""
+
+    active: Literal[False] = False
+
+
+class EnrolmentRequest(BaseModel):
+    """The enrolment process of one child; the changes arrive as ``enrolment_change`` signals."""
+
+    child_ref: str = Field(pattern=PERSON_REF)
+
+
+class SetEnrolmentInput(BaseModel):
+    """Write one enrolment change after checking it against the registry."""
+
+    workflow_id: str
+    child_ref: str
+    district: str
+    community: str | None = None
+    active: bool
+    on: date
+
+
+class EnrolmentChange(BaseModel):
+    """What one change did: refused (with the reason), applied, or already so."""
+
+    accepted: bool
+    reason: str = ""
+    changed: bool = False
+    active: bool
+    community: str | None = None
+
+
+class EnrolmentResult(BaseModel):
+    """Every change the enrolment process applied, in order."""
+
+    child_ref: str
+    changes: list[EnrolmentChange] = Field(default_factory=list)

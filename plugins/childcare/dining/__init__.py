@@ -1,36 +1,52 @@
 """Small dining table supervision 小饭桌 (Yingze): inspections, rectification, re-checks.
 
-Public contract: the processes ``childcare.dining_inspection`` (one table) and
-``childcare.dining_round`` (the scheduled round of a district), the checklist form, and the
+Public contract: the processes ``childcare.dining_inspection`` (one table),
+``childcare.dining_round`` (the scheduled round of a district) and
+``childcare.dining_enrolment`` (one child's dining tables), the events
+``childcare.dining_enrol`` and ``childcare.dining_unenrol``, the checklist form, and the
 enrolment and suspension tables.
 """
 
 from __future__ import annotations
 
-from careflow.contract import ActivitySet, PluginPart, ProcessSpec, ScheduleSpec
+from pydantic import BaseModel
+
+from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.dining.activities import DiningActivities
+from plugins.childcare.dining.enrolment import DINING_ENROLMENT_POINTS, DiningEnrolmentWorkflow
 from plugins.childcare.dining.forms import CHECKLIST_ITEMS, InspectionForm
 from plugins.childcare.dining.models import (
     DINING_POINTS,
     DINING_ROUND_POINTS,
+    DiningEnrolEvent,
+    DiningEnrolmentEvent,
+    DiningEnrolmentRequest,
+    DiningEnrolmentResult,
     DiningInspectionRequest,
     DiningParams,
     DiningResult,
     DiningRoundParams,
     DiningRoundRequest,
+    DiningUnenrolEvent,
 )
 from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
 from plugins.childcare.dining.workflows import DiningInspectionWorkflow, DiningRoundWorkflow
 
 __all__ = [
     "CHECKLIST_ITEMS",
+    "DINING_ENROLMENT",
     "DINING_INSPECTION",
     "DINING_ROUND",
+    "DiningEnrolEvent",
     "DiningEnrolment",
+    "DiningEnrolmentParams",
+    "DiningEnrolmentRequest",
+    "DiningEnrolmentResult",
     "DiningInspectionRequest",
     "DiningParams",
     "DiningResult",
     "DiningSuspension",
+    "DiningUnenrolEvent",
     "InspectionForm",
     "part",
 ]
@@ -57,8 +73,43 @@ DINING_ROUND = ProcessSpec(
     extension_points=DINING_ROUND_POINTS,
 )
 
+
+class DiningEnrolmentParams(BaseModel):
+    """Enrolment has nothing a district sets."""
+
+
+DINING_ENROLMENT = ProcessSpec(
+    id="childcare.dining_enrolment",
+    module="childcare",
+    title_zh="小饭桌就餐登记",
+    title_en="Small dining table enrolment",
+    workflow=DiningEnrolmentWorkflow,
+    request_model=DiningEnrolmentRequest,
+    params_model=DiningEnrolmentParams,
+    extension_points=DINING_ENROLMENT_POINTS,
+)
+
+
+def _enrolment_request(event: DiningEnrolmentEvent) -> DiningEnrolmentRequest:
+    return DiningEnrolmentRequest(child_ref=event.child_ref)
+
+
 part = PluginPart(
-    processes=(DINING_INSPECTION, DINING_ROUND),
+    processes=(DINING_INSPECTION, DINING_ROUND, DINING_ENROLMENT),
+    routes=tuple(
+        EventRoute(
+            event_type=event_type,
+            model=model,
+            process="childcare.dining_enrolment",
+            signal="enrolment_change",
+            start_if_absent=True,
+            to_request=_enrolment_request,
+        )
+        for event_type, model in (
+            ("childcare.dining_enrol", DiningEnrolEvent),
+            ("childcare.dining_unenrol", DiningUnenrolEvent),
+        )
+    ),
     schedules=(
         ScheduleSpec(
             id="childcare.dining.monthly",

@@ -1,4 +1,4 @@
-"""Registry reads and the suspension write of small dining table supervision."""
+"""Registry reads, the suspension write and enrolment writes of small dining table supervision."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from careflow.db.tables import Guardian, Provider
-from plugins.childcare.dining.models import ProvidersInput, SuspendInput, SuspendResult
+from careflow.db.tables import Guardian, Person, Provider
+from plugins.childcare.dining.models import (
+    DiningEnrolmentChange,
+    ProvidersInput,
+    SetDiningEnrolmentInput,
+    SuspendInput,
+    SuspendResult,
+)
 from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
 
 __all__ = ["DiningActivities"]
@@ -64,3 +70,41 @@ class DiningActivities:
             ).all()
             session.commit()
         return SuspendResult(guardians=list(guardians), children=len(children))
+
+    @activity.defn(name="childcare.dining.set_enrolment")
+    def set_enrolment(self, input: SetDiningEnrolmentInput) -> DiningEnrolmentChange:
+        """Record that a child eats (or no longer eats) at a table; idempotent (sets a state)."""
+        said = DiningEnrolmentChange(
+            accepted=False, active=input.active, provider_ref=input.provider_ref
+        )
+        with Session(self._engine) as session:
+            child = session.get(Person, input.child_ref)
+            if child is None or child.kind != "child":
+                return said.model_copy(update={"reason": "not_a_registered_child"})
+            if not child.community_code.startswith(f"{input.district}."):
+                return said.model_copy(update={"reason": "not_in_district"})
+            provider = session.get(Provider, input.provider_ref)
+            if provider is None or provider.kind != "dining_table":
+                return said.model_copy(update={"reason": "not_a_dining_table"})
+            if provider.district_code != input.district:
+                return said.model_copy(update={"reason": "table_not_in_district"})
+            row = session.get(DiningEnrolment, (input.provider_ref, input.child_ref))
+            if input.active:
+                suspended = session.exec(
+                    select(DiningSuspension.workflow_id).where(
+                        DiningSuspension.provider_id == input.provider_ref,
+                        col(DiningSuspension.lifted_at).is_(None),
+                    )
+                ).first()
+                if suspended is not None:
+                    return said.model_copy(update={"reason": "table_suspended"})
+            current = row is not None and row.active
+            if current == input.active:
+                reason = "already_enrolled" if input.active else "not_enrolled"
+                return said.model_copy(update={"accepted": True, "reason": reason})
+            if row is None:
+                row = DiningEnrolment(provider_id=input.provider_ref, child_id=input.child_ref)
+            row.active = input.active
+            session.add(row)
+            session.commit()
+        return said.model_copy(update={"accepted": True, "changed": True})

@@ -4,32 +4,44 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from careflow.contract import CareEvent
 
 __all__ = [
     "DINING_POINTS",
     "DINING_ROUND_POINTS",
+    "DiningEnrolEvent",
+    "DiningEnrolmentChange",
+    "DiningEnrolmentEvent",
+    "DiningEnrolmentRequest",
+    "DiningEnrolmentResult",
     "DiningInspectionRequest",
     "DiningParams",
     "DiningResult",
     "DiningRoundParams",
     "DiningRoundRequest",
     "DiningRoundResult",
+    "DiningUnenrolEvent",
     "InspectionOutcome",
     "ProvidersInput",
+    "SetDiningEnrolmentInput",
     "SuspendInput",
     "SuspendResult",
 ]
 
 DINING_POINTS = ("after_inspection", "before_recheck", "after_suspension", "before_close")
 DINING_ROUND_POINTS = ("after_inspections_started",)
+PERSON_REF = r"^P\d{3,}$"
+PROVIDER_REF = r"^PV\d{3,}$"
 
 
 class DiningInspectionRequest(BaseModel):
     """Inspect one small dining table, by registry id."""
 
-    provider_ref: str = Field(pattern=r"^PV\d{3,}$")
+    provider_ref: str = Field(pattern=PROVIDER_REF)
 
 
 class DiningRoundRequest(BaseModel):
@@ -101,3 +113,80 @@ class DiningRoundResult(BaseModel):
     """The inspections a round started."""
 
     inspections: list[str] = Field(default_factory=list)
+
+
+# -- enrolment: which families eat at which table, entered through ``careflow event``
+
+
+class DiningEnrolmentEvent(CareEvent):
+    """A change of where a child eats, entered by community staff.
+
+    The case is the child: ``case_ref`` is the child's registry id and defaults to
+    ``child_ref``, so every change of one child goes to the same enrolment process.
+    """
+
+    case_ref: str = Field(pattern=PERSON_REF, description="The child's registry id (P…).")
+    child_ref: str = Field(pattern=PERSON_REF)
+    provider_ref: str = Field(pattern=PROVIDER_REF, description="The small dining table.")
+    actor: str = Field(min_length=1, max_length=32, description="Staff id making the change.")
+    active: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _case_is_child(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "child_ref" in data and "case_ref" not in data:
+            return {**data, "case_ref": data["child_ref"]}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DiningEnrolmentEvent:
+        if self.case_ref != self.child_ref:
+            raise ValueError("case_ref must be the child's registry id (child_ref)")
+        if self.community is not None and not self.community.startswith(f"{self.district}."):
+            raise ValueError(f"community {self.community!r} is not in {self.district!r}")
+        return self
+
+
+class DiningEnrolEvent(DiningEnrolmentEvent):
+    """``childcare.dining_enrol``: the child eats at this table; the family hears of problems."""
+
+    active: Literal[True] = True
+
+
+class DiningUnenrolEvent(DiningEnrolmentEvent):
+    """``childcare.dining_unenrol``: the child no longer eats at this table."""
+
+    active: Literal[False] = False
+
+
+class DiningEnrolmentRequest(BaseModel):
+    """The enrolment process of one child; changes arrive as ``enrolment_change`` signals."""
+
+    child_ref: str = Field(pattern=PERSON_REF)
+
+
+class SetDiningEnrolmentInput(BaseModel):
+    """Write one change after checking it against the registry."""
+
+    workflow_id: str
+    child_ref: str
+    provider_ref: str
+    district: str
+    active: bool
+
+
+class DiningEnrolmentChange(BaseModel):
+    """What one change did: refused (with the reason), applied, or already so."""
+
+    accepted: bool
+    reason: str = ""
+    changed: bool = False
+    active: bool
+    provider_ref: str
+
+
+class DiningEnrolmentResult(BaseModel):
+    """Every change the enrolment process applied, in order."""
+
+    child_ref: str
+    changes: list[DiningEnrolmentChange] = Field(default_factory=list)

@@ -1,17 +1,19 @@
 """Childcare places 托育 (Xinghualing): apply, match a free seat, offer, enrol.
 
-Public contract: the process ``childcare.places``, its ``place_offered`` signal, the offer
-form and the capacity and application tables.
+Public contract: the process ``childcare.places``, its ``place_offered`` signal, the
+``childcare.places_apply`` event (a family's application), the offer form and the capacity and
+application tables.
 """
 
 from __future__ import annotations
 
-from careflow.contract import ActivitySet, PluginPart, ProcessSpec
+from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
 from plugins.childcare.places.activities import PlacesActivities
 from plugins.childcare.places.forms import OfferAnswerForm
 from plugins.childcare.places.models import (
     PLACES_POINTS,
     PlaceOffer,
+    PlacesApplicationEvent,
     PlacesParams,
     PlacesRequest,
     PlacesResult,
@@ -24,6 +26,7 @@ __all__ = [
     "OfferAnswerForm",
     "PlaceOffer",
     "PlacesApplication",
+    "PlacesApplicationEvent",
     "PlacesCapacity",
     "PlacesParams",
     "PlacesRequest",
@@ -44,6 +47,16 @@ PLACES = ProcessSpec(
 
 part = PluginPart(
     processes=(PLACES,),
+    routes=(
+        EventRoute(
+            event_type="childcare.places_apply",
+            model=PlacesApplicationEvent,
+            process="childcare.places",
+            signal="application_received",
+            start_if_absent=True,
+            to_request=PlacesApplicationEvent.to_request,
+        ),
+    ),
     activities=(
         ActivitySet(cls=PlacesActivities, build=lambda deps: PlacesActivities(deps.engine)),
     ),

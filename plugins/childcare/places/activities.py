@@ -67,8 +67,13 @@ class PlacesActivities:
 
     @activity.defn(name="childcare.places.check_eligibility")
     def check_eligibility(self, input: EligibilityInput) -> Eligibility:
-        """A child of the district, under the age limit, with no other open application."""
+        """A fresh application number; a child of the district, under the age limit, with no
+        other open application."""
         with Session(self._engine) as session:
+            if session.get(PlacesApplication, input.workflow_id) is not None:
+                # Only matching, after this check, writes the row: this is a new run under an
+                # earlier application's id (an event reusing its application number).
+                return Eligibility(eligible=False, reason="application_number_used")
             child = session.get(Person, input.child_ref)
             if child is None or child.kind != "child":
                 return Eligibility(eligible=False, reason="not_a_registered_child")

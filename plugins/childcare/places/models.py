@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from careflow.contract import CareEvent
+
 __all__ = [
     "OPERATOR_KINDS",
     "PLACES_POINTS",
@@ -17,6 +19,7 @@ __all__ = [
     "MatchInput",
     "MatchResult",
     "PlaceOffer",
+    "PlacesApplicationEvent",
     "PlacesOutcome",
     "PlacesParams",
     "PlacesRequest",
@@ -36,6 +39,26 @@ class PlacesRequest(BaseModel):
     child_ref: str = Field(pattern=r"^P\d{3,}$")
     preferred_kinds: list[OperatorKind] = Field(default_factory=list)
     preferred_providers: list[str] = Field(default_factory=list)
+
+
+class PlacesApplicationEvent(CareEvent):
+    """``childcare.places_apply``: a family's application, from the desk or a partner system.
+
+    ``case_ref`` is the application number on the form (opaque, one per application): it
+    names the process, so a number already used by a finished application is refused.
+    """
+
+    child_ref: str = Field(pattern=r"^P\d{3,}$")
+    preferred_kinds: list[OperatorKind] = Field(default_factory=list)
+    preferred_providers: list[str] = Field(default_factory=list)
+
+    def to_request(self) -> PlacesRequest:
+        """The request of the application process this event starts."""
+        return PlacesRequest(
+            child_ref=self.child_ref,
+            preferred_kinds=list(self.preferred_kinds),
+            preferred_providers=list(self.preferred_providers),
+        )
 
 
 class PlacesParams(BaseModel):

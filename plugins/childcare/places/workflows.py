@@ -26,6 +26,7 @@ from plugins.childcare.places.models import (
     MatchInput,
     MatchResult,
     PlaceOffer,
+    PlacesApplicationEvent,
     PlacesOutcome,
     PlacesParams,
     PlacesRequest,
@@ -63,6 +64,13 @@ class PlacesWorkflow(CareProcess):
     def place_offered(self, offer: PlaceOffer) -> None:
         """Another family released a seat and it was passed to this waiting application."""
         self._offer = offer.provider_ref
+
+    @workflow.signal(name="application_received")
+    def application_received(self, event: PlacesApplicationEvent) -> None:
+        """A ``childcare.places_apply`` event; it started this process, which its request holds.
+
+        A repeat of the event while the application runs changes nothing.
+        """
 
     async def _db(self, name: str, arg: object, result_type: type, summary: str) -> object:
         return await workflow.execute_activity(

@@ -21,7 +21,7 @@ from plugins.childcare.places import PlacesApplication, PlacesCapacity, PlacesRe
 from plugins.childcare.places.activities import take_seat
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
-from tests.support.inbox import records_of, result_of, wait_for_task
+from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "xinghualing"
 
@@ -210,3 +210,82 @@ def test_concurrent_reservations_never_overbook(seeded_engine: Engine) -> None:
     with Session(engine) as session, pytest.raises(Exception, match=r"(?i)check|constraint"):
         session.get(PlacesCapacity, seat).taken = 4  # type: ignore[union-attr]
         session.commit()
+
+
+async def test_whole_waiting_list_expires_while_the_seat_stays_taken(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    holder_child, *waiting_children = await _children(ts_env, engine, 3)
+    seat = _one_seat(engine)
+    async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
+        holder = await _apply(ts_env, cc_registry, worker.task_queue, holder_child)
+        await _answer(ts_env, engine, holder, "offer.1", {"accept": True})
+        assert PlacesResult.model_validate(await result_of(ts_env, holder)).outcome == "enrolled"
+        waiting = [
+            await _apply(ts_env, cc_registry, worker.task_queue, child)
+            for child in waiting_children
+        ]
+        for handle in waiting:
+            while ("waiting.0", "places_waiting") not in records_of(engine, handle.id):
+                await ts_env.sleep(timedelta(seconds=1))
+        # Nobody releases the seat: after 180 days every waiting application lapses.
+        results = [PlacesResult.model_validate(await result_of(ts_env, h)) for h in waiting]
+        await record_history(ts_env.client, waiting[0], "childcare_places_waiting_list_expired")
+    for handle, result in zip(waiting, results, strict=True):
+        assert result.outcome == "waiting_list_expired" and result.waited
+        assert result.offers == [] and result.provider_ref is None
+        with Session(engine) as session:
+            row = session.get(PlacesApplication, handle.id)
+            assert row is not None and row.status == "lapsed" and row.provider_id is None
+        assert ("report", "places_report") in records_of(engine, handle.id)
+    assert _taken(engine, seat) == 1  # the enrolled family keeps it; no seat was invented
+
+
+async def test_a_family_applies_by_event_and_a_used_number_is_refused(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    child = (await _children(ts_env, engine, 1))[0]
+    event = {
+        "district": DISTRICT,
+        "case_ref": "A-0001",
+        "child_ref": child,
+        "preferred_kinds": ["community"],
+    }
+    async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
+        workflow_id = await service.route_event(
+            ts_env.client,
+            cc_registry,
+            event_type="childcare.places_apply",
+            data=event,
+            task_queue=worker.task_queue,
+        )
+        assert workflow_id == f"childcare.places-{DISTRICT}-A-0001"
+        handle = ts_env.client.get_workflow_handle(workflow_id)
+        # A repeat of the event reaches the running application and changes nothing.
+        await service.route_event(
+            ts_env.client,
+            cc_registry,
+            event_type="childcare.places_apply",
+            data=event,
+            task_queue=worker.task_queue,
+        )
+        await _answer(ts_env, engine, handle, "offer.1", {"accept": True})
+        result = PlacesResult.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "childcare_places_applied_by_event")
+        # The same application number again starts a new run, which refuses to reuse it.
+        await service.route_event(
+            ts_env.client,
+            cc_registry,
+            event_type="childcare.places_apply",
+            data=event,
+            task_queue=worker.task_queue,
+        )
+        again = PlacesResult.model_validate(await result_of(ts_env, handle))
+    assert result.outcome == "enrolled"
+    assert again.outcome == "ineligible" and again.reason == "application_number_used"
+    with Session(engine) as session:
+        row = session.get(PlacesApplication, workflow_id)
+        assert row is not None and row.status == "enrolled"
+    assert [t.step_key for t in tasks_of(engine, workflow_id)] == ["offer.1"]

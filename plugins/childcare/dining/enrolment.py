@@ -1,0 +1,85 @@
+"""Dining table enrolment 小饭桌登记: which families eat at which small dining table.
+
+One small process per child (``childcare.dining_enrolment-<district>-<child ref>``), started by
+the ``childcare.dining_enrol`` / ``childcare.dining_unenrol`` events with signal-with-start.
+Each change arrives as an ``enrolment_change`` signal; the process checks it against the
+registry (a child of the district, a small dining table of the district that is not
+suspended) and writes the row in an activity, records the change or the refusal and its reason
+in the case record, and completes once no change is pending. The families enrolled here are
+the ones told when an inspection suspends the table.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+from careflow.models import ProcessInput
+from plugins.childcare.dining.models import (
+    DiningEnrolmentChange,
+    DiningEnrolmentEvent,
+    DiningEnrolmentRequest,
+    DiningEnrolmentResult,
+    SetDiningEnrolmentInput,
+)
+from workflows.runtime import CareProcess
+
+__all__ = ["DINING_ENROLMENT_POINTS", "DiningEnrolmentWorkflow"]
+
+DINING_ENROLMENT_POINTS: tuple[str, ...] = ()
+WRITE_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn(name="childcare.dining_enrolment")
+class DiningEnrolmentWorkflow(CareProcess):
+    """Apply the dining table changes of one child, in the order they arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: list[DiningEnrolmentEvent] = []
+
+    @workflow.signal(name="enrolment_change")
+    def enrolment_change(self, event: DiningEnrolmentEvent) -> None:
+        """An enrol or unenrol event routed by ``careflow event``."""
+        self._pending.append(event)
+
+    @workflow.run
+    async def run(self, input: ProcessInput[DiningEnrolmentRequest]) -> DiningEnrolmentResult:
+        self.begin(input)
+        result = DiningEnrolmentResult(child_ref=input.request.child_ref)
+        self.stage("applying", "登记就餐变更 applying changes")
+        run_id = workflow.info().run_id
+        while self._pending:
+            event = self._pending.pop(0)
+            if event.child_ref != input.request.child_ref:
+                continue  # not this child's case; the route never sends one
+            change: DiningEnrolmentChange = await workflow.execute_activity(
+                "childcare.dining.set_enrolment",
+                SetDiningEnrolmentInput(
+                    workflow_id=workflow.info().workflow_id,
+                    child_ref=event.child_ref,
+                    provider_ref=event.provider_ref,
+                    district=self.context.district,
+                    active=event.active,
+                ),
+                result_type=DiningEnrolmentChange,
+                start_to_close_timeout=WRITE_TIMEOUT,
+                summary="写入小饭桌登记 write the enrolment",
+            )
+            result.changes.append(change)
+            kind = (
+                "dining_enrolment_refused"
+                if not change.accepted
+                else "dining_enrolled"
+                if change.active
+                else "dining_unenrolled"
+            )
+            # The workflow id outlives this run: the run id keeps each record's key unique.
+            await self.record(
+                f"change.{run_id}.{len(result.changes)}",
+                kind,
+                {**change.model_dump(mode="json"), "child_ref": event.child_ref, "by": event.actor},
+            )
+        self.stage("closed", "已结束 closed")
+        return result

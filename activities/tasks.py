@@ -8,18 +8,33 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from careflow.db import crud
 from careflow.db.engine import session_scope
+from careflow.db.tables import Task
 from careflow.db.types import utcnow
 from careflow.forms import FormRefError, form_schema
-from careflow.models import ActivityName, CloseTaskInput, EscalateTaskInput, OpenTaskInput
+from careflow.models import (
+    ActivityName,
+    CloseTaskInput,
+    EscalateTaskInput,
+    OpenTaskInput,
+    OpenTasksInput,
+)
 
 __all__ = ["TaskActivities", "unknown_task"]
 
 _log = structlog.get_logger("careflow.activities.tasks")
+
+
+def _schema(ref: str) -> dict[str, Any]:
+    try:
+        return form_schema(ref)
+    except FormRefError as err:
+        raise ApplicationError(str(err), type="BadFormRef", non_retryable=True) from err
 
 
 def unknown_task(task_id: str) -> ApplicationError:
@@ -47,35 +62,65 @@ class TaskActivities:
         Raises:
             ApplicationError: ``BadFormRef`` (non-retryable) when the form cannot be loaded.
         """
-        try:
-            schema = form_schema(input.form_ref)
-        except FormRefError as err:
-            raise ApplicationError(str(err), type="BadFormRef", non_retryable=True) from err
-        context = input.context
+        schema = _schema(input.form_ref)
         with session_scope(self._engine) as session:
-            task, created = crud.insert_task(
-                session,
-                task_id=input.task_id,
-                workflow_id=input.workflow_id,
-                step_key=input.step_key,
-                process=context.process,
-                module=context.module,
-                district=context.district,
-                community=context.community,
-                case_ref=context.case_ref,
-                role=input.role,
-                title_zh=input.title_zh,
-                title_en=input.title_en,
-                form_ref=input.form_ref,
-                form_schema=schema,
-                due_at=input.due_at,
-                opened_at=self._clock(),
-            )
+            task, created = self._insert(session, input, schema)
         _log.info(
             "task.opened" if created else "task.open_repeated",
             task_id=task.task_id,
             workflow_id=task.workflow_id,
             step_key=task.step_key,
+        )
+
+    @activity.defn(name=ActivityName.OPEN_TASKS)
+    def open_tasks(self, input: OpenTasksInput) -> int:
+        """Open many task rows in one transaction, each once per (workflow id, step key).
+
+        A retry after a partial failure writes nothing twice: rows already there are kept
+        with their first task id, which is also the id the workflow registered.
+
+        Returns:
+            How many rows this call created.
+
+        Raises:
+            ApplicationError: ``BadFormRef`` (non-retryable) when a form cannot be loaded.
+        """
+        # Every check of a batch shares one form: build each JSON schema once.
+        schemas = {ref: _schema(ref) for ref in {t.form_ref for t in input.tasks}}
+        created = 0
+        with session_scope(self._engine) as session:
+            for item in input.tasks:
+                _, new = self._insert(session, item, schemas[item.form_ref])
+                created += new
+        _log.info(
+            "tasks.opened",
+            count=len(input.tasks),
+            created=created,
+            workflow_ids=sorted({t.workflow_id for t in input.tasks}),
+        )
+        return created
+
+    def _insert(
+        self, session: Session, input: OpenTaskInput, schema: dict[str, Any]
+    ) -> tuple[Task, bool]:
+        context = input.context
+        return crud.insert_task(
+            session,
+            task_id=input.task_id,
+            workflow_id=input.workflow_id,
+            step_key=input.step_key,
+            process=context.process,
+            module=context.module,
+            district=context.district,
+            community=context.community,
+            case_ref=context.case_ref,
+            role=input.role,
+            title_zh=input.title_zh,
+            title_en=input.title_en,
+            form_ref=input.form_ref,
+            form_schema=schema,
+            due_at=input.due_at,
+            opened_at=self._clock(),
         )
 
     @activity.defn(name=ActivityName.ESCALATE_TASK)
@@ -135,4 +180,4 @@ class TaskActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activity methods, for the worker."""
-        return [self.open_task, self.escalate_task, self.close_task]
+        return [self.open_task, self.open_tasks, self.escalate_task, self.close_task]

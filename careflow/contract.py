@@ -266,6 +266,10 @@ class EventRoute:
         signal: The workflow signal that receives the validated event.
         start_if_absent: Start the process (signal-with-start) if it is not running.
         to_request: Builds the process request from the event when starting.
+        workflow_id: Picks the receiving workflow from the event, when it is not
+            ``process_workflow_id(process, district, case_ref)``: e.g. a batch workflow that
+            holds the tasks of many cases. A pure function of the event; the workflow it names
+            must have ``signal``. Not allowed with ``start_if_absent``.
     """
 
     event_type: str
@@ -274,6 +278,7 @@ class EventRoute:
     signal: str
     start_if_absent: bool = False
     to_request: Callable[[Any], BaseModel] | None = None
+    workflow_id: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

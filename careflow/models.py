@@ -22,6 +22,7 @@ __all__ = [
     "EscalateTaskInput",
     "NotifyInput",
     "OpenTaskInput",
+    "OpenTasksInput",
     "ProcessContext",
     "ProcessInput",
     "RecordCaseInput",
@@ -42,6 +43,7 @@ class ActivityName(StrEnum):
     """Names of the engine activities, called by name from workflows."""
 
     OPEN_TASK = "careflow.task.open"
+    OPEN_TASKS = "careflow.task.open_many"
     ESCALATE_TASK = "careflow.task.escalate"
     CLOSE_TASK = "careflow.task.close"
     RECORD_CASE = "careflow.case.record"
@@ -109,6 +111,16 @@ class OpenTaskInput(BaseModel):
     title_en: str
     form_ref: str
     due_at: datetime
+
+
+class OpenTasksInput(BaseModel):
+    """Open many task rows in one transaction (each idempotent on workflow id and step key).
+
+    A campaign that opens hundreds of tasks at once (a curtain round's batch) pays one
+    activity instead of one per task; the dev server's activity rate is the bottleneck.
+    """
+
+    tasks: list[OpenTaskInput]
 
 
 class EscalateTaskInput(BaseModel):

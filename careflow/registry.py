@@ -237,6 +237,12 @@ class PluginRegistry:
                 plugin.name,
                 f"event route {route.event_type!r} starts a process but has no to_request",
             )
+        if route.start_if_absent and route.workflow_id is not None:
+            raise PluginError(
+                plugin.name,
+                f"event route {route.event_type!r} starts a process, so its workflow id is the "
+                "process's: it may not pick another",
+            )
         self.routes[route.event_type] = route
 
     def _check_programme(self, plugin: CarePlugin, programme: Any) -> None:

@@ -319,7 +319,11 @@ def prepare_event(registry: PluginRegistry, *, event_type: str, data: Any) -> Pr
         event_type=event_type,
         route=route,
         event=event,
-        workflow_id=process_workflow_id(route.process, event.district, event.case_ref),
+        workflow_id=(
+            route.workflow_id(event)
+            if route.workflow_id is not None
+            else process_workflow_id(route.process, event.district, event.case_ref)
+        ),
         start=start,
     )
 

@@ -11,8 +11,10 @@ Everything here is deterministic: time comes from ``workflow.now()``, ids from
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +32,7 @@ from careflow.models import (
     EscalateTaskInput,
     NotifyInput,
     OpenTaskInput,
+    OpenTasksInput,
     ProcessContext,
     ProcessInput,
     RecordCaseInput,
@@ -47,6 +50,7 @@ from careflow.roles import ROLE_TITLES, Role
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE, start_attributes
 
 __all__ = [
+    "BulkTask",
     "CareProcess",
     "OpenTaskView",
     "ProcessStatus",
@@ -58,6 +62,8 @@ __all__ = [
 #: Engine activities are short database writes; retry transient faults, not business errors.
 ENGINE_TIMEOUT = timedelta(seconds=30)
 ENGINE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+#: Open tasks listed in the UI's current details; more are counted.
+_DETAIL_TASKS = 20
 
 
 class TaskExpired(Exception):
@@ -90,6 +96,35 @@ class ProcessStatus(BaseModel):
     results: dict[str, Any] = {}
 
 
+@dataclass(frozen=True, kw_only=True)
+class BulkTask:
+    """One task of :meth:`CareProcess.open_tasks`.
+
+    Attributes:
+        key: Step key, unique within the workflow (its idempotency key).
+        template: Role, form, due time and escalation of the task.
+        community: The community whose inbox shows the task, when not the process's own.
+        case_ref: The case the inbox shows for the task, when not the process's own (a batch
+            holds one task per elder, each under the elder's case ref).
+    """
+
+    key: str
+    template: TaskTemplate
+    community: str | None = None
+    case_ref: str | None = None
+
+
+@dataclass
+class _Deadline:
+    """The first due time shared by tasks opened together: one timer instead of one each."""
+
+    at: datetime
+    passed: bool = False
+    # Tasks still waiting on it; the timer is cancelled when none is left.
+    waiting: int = 0
+    timer: asyncio.Task[None] | None = None
+
+
 @dataclass
 class _Task:
     task_id: str
@@ -104,6 +139,8 @@ class _Task:
     settled: bool = False
     closed: bool = False
     allowed: list[str] = field(default_factory=list)
+    # Set for a task opened in bulk: its first due time is the shared deadline's.
+    deadline: _Deadline | None = None
 
 
 def _form(ref: str) -> type[BaseModel]:
@@ -131,6 +168,8 @@ class CareProcess:
         self._results: dict[str, Any] = {}
         # Events that arrived before their task opened (signal-with-start, early scanners).
         self._early: dict[str, tuple[str, dict[str, Any]]] = {}
+        # Last CareOverdue value upserted; bulk tasks upsert only on a change.
+        self._overdue: bool | None = None
 
     # -- start
 
@@ -175,16 +214,22 @@ class CareProcess:
         open_tasks = [t for t in self._tasks.values() if not t.closed]
         if open_tasks:
             lines.append("**待办工单 Open tasks**:")
-            for t in open_tasks:
+            # A batch holds hundreds of tasks: list a screenful, count the rest.
+            for t in open_tasks[:_DETAIL_TASKS]:
                 overdue = " ⚠️超时升级 escalated" if t.level else ""
                 lines.append(
                     f"- `{t.task_id}` {t.template.title_zh} → {_role_zh(t.role)}"
                     f" (截止 due {t.due_at:%Y-%m-%d %H:%M} UTC){overdue}"
                 )
+            if len(open_tasks) > _DETAIL_TASKS:
+                lines.append(f"- … 另有 {len(open_tasks) - _DETAIL_TASKS} 项 more")
         workflow.set_current_details("\n".join(lines))
 
-    def _refresh_overdue(self) -> None:
+    def _refresh_overdue(self, *, if_changed: bool = False) -> None:
         overdue = any(t.level > 0 for t in self._tasks.values() if not t.closed)
+        if if_changed and overdue == self._overdue:
+            return
+        self._overdue = overdue
         workflow.upsert_search_attributes([CARE_OVERDUE.value_set(overdue)])
 
     @workflow.query(name="status")
@@ -312,10 +357,131 @@ class CareProcess:
         if key in self._early:
             actor, data = self._early.pop(key)
             self.complete_from_event(key, actor=actor, data=data)
+        return await self._wait_and_close(task)
+
+    async def open_tasks(self, items: Sequence[BulkTask]) -> list[str]:
+        """Open many tasks with one activity; wait for each with :meth:`wait_task`.
+
+        Each task behaves like one of :meth:`human_task` (inbox row, ``complete_task``
+        Update, :meth:`complete_from_event`, escalation, ``CareOverdue``), but the rows are
+        written in one transaction and tasks with the same first due time share one timer.
+        Escalation past the first due time runs per task, for the few that go overdue.
+
+        Args:
+            items: The tasks; step keys must be new to this workflow and distinct.
+
+        Returns:
+            The task ids, in the order of ``items``.
+
+        Raises:
+            ApplicationError: A step key repeats (non-retryable: a bug in the process).
+        """
+        keys = [item.key for item in items]
+        known = {t.step_key for t in self._tasks.values()}
+        if len(set(keys)) != len(keys) or known.intersection(keys):
+            raise ApplicationError("open_tasks: step keys repeat", non_retryable=True)
+        if not items:
+            return []
+        wf_id = workflow.info().workflow_id
+        now = workflow.now()
+        deadlines: dict[datetime, _Deadline] = {}
+        tasks: list[_Task] = []
+        rows: list[OpenTaskInput] = []
+        for item in items:
+            template = item.template
+            due_at = now + template.due
+            deadline = deadlines.setdefault(due_at, _Deadline(at=due_at))
+            deadline.waiting += 1
+            task = _Task(
+                task_id=f"T{workflow.uuid4().hex[:12]}",
+                step_key=item.key,
+                template=template,
+                role=template.role,
+                level=0,
+                due_at=due_at,
+                allowed=[template.role],
+                deadline=deadline,
+            )
+            tasks.append(task)
+            self._tasks[task.task_id] = task
+            update: dict[str, Any] = {}
+            if item.community is not None:
+                update["community"] = item.community
+            if item.case_ref is not None:
+                update["case_ref"] = item.case_ref
+            rows.append(
+                OpenTaskInput(
+                    task_id=task.task_id,
+                    workflow_id=wf_id,
+                    step_key=item.key,
+                    context=self.context.model_copy(update=update),
+                    role=task.role,
+                    title_zh=template.title_zh,
+                    title_en=template.title_en,
+                    form_ref=template.form_ref,
+                    due_at=due_at,
+                )
+            )
+        await self._engine(
+            ActivityName.OPEN_TASKS,
+            OpenTasksInput(tasks=rows),
+            summary=f"批量开工单 open {len(rows)} tasks: {items[0].template.title_zh}",
+        )
+        for deadline in deadlines.values():
+            deadline.timer = asyncio.create_task(self._deadline_timer(deadline, len(rows)))
+        self._refresh_details()
+        for task in tasks:
+            if task.step_key in self._early:
+                actor, data = self._early.pop(task.step_key)
+                self.complete_from_event(task.step_key, actor=actor, data=data)
+        return [task.task_id for task in tasks]
+
+    async def wait_task(self, task_id: str) -> TaskOutcome:
+        """Wait for a task from :meth:`open_tasks`, escalate it past each due time, close it.
+
+        Raises:
+            TaskExpired: As for :meth:`human_task`.
+        """
+        return await self._wait_and_close(self._tasks[task_id])
+
+    async def human_tasks(self, items: Sequence[BulkTask]) -> list[TaskOutcome | None]:
+        """Open tasks in bulk and wait for all of them; ``None`` for a task that expired."""
+
+        async def outcome(task_id: str) -> TaskOutcome | None:
+            try:
+                return await self.wait_task(task_id)
+            except TaskExpired:
+                return None
+
+        ids = await self.open_tasks(items)
+        return list(await asyncio.gather(*(outcome(task_id) for task_id in ids)))
+
+    async def _deadline_timer(self, deadline: _Deadline, count: int) -> None:
+        await workflow.sleep(
+            max(deadline.at - workflow.now(), timedelta(seconds=1)),
+            summary=f"等待批量工单截止 deadline of {count} tasks",
+        )
+        deadline.passed = True
+
+    async def _wait_shared(self, task: _Task, deadline: _Deadline) -> bool:
+        """Wait on the shared first deadline; whether the task was completed before it."""
+        await workflow.wait_condition(lambda: task.outcome is not None or deadline.passed)
+        deadline.waiting -= 1
+        # Everybody answered early: drop the timer rather than leave it pending.
+        if deadline.waiting == 0 and not deadline.passed and deadline.timer is not None:
+            deadline.timer.cancel()
+        return task.outcome is not None
+
+    async def _wait_and_close(self, task: _Task) -> TaskOutcome:
+        template = task.template
         levels = [(template.role, template.due)] + [(e.role, e.due) for e in template.escalation]
         for level, (role, due) in enumerate(levels):
             if level > 0:
                 await self._escalate(task, role=role, level=level, due=due)
+            if level == 0 and task.deadline is not None:
+                if await self._wait_shared(task, task.deadline):
+                    break
+                continue
             try:
                 await workflow.wait_condition(
                     lambda: task.outcome is not None,
@@ -340,10 +506,11 @@ class CareProcess:
             summary=f"关闭工单 close task: {template.title_zh}",
         )
         task.closed = True
-        self._refresh_overdue()
+        # A bulk task upserts CareOverdue only when it changes: hundreds close in a batch.
+        self._refresh_overdue(if_changed=task.deadline is not None)
         self._refresh_details()
         if outcome is None:
-            raise TaskExpired(task.task_id, key)
+            raise TaskExpired(task.task_id, task.step_key)
         return outcome
 
     async def _escalate(self, task: _Task, *, role: str, level: int, due: timedelta) -> None:

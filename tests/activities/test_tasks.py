@@ -16,6 +16,7 @@ from careflow.models import (
     CompleteTaskInput,
     EscalateTaskInput,
     OpenTaskInput,
+    OpenTasksInput,
     ProcessContext,
     TaskStatus,
 )
@@ -74,6 +75,41 @@ def test_open_task_writes_one_row_with_form_schema(
         "P00042",
     )
     assert (task.opened_at, task.due_at) == (NOW, NOW + timedelta(hours=2))
+
+
+def test_open_many_writes_one_row_per_key_when_retried(
+    acts: TaskActivities, any_engine: Engine
+) -> None:
+    env = ActivityEnvironment()
+    first = [open_input(task_id=f"T{n}", step_key=f"check.{n}") for n in range(3)]
+    # A retry after a lost answer: the same keys with new ids, plus one key only it has.
+    retry = [open_input(task_id=f"R{n}", step_key=f"check.{n}") for n in range(4)]
+
+    assert env.run(acts.open_tasks, OpenTasksInput(tasks=first)) == 3
+    assert env.run(acts.open_tasks, OpenTasksInput(tasks=retry)) == 1
+    env.run(acts.open_task, open_input(task_id="S0", step_key="check.0"))  # a single open too
+
+    with session_scope(any_engine) as session:
+        tasks = list_tasks(session, workflow_id="wf-1")
+    assert sorted((t.step_key, t.task_id) for t in tasks) == [
+        ("check.0", "T0"),
+        ("check.1", "T1"),
+        ("check.2", "T2"),
+        ("check.3", "R3"),
+    ]
+    assert all(t.form_schema == CompleteTaskInput.model_json_schema() for t in tasks)
+
+
+def test_open_many_with_bad_form_ref_writes_nothing(
+    acts: TaskActivities, any_engine: Engine
+) -> None:
+    tasks = [open_input(task_id="T1", step_key="a"), open_input(task_id="T2", step_key="b")]
+    tasks[1] = tasks[1].model_copy(update={"form_ref": "careflow.models:Nope"})
+    with pytest.raises(ApplicationError) as info:
+        ActivityEnvironment().run(acts.open_tasks, OpenTasksInput(tasks=tasks))
+    assert info.value.type == "BadFormRef" and info.value.non_retryable
+    with session_scope(any_engine) as session:
+        assert list_tasks(session, workflow_id="wf-1") == []
 
 
 def test_open_task_with_bad_form_ref_is_not_retried(acts: TaskActivities) -> None:
@@ -156,4 +192,4 @@ def test_unknown_task_is_a_non_retryable_business_failure(acts: TaskActivities) 
 
 
 def test_all_returns_the_bound_activities(acts: TaskActivities) -> None:
-    assert acts.all() == [acts.open_task, acts.escalate_task, acts.close_task]
+    assert acts.all() == [acts.open_task, acts.open_tasks, acts.escalate_task, acts.close_task]

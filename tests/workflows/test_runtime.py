@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
+from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
+from careflow.contract import CarePlugin, ProcessSpec
+from careflow.forms import form_ref
+from careflow.models import ProcessInput
+from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
-from tests.support.inbox import records_of, result_of, wait_for_task
-from tests.support.sample_plugin import make_sample_plugin
+from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from tests.support.sample_plugin import CallForm, make_sample_plugin
 from workflows.delivery import DeliveryResult
+from workflows.runtime import BulkTask, CareProcess
 
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}
 
@@ -124,3 +132,99 @@ async def test_long_lived_process_continues_as_new_without_losing_beats(
     # Each run stays under the plan's history limit (30) plus one beat's worth of events.
     assert len(last_run.events) < 45
     assert records_of(engine, started.workflow_id) == [(f"beat.{n}", "beat") for n in range(8)]
+
+
+class BulkRequest(BaseModel):
+    """Step keys of the tasks to open in bulk."""
+
+    keys: list[str]
+
+
+class BulkParams(BaseModel):
+    """Nothing to set."""
+
+
+@workflow.defn(name="sample.bulk_calls")
+class BulkCallsWorkflow(CareProcess):
+    """Opens follow-up calls in bulk; each escalates to the district admin like a single task."""
+
+    @workflow.run
+    async def run(self, input: ProcessInput[BulkRequest]) -> dict[str, str | None]:
+        self.begin(input)
+        call = TaskTemplate(
+            role="community_staff",
+            title_zh="电话回访",
+            title_en="Follow-up call",
+            form_ref=form_ref(CallForm),
+            due=timedelta(hours=4),
+            escalation=[EscalationLevel(role="district_admin", due=timedelta(hours=4))],
+        )
+        keys = input.request.keys
+        outcomes = await self.human_tasks([BulkTask(key=key, template=call) for key in keys])
+        return {key: o.role if o else None for key, o in zip(keys, outcomes, strict=True)}
+
+
+def _bulk_registry() -> PluginRegistry:
+    spec = ProcessSpec(
+        id="sample.bulk_calls",
+        module="sample",
+        title_zh="批量回访",
+        title_en="Bulk calls",
+        workflow=BulkCallsWorkflow,
+        request_model=BulkRequest,
+        params_model=BulkParams,
+    )
+    bulk = CarePlugin(
+        name="sample_bulk",
+        version="1.0.0",
+        title_zh="批量测试",
+        title_en="Bulk sample",
+        processes=(spec,),
+    )
+    return PluginRegistry.build([engine_plugin, bulk])
+
+
+async def test_bulk_task_escalates_like_a_single_one(
+    ts_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    registry = _bulk_registry()
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process="sample.bulk_calls",
+            district="xinghualing",
+            request={"keys": ["call.a", "call.b", "call.c"]},
+            started_by="staff:S0001",
+            task_queue=worker.task_queue,
+        )
+        wf_id = started.workflow_id
+        first = await wait_for_task(engine, wf_id, "call.a")
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=first.task_id,
+            actor="S1",
+            role="community_staff",
+            data={"reached": True},
+        )
+        assert (await wait_for_task(engine, wf_id, "call.a", status="done")).escalation_level == 0
+        await ts_env.sleep(timedelta(hours=4, minutes=1))
+        # Past the shared due time each open task escalates on its own, as human_task does.
+        late = await wait_for_task(engine, wf_id, "call.b", level=1)
+        assert late.role == "district_admin"
+        await wait_for_task(engine, wf_id, "call.c", level=1)
+        escalated = [n for n in notifications_of(engine, wf_id) if n[2] == "task_escalated"]
+        assert sorted(n[0] for n in escalated) == ["call.b.escalated.1", "call.c.escalated.1"]
+        # Every role the task has been with may still complete it.
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=late.task_id,
+            actor="S2",
+            role="community_staff",
+            data={"reached": False},
+        )
+        result = await result_of(ts_env, ts_env.client.get_workflow_handle(wf_id))
+    assert result == {"call.a": "community_staff", "call.b": "community_staff", "call.c": None}
+    assert (await wait_for_task(engine, wf_id, "call.c", status="expired")).escalation_level == 1

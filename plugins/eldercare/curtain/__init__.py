@@ -1,6 +1,7 @@
 """Curtain appointment 窗帘之约: morning checks that solitary elders' curtains are open.
 
-Events: ``eldercare.curtain_report`` (a volunteer's report, case ref ``<elder>.<YYYYMMDD>``)
+Events: ``eldercare.curtain_report`` (a volunteer's report, case ref ``<elder>.<YYYYMMDD>``
+and the ``batch_ref`` of the notice, which routes it to the round's batch holding the check)
 and ``eldercare.curtain_away`` (an "away until" notice, which starts ``eldercare.curtain_away``).
 """
 
@@ -10,6 +11,7 @@ from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, 
 from plugins.eldercare.curtain.activities import CurtainActivities
 from plugins.eldercare.curtain.models import (
     AWAY_PROCESS,
+    BATCH_WORKFLOW,
     CHECK_PROCESS,
     ROUND_PROCESS,
     AwayNoticeEvent,
@@ -24,7 +26,9 @@ from plugins.eldercare.curtain.models import (
     CurtainRoundParams,
     CurtainRoundRequest,
     CurtainRoundResult,
+    batch_case_ref,
     check_case_ref,
+    report_workflow_id,
 )
 from plugins.eldercare.curtain.workflows import (
     CurtainAwayWorkflow,
@@ -35,6 +39,7 @@ from plugins.eldercare.curtain.workflows import (
 
 __all__ = [
     "AWAY_PROCESS",
+    "BATCH_WORKFLOW",
     "CHECK_PROCESS",
     "CURTAIN_AWAY",
     "CURTAIN_CHECK",
@@ -49,8 +54,10 @@ __all__ = [
     "CurtainReportEvent",
     "CurtainRoundRequest",
     "CurtainRoundResult",
+    "batch_case_ref",
     "check_case_ref",
     "part",
+    "report_workflow_id",
 ]
 
 CURTAIN_ROUND = ProcessSpec(
@@ -89,6 +96,8 @@ part = PluginPart(
             model=CurtainReportEvent,
             process=CHECK_PROCESS,
             signal="curtain_report",
+            # A report names the batch that holds the check (see report_workflow_id).
+            workflow_id=report_workflow_id,
         ),
         EventRoute(
             event_type="eldercare.curtain_away",

@@ -28,6 +28,7 @@ from plugins.eldercare.curtain.models import (
     WatchEntry,
     WatchPage,
     WatchPageInput,
+    check_case_ref,
 )
 from plugins.eldercare.curtain.tables import CurtainAwayNotice
 from plugins.eldercare.green_channel.activities import family_refs
@@ -116,7 +117,13 @@ class CurtainActivities:
                     recipient_ref=entry.volunteer_ref,
                     template="curtain_check_due",
                     body_zh="窗帘之约：请查看您结对老人今早是否已拉开窗帘，并在截止时间前反馈。",
-                    params={"elder_ref": entry.elder_ref, "due_by": input.due_by.isoformat()},
+                    params={
+                        "elder_ref": entry.elder_ref,
+                        "due_by": input.due_by.isoformat(),
+                        # What the volunteer's report carries to reach the check.
+                        "case_ref": check_case_ref(entry.elder_ref, input.day),
+                        "batch_ref": input.batch_ref,
+                    },
                 )
                 rows.append(row)
             session.flush()

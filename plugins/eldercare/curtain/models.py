@@ -10,10 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
-from careflow.models import ChildStart
+from careflow.models import ChildStart, process_workflow_id
 
 __all__ = [
     "AWAY_PROCESS",
+    "BATCH_WORKFLOW",
     "CHECK_PROCESS",
     "ROUND_PROCESS",
     "AwayFileInput",
@@ -38,17 +39,40 @@ __all__ = [
     "WatchEntry",
     "WatchPage",
     "WatchPageInput",
+    "batch_case_ref",
     "check_case_ref",
+    "report_workflow_id",
 ]
 
 ROUND_PROCESS = "eldercare.curtain_round"
 CHECK_PROCESS = "eldercare.curtain_check"
 AWAY_PROCESS = "eldercare.curtain_away"
+#: The batch workflow type, also the first part of its id (it is not a process of its own).
+BATCH_WORKFLOW = "eldercare.curtain_batch"
 
 
 def check_case_ref(elder_ref: str, day: date) -> str:
     """The case ref of one elder's check on one day; reporters address events to it."""
     return f"{elder_ref}.{day:%Y%m%d}"
+
+
+def batch_case_ref(day: date, number: int) -> str:
+    """The case ref of a round's batch ``number`` (from 1) on ``day``, e.g. ``20260302.b3``.
+
+    It depends on the day only, so a round re-run on the same day finds its batches running.
+    """
+    return f"{day:%Y%m%d}.b{number}"
+
+
+def report_workflow_id(event: CurtainReportEvent) -> str:
+    """Where a curtain report goes: the batch that holds the check, else the check itself.
+
+    The volunteer's notice names the batch (``batch_ref``); a report without it goes to the
+    elder's check process (started by staff, or an escalation the batch started).
+    """
+    if event.batch_ref is not None:
+        return process_workflow_id(BATCH_WORKFLOW, event.district, event.batch_ref)
+    return process_workflow_id(CHECK_PROCESS, event.district, event.case_ref)
 
 
 class CurtainActivity(StrEnum):
@@ -91,12 +115,18 @@ class CurtainCheckParams(BaseModel):
 
 
 class CurtainCheckRequest(BaseModel):
-    """One elder's check on one morning. Registry ids only."""
+    """One elder's check on one morning. Registry ids only.
+
+    A batch starts the check only to escalate: ``report`` then says what the batch saw
+    (closed curtains, or no report by the deadline) and the check starts at the phone call.
+    """
 
     elder_ref: str = Field(min_length=1, max_length=16)
     volunteer_ref: str | None = Field(default=None, max_length=16)
     day: date
     due_by: datetime | None = None
+    report: Literal["closed", "none"] | None = None
+    reported_by: str | None = None
 
 
 class CurtainOutcome(StrEnum):
@@ -146,6 +176,7 @@ class CurtainBatchInput(BaseModel):
     """One batch of checks a round fans out."""
 
     round_workflow_id: str
+    batch_ref: str
     district: str
     day: date
     due_by: datetime
@@ -154,10 +185,11 @@ class CurtainBatchInput(BaseModel):
 
 
 class CurtainBatchResult(BaseModel):
-    """What one batch started."""
+    """How one batch's checks ended: open curtains, or an escalation check started."""
 
-    started: int
-    already_running: int
+    opened: int
+    curtains_open: int
+    escalated: int
 
 
 class CurtainRoundResult(BaseModel):
@@ -178,6 +210,7 @@ class VolunteerNoticeInput(BaseModel):
     day: date
     due_by: datetime
     entries: list[WatchEntry]
+    batch_ref: str | None = None
 
 
 class AwayQuery(BaseModel):
@@ -232,11 +265,15 @@ class AwayFileInput(BaseModel):
 class CurtainReportEvent(CareEvent):
     """A volunteer reports the curtains (``careflow event eldercare.curtain_report``).
 
-    ``case_ref`` is ``<elder id>.<YYYYMMDD>``, the check of that elder on that day.
+    ``case_ref`` is ``<elder id>.<YYYYMMDD>``, the check of that elder on that day;
+    ``batch_ref`` (from the volunteer's notice) names the round's batch that holds the check.
     """
 
     curtains: Literal["open", "closed"]
     reporter_ref: str = Field(min_length=1, max_length=16, description="Volunteer id.")
+    batch_ref: str | None = Field(
+        default=None, max_length=24, description="The batch of the round, e.g. 20260302.b3."
+    )
 
 
 class AwayNoticeEvent(CareEvent):

@@ -8,14 +8,17 @@ through the ``careflow.plugins`` entry point.
 from __future__ import annotations
 
 from careflow.contract import CarePlugin, PluginPart
-from plugins.eldercare import curtain
-from plugins.eldercare import green_channel
+from plugins.eldercare import curtain, festival, green_channel, health, pension, tiers
 
 __all__ = ["PARTS", "plugin"]
 
 PARTS: tuple[PluginPart, ...] = (
     green_channel.part,
     curtain.part,
+    tiers.part,
+    health.part,
+    pension.part,
+    festival.part,
 )
 
 plugin = CarePlugin.assemble(

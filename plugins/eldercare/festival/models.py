@@ -1,0 +1,79 @@
+"""Data shapes of festival care: couplets 春联 and gifts before Spring Festival."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.delivery import DeliveryItem
+
+__all__ = [
+    "FESTIVAL_PROCESS",
+    "ActivityNames",
+    "FestivalParams",
+    "FestivalRequest",
+    "FestivalResult",
+    "ListRecipientsInput",
+    "Recipient",
+]
+
+FESTIVAL_PROCESS = "eldercare.festival"
+
+
+class ActivityNames:
+    """Names of this unit's activities, called by name from the workflow."""
+
+    LIST_RECIPIENTS = "eldercare.festival.list_recipients"
+
+
+def _default_items() -> list[DeliveryItem]:
+    return [
+        DeliveryItem(category="couplets", description_zh="老少同写的春联"),
+        DeliveryItem(category="festival_gift", description_zh="年货礼包"),
+    ]
+
+
+class FestivalRequest(BaseModel):
+    """What starts a district's festival round (the schedule passes an empty request)."""
+
+    year: int | None = Field(default=None, ge=2020, le=2100, description="Default: this year.")
+    communities: list[str] = Field(
+        default_factory=list, description="Limit to these communities; empty means all."
+    )
+    items: list[DeliveryItem] = Field(default_factory=_default_items, min_length=1)
+
+
+class FestivalParams(BaseModel):
+    """Who receives festival care, and how deliveries are batched."""
+
+    min_age: int = Field(default=80, ge=60, le=120, description="Very old elders 高龄.")
+    include_lives_alone: bool = Field(default=True, description="Solitary elders 独居.")
+    batch_size: int = Field(default=20, ge=1, le=500)
+    handover_role: Literal["grid_worker", "volunteer"] = "volunteer"
+
+
+class ListRecipientsInput(BaseModel):
+    """Which elders to list, as of which day."""
+
+    district: str
+    communities: list[str] = Field(default_factory=list)
+    as_of: date
+    min_age: int
+    include_lives_alone: bool
+
+
+class Recipient(BaseModel):
+    """An elder who receives festival care: registry id and community only."""
+
+    elder_ref: str
+    community: str
+
+
+class FestivalResult(BaseModel):
+    """The festival report: how many elders, and how each delivery ended."""
+
+    year: int
+    recipients: int
+    outcomes: dict[str, int] = Field(default_factory=dict)

@@ -1,0 +1,39 @@
+"""Forms of a health alert: the doctor's review and the home visit 上门随访."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+__all__ = ["HomeVisitForm", "ReviewForm"]
+
+
+class ReviewForm(BaseModel):
+    """The family doctor 家庭医生 reviews an alert and decides what happens next."""
+
+    outcome: Literal["advice", "home_visit", "referral"]
+    advice_zh: str | None = Field(
+        default=None, max_length=500, description="Advice for the elder (advice outcome)."
+    )
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _advice_given(self) -> ReviewForm:
+        if self.outcome == "advice" and not self.advice_zh:
+            raise ValueError("the advice outcome needs the advice text (advice_zh)")
+        return self
+
+
+class HomeVisitForm(BaseModel):
+    """The doctor records the home visit."""
+
+    visited: bool
+    reason: str | None = Field(default=None, max_length=500, description="Why no visit.")
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _explained(self) -> HomeVisitForm:
+        if not self.visited and not self.reason:
+            raise ValueError("a visit that did not happen needs a reason")
+        return self

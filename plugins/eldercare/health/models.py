@@ -1,0 +1,202 @@
+"""Data shapes of the smart health stations 智慧健康驿站: events, params, activity I/O.
+
+Readings are health data. They arrive in the ``reading`` signal (the event routed by
+``careflow event eldercare.reading``), are stored in ``ec_health_reading`` at once, and from
+then on only row ids and rule codes travel: never values in workflow ids, search attributes,
+summaries or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from careflow.contract import CareEvent
+from careflow.models import ProcessContext
+
+__all__ = [
+    "HEALTH_ALERT_PROCESS",
+    "HEALTH_MONITOR_PROCESS",
+    "ActivityNames",
+    "AlertDecision",
+    "AlertOutcome",
+    "AlertParams",
+    "AlertRequest",
+    "AlertResult",
+    "CloseAlertInput",
+    "EvaluateInput",
+    "HealthRules",
+    "MonitorCarry",
+    "MonitorParams",
+    "MonitorRequest",
+    "MonitorResult",
+    "ReadingEvent",
+    "Severity",
+    "StoreReadingInput",
+]
+
+HEALTH_MONITOR_PROCESS = "eldercare.health_monitor"
+HEALTH_ALERT_PROCESS = "eldercare.health_alert"
+
+Severity = Literal["critical", "warning"]
+AlertOutcome = Literal[
+    "advice", "home_visit", "home_visit_missed", "referral", "referral_recorded", "review_expired"
+]
+
+
+class ActivityNames:
+    """Names of this unit's activities, called by name from the workflows."""
+
+    STORE_READING = "eldercare.health.store_reading"
+    EVALUATE = "eldercare.health.evaluate"
+    CLOSE_ALERT = "eldercare.health.close_alert"
+
+
+class ReadingEvent(CareEvent):
+    """One measurement at a health station; ``case_ref`` is the elder's registry id."""
+
+    device_id: str = Field(min_length=1, max_length=64)
+    measured_at: datetime
+    systolic: int | None = Field(default=None, ge=40, le=300, description="mmHg")
+    diastolic: int | None = Field(default=None, ge=20, le=200, description="mmHg")
+    glucose: float | None = Field(default=None, ge=0.5, le=40, description="mmol/L")
+    spo2: int | None = Field(default=None, ge=50, le=100, description="blood oxygen, %")
+    heart_rate: int | None = Field(default=None, ge=20, le=250, description="beats/min")
+
+    @model_validator(mode="after")
+    def _something_measured(self) -> ReadingEvent:
+        if (self.systolic is None) != (self.diastolic is None):
+            raise ValueError("blood pressure needs both systolic and diastolic")
+        if all(v is None for v in (self.systolic, self.glucose, self.spo2, self.heart_rate)):
+            raise ValueError("a reading needs at least one measurement")
+        return self
+
+
+class MonitorRequest(BaseModel):
+    """What starts an elder's monitor: the first reading (signal-with-start)."""
+
+    opened_by: Literal["reading", "staff"] = "reading"
+
+
+class HealthRules(BaseModel):
+    """Thresholds and the trend rule. Critical thresholds raise a critical alert."""
+
+    systolic_high: int = 160
+    systolic_critical: int = 180
+    systolic_low: int = 90
+    diastolic_high: int = 100
+    diastolic_critical: int = 110
+    glucose_high: float = 11.1
+    glucose_critical: float = 16.7
+    glucose_low: float = 3.9
+    glucose_critical_low: float = 2.8
+    spo2_low: int = 94
+    spo2_critical: int = 90
+    heart_rate_low: int = 50
+    heart_rate_high: int = 110
+    heart_rate_critical_low: int = 40
+    heart_rate_critical_high: int = 130
+    trend_window: int = Field(default=3, ge=2, le=20, description="Readings the trend looks at.")
+    trend_systolic_rise: int = Field(default=20, ge=1)
+    trend_glucose_rise: float = Field(default=3.0, gt=0)
+    trend_spo2_drop: int = Field(default=3, ge=1)
+
+
+class MonitorParams(BaseModel):
+    """What a district may set for the per-elder monitor."""
+
+    rules: HealthRules = Field(default_factory=HealthRules)
+    idle_close: timedelta = Field(
+        default=timedelta(days=90),
+        description="Close the monitor after this long without readings; the next one reopens.",
+    )
+    max_history: int = Field(default=2000, ge=20)
+
+
+class AlertParams(BaseModel):
+    """What a district may set for the doctor's review of an alert."""
+
+    review_due_critical: timedelta = timedelta(hours=1)
+    review_due: timedelta = timedelta(hours=24)
+    review_escalation_due_critical: timedelta = timedelta(hours=1)
+    review_escalation_due: timedelta = timedelta(hours=24)
+    visit_due: timedelta = timedelta(days=2)
+    visit_escalation_due: timedelta = timedelta(days=1)
+
+
+class MonitorCarry(BaseModel):
+    """State carried across continue-as-new: counters keep step keys unique."""
+
+    readings: int = 0
+    alerts: int = 0
+    runs: int = 0
+
+
+class MonitorResult(BaseModel):
+    """What an idle monitor reports when it closes."""
+
+    readings: int
+    alerts: int
+    runs: int
+
+
+class StoreReadingInput(BaseModel):
+    """Store one reading (idempotent on workflow id and step key)."""
+
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    reading: ReadingEvent
+
+
+class EvaluateInput(BaseModel):
+    """Apply the rules to a stored reading and the elder's recent ones."""
+
+    workflow_id: str
+    step_key: str
+    context: ProcessContext
+    reading_id: int
+    rules: HealthRules
+
+
+class AlertDecision(BaseModel):
+    """Whether a reading raised an alert: ids and rule codes only."""
+
+    alert_id: int | None = None
+    severity: Severity | None = None
+    rules: list[str] = Field(default_factory=list)
+    suppressed_by: int | None = Field(
+        default=None, description="An open alert at least as severe that covers this reading."
+    )
+
+
+class AlertRequest(BaseModel):
+    """What starts the review of one alert."""
+
+    elder_ref: str = Field(min_length=1, max_length=16)
+    alert_id: int
+    severity: Severity
+    rules: list[str] = Field(default_factory=list)
+
+
+class CloseAlertInput(BaseModel):
+    """Close an alert row with its outcome."""
+
+    alert_id: int
+    outcome: AlertOutcome
+    reviewed_by: str | None = None
+    advice_zh: str | None = None
+    closed_at: datetime
+
+
+class AlertResult(BaseModel):
+    """What an alert's review reports."""
+
+    alert_id: int
+    severity: Severity
+    outcome: AlertOutcome
+    green_channel_workflow_id: str | None = None
+    minutes_to_review: float | None = None
+    tier_reassessment: bool = False

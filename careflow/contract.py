@@ -291,6 +291,8 @@ class ScheduleSpec:
         crons: Cron expressions, interpreted in ``time_zone``.
         request: The process request, validated against its request model at load.
         districts: Limit to these districts; empty means wherever the process is enabled.
+        time_param: A field of the process's params (``"HH:MM"``) that sets the hour and
+            minute of every cron per district, so a district can move its round.
     """
 
     id: str
@@ -300,6 +302,14 @@ class ScheduleSpec:
     request: Mapping[str, Any] = field(default_factory=dict)
     districts: frozenset[str] = frozenset()
     time_zone: str = "Asia/Shanghai"
+    time_param: str | None = None
+
+    def crons_for(self, params: Mapping[str, Any]) -> list[str]:
+        """The cron expressions for a district whose process params are ``params``."""
+        if self.time_param is None:
+            return list(self.crons)
+        hour, minute = str(params[self.time_param]).split(":")[:2]
+        return [f"{int(minute)} {int(hour)} {cron.split(maxsplit=2)[2]}" for cron in self.crons]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -282,6 +282,21 @@ class PluginRegistry:
         TemporalScheduleSpec(
             cron_expressions=list(schedule.crons), time_zone_name=schedule.time_zone
         )
+        if schedule.time_param is not None:
+            if schedule.time_param not in spec.params_model.model_fields:
+                raise PluginError(
+                    plugin.name,
+                    f"schedule {schedule.id!r}: time_param {schedule.time_param!r} is not a "
+                    f"param of process {schedule.process!r}",
+                )
+            default = spec.params_model().model_dump(mode="json")[schedule.time_param]
+            try:
+                schedule.crons_for({schedule.time_param: default})
+            except (ValueError, IndexError) as err:
+                raise PluginError(
+                    plugin.name,
+                    f"schedule {schedule.id!r}: time_param default {default!r} is not HH:MM",
+                ) from err
         try:
             spec.request_model.model_validate(dict(schedule.request))
         except ValidationError as err:

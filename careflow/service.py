@@ -453,7 +453,10 @@ async def sync_schedules(
                 task_queue=task_queue,
                 static_summary=f"定时启动 {spec.title_zh} · {district}",
             ),
-            spec=ScheduleSpec(cron_expressions=list(spec.crons), time_zone_name=spec.time_zone),
+            spec=ScheduleSpec(
+                cron_expressions=spec.crons_for(registry.params_for(process, district)),
+                time_zone_name=spec.time_zone,
+            ),
         )
         if schedule_id in existing:
 

@@ -278,3 +278,32 @@ def test_config_file_overrides_params_and_bad_values_name_the_key(tmp_path: Path
     broken.write_text("[district.yingze\n", encoding="utf-8")
     with pytest.raises(InputError, match="cannot read plugin configuration"):
         load_overrides(broken)
+
+
+def test_schedule_time_param_moves_the_cron_per_district(tmp_path: Path) -> None:
+    config = tmp_path / "districts.toml"
+    config.write_text('[district.xinghualing."eldercare.curtain_round"]\nround_time = "08:05"\n')
+    from plugins.eldercare import plugin as eldercare_plugin
+
+    registry = PluginRegistry.build(
+        [engine_plugin, eldercare_plugin], overrides=load_overrides(config)
+    )
+    (_, spec) = next((p, s) for p, s in registry.schedules() if s.time_param == "round_time")
+    assert spec.crons_for(registry.params_for(spec.process, "xinghualing")) == ["5 8 * * *"]
+    assert spec.crons_for(registry.params_for(spec.process, "yingze")) == ["30 9 * * *"]
+
+
+def test_schedule_time_param_must_be_a_param() -> None:
+    broken = _district(
+        schedules=(
+            ScheduleSpec(
+                id="s",
+                process="sample.heartbeat",
+                title_zh="s",
+                crons=("0 9 * * *",),
+                time_param="nope",
+            ),
+        )
+    )
+    with pytest.raises(PluginError, match="time_param 'nope' is not a param"):
+        PluginRegistry.build([engine_plugin, make_sample_plugin(), broken])

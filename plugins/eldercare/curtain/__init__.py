@@ -115,6 +115,7 @@ part = PluginPart(
             title_zh="窗帘之约每日巡查",
             crons=("30 9 * * *",),
             time_zone="Asia/Shanghai",
+            time_param="round_time",
         ),
     ),
     workflows=(CurtainBatchWorkflow,),

@@ -97,7 +97,7 @@ class CurtainRoundParams(BaseModel):
     round_time: str = Field(
         default="09:30",
         pattern=r"^\d{2}:\d{2}$",
-        description="Local time of the round; the schedule's cron is 30 9 * * * (see README).",
+        description="Local time (Asia/Shanghai) of the morning round; sets the schedule's cron.",
     )
     report_within: timedelta = timedelta(minutes=90)
     batch_size: int = Field(default=500, ge=1, le=1000)

@@ -51,6 +51,7 @@ from careflow.search_attributes import start_attributes
 
 __all__ = [
     "SCHEDULE_PREFIX",
+    "PluginDependency",
     "PreparedEvent",
     "PreparedStart",
     "StartedProcess",
@@ -58,10 +59,12 @@ __all__ = [
     "complete_task",
     "deliver_event",
     "list_schedules",
+    "missing_plugins",
     "new_case_ref",
     "prepare_event",
     "prepare_start",
     "process_status",
+    "plugin_dependencies",
     "route_event",
     "start_prepared",
     "start_process",
@@ -494,3 +497,52 @@ async def list_schedules(client: Client) -> list[dict[str, Any]]:
             }
         )
     return sorted(found, key=lambda s: s["schedule_id"])
+
+
+class PluginDependency(BaseModel):
+    """Running processes whose frozen plan names one plugin version."""
+
+    plugin: str
+    plan_version: str
+    installed_version: str | None
+    workflow_ids: list[str]
+
+    @property
+    def missing(self) -> bool:
+        """The plugin is not installed here: its steps in these plans cannot run."""
+        return self.installed_version is None
+
+
+async def plugin_dependencies(
+    client: Client, registry: PluginRegistry
+) -> list[PluginDependency]:
+    """Which running processes depend on which plugin versions, from their plan memos."""
+    found: dict[tuple[str, str], list[str]] = {}
+    async for execution in client.list_workflows('ExecutionStatus = "Running"'):
+        memo = await execution.memo()
+        plugins = memo.get("plan_plugins")
+        if not isinstance(plugins, dict):
+            continue
+        for name, version in plugins.items():
+            found.setdefault((str(name), str(version)), []).append(execution.id)
+    installed = {plugin.name: plugin.version for plugin in registry.plugins}
+    return [
+        PluginDependency(
+            plugin=name,
+            plan_version=version,
+            installed_version=installed.get(name),
+            workflow_ids=sorted(ids),
+        )
+        for (name, version), ids in sorted(found.items())
+    ]
+
+
+async def missing_plugins(
+    client: Client, registry: PluginRegistry, *, allowed: frozenset[str] = frozenset()
+) -> list[PluginDependency]:
+    """Dependencies of running processes on plugins not installed (and not ``allowed``)."""
+    return [
+        dep
+        for dep in await plugin_dependencies(client, registry)
+        if dep.missing and dep.plugin not in allowed
+    ]

@@ -10,10 +10,18 @@ from typing import Annotated, Any
 import typer
 
 from careflow.areas import DISTRICTS, district_title
-from careflow.cli.app import cli_errors, echo_json, echo_lines, state
+from careflow.cli.app import (
+    cli_errors,
+    echo_json,
+    echo_lines,
+    run_async,
+    state,
+    temporal_client,
+)
 from careflow.contract import CarePlugin, ProcessSpec, StepSpec
 from careflow.plan import Plan, StepKind
 from careflow.registry import PluginRegistry
+from careflow.service import PluginDependency, plugin_dependencies
 
 __all__ = ["describe_plugin", "describe_process", "register"]
 
@@ -170,6 +178,8 @@ def _plan_lines(plan: Plan) -> list[str]:
 @cli_errors
 def plugins(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List loaded plugins with their processes, steps, schedules and event routes · 插件列表."""
+    if ctx.invoked_subcommand is not None:
+        return
     registry = state(ctx).registry
     described = [describe_plugin(p) for p in registry.plugins]
     if as_json:
@@ -204,8 +214,40 @@ def plan(
     echo_lines(_plan_lines(resolved))
 
 
+async def _dependencies(st: Any) -> list[PluginDependency]:
+    async with temporal_client(st.settings) as client:
+        return await plugin_dependencies(client, st.registry)
+
+
+@cli_errors
+def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Running processes per plugin version their plans froze; exit 1 if a plugin is missing."""
+    deps = run_async(_dependencies(state(ctx)))
+    if as_json:
+        echo_json([{**d.model_dump(mode="json"), "missing": d.missing} for d in deps])
+    else:
+        lines = [] if deps else ["没有运行中的流程 no running processes"]
+        for d in deps:
+            if d.missing:
+                status = "缺失 MISSING"
+            elif d.installed_version == d.plan_version:
+                status = "已安装 installed"
+            else:
+                status = f"已升级 upgraded to {d.installed_version}"
+            lines.append(
+                f"■ {d.plugin} {d.plan_version} · {status} · {len(d.workflow_ids)} running"
+            )
+            lines += [f"    {wid}" for wid in d.workflow_ids[:20]]
+        echo_lines(lines)
+    if any(d.missing for d in deps):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    app.command("plugins")(plugins)
+    """Add ``plugins`` (with ``plugins check``), ``processes`` and ``plan`` to ``app``."""
+    plugins_app = typer.Typer(invoke_without_command=True, help="Plugins · 插件.")
+    plugins_app.callback()(plugins)
+    plugins_app.command("check")(check)
+    app.add_typer(plugins_app, name="plugins")
     app.command("processes")(processes)
     app.command("plan")(plan)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 import typer
@@ -28,8 +28,9 @@ from careflow.cli.app import (
 from careflow.cli.db_cmd import migrate_database, seed_database
 from careflow.cli.devserver import DevServer, DevServerConfig, DevStackError
 from careflow.cli.schedules_cmd import sync_report_lines
+from careflow.errors import InputError
 from careflow.logging import configure_logging
-from careflow.service import sync_schedules
+from careflow.service import missing_plugins, sync_schedules
 
 __all__ = ["dev", "register", "run_stack", "worker"]
 
@@ -40,8 +41,32 @@ def _configure_logging(st: CliState) -> None:
     configure_logging(level=st.settings.log_level, fmt=st.settings.log_format)
 
 
+async def _refuse_missing_plugins(st: CliState, allowed: frozenset[str]) -> None:
+    """Refuse to serve while running plans name plugins this worker lacks."""
+    async with temporal_client(st.settings) as client:
+        missing = await missing_plugins(client, st.registry, allowed=allowed)
+    if missing:
+        names = ", ".join(
+            f"{d.plugin} {d.plan_version} ({len(d.workflow_ids)} running)" for d in missing
+        )
+        raise InputError(
+            "plugins",
+            f"running processes depend on plugins not installed: {names}; reinstall them, or "
+            "start with --allow-missing NAME to serve the rest (see `careflow plugins check`)",
+        )
+
+
 @cli_errors
-def worker(ctx: typer.Context) -> None:
+def worker(
+    ctx: typer.Context,
+    allow_missing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-missing",
+            help="Start although running plans name this removed plugin (repeatable).",
+        ),
+    ] = None,
+) -> None:
     """Run a worker for every plugin on the task queue · 运行 worker."""
     from worker.main import run_worker
 
@@ -49,6 +74,7 @@ def worker(ctx: typer.Context) -> None:
     _configure_logging(st)
     migrate_database(st.settings)
     with temporal_reachable(st.settings):
+        run_async(_refuse_missing_plugins(st, frozenset(allow_missing or ())))
         run_async(run_worker(st.settings, registry=st.registry))
 
 

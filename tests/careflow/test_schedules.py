@@ -65,3 +65,40 @@ async def test_schedules_sync_list_trigger_and_remove(
         )
         assert removed["deleted"] == ["careflow.sample.daily.wanbailin"]
         assert await service.list_schedules(client) == []
+
+
+async def test_plugins_check_names_running_processes_of_a_removed_plugin(
+    dev_env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry
+) -> None:
+    client = dev_env.client
+    async with running_worker(client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            client,
+            registry,
+            process="delivery",
+            district="wanbailin",
+            started_by="staff:S1",
+            request={"recipient_ref": "P00012", "items": [{"category": "stationery"}]},
+            task_queue=worker.task_queue,
+        )
+        without_sample = PluginRegistry.build([engine_plugin])
+
+        async def sample_missing(
+            installed: PluginRegistry, allowed: frozenset[str] = frozenset()
+        ) -> list[service.PluginDependency]:
+            # Other tests on this dev server may leave processes of other plugins running.
+            found = await service.missing_plugins(client, installed, allowed=allowed)
+            return [d for d in found if d.plugin == "sample"]
+
+        deadline = time.monotonic() + 20
+        missing: list[service.PluginDependency] = []
+        while time.monotonic() < deadline and not missing:
+            missing = await sample_missing(without_sample)
+            await asyncio.sleep(0.2)
+        assert [(d.plugin, d.plan_version) for d in missing] == [("sample", "1.0.0")]
+        assert started.workflow_id in missing[0].workflow_ids
+        # The operator may choose to serve the rest; nothing is reported then.
+        assert await sample_missing(without_sample, frozenset({"sample"})) == []
+        # With the plugin installed nothing of it is missing.
+        assert await sample_missing(registry) == []
+        await client.get_workflow_handle(started.workflow_id).terminate("test finished")

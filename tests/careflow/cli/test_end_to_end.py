@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from careflow import service
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.support.inbox import wait_for_task
+from tests.support.sample_plugin import make_sample_plugin
 
 
 async def _careflow(
@@ -131,3 +133,37 @@ async def test_staff_drive_a_delivery_end_to_end(
     assert status["status"] == "COMPLETED" and status["stage"] == "closed"
     assert status["result"]["outcome"] == "delivered"
     assert [t["status"] for t in status["tasks"]] == ["done", "done"]
+
+
+async def test_worker_refuses_to_start_without_a_plugin_running_plans_need(
+    dev_env: WorkflowEnvironment, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    with_sample = PluginRegistry.build([engine_plugin, make_sample_plugin()])
+    async with running_worker(dev_env.client, with_sample, engine=engine) as worker:
+        started = await service.start_process(
+            dev_env.client,
+            with_sample,
+            process="delivery",
+            district="yingze",
+            request={"recipient_ref": "P00012", "items": [{"category": "stationery"}]},
+            started_by="staff:S1",
+            task_queue=worker.task_queue,
+        )
+        env = {
+            **os.environ,
+            "CAREFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "CAREFLOW_DATABASE_URL": database_url,
+            "CAREFLOW_TASK_QUEUE": f"refused-{worker.task_queue}",
+            "CAREFLOW_DATA_DIR": str(tmp_path),
+        }
+        # The installed plugins (entry points) do not include the test's sample plugin.
+        code, _, err = await asyncio.wait_for(_careflow(env, "worker"), timeout=60)
+        assert code == 2, err
+        assert "sample 1.0.0" in err and "--allow-missing" in err
+        code, out, _ = await _careflow(env, "plugins", "check", "--json")
+        assert code == 1
+        missing = [d for d in json.loads(out) if d["missing"]]
+        assert any(
+            d["plugin"] == "sample" and started.workflow_id in d["workflow_ids"] for d in missing
+        )
+        await dev_env.client.get_workflow_handle(started.workflow_id).terminate("test finished")

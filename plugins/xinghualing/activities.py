@@ -1,0 +1,85 @@
+"""Activities of the Xinghualing 杏花岭区 plugin."""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.engine import Engine
+from temporalio import activity
+
+from careflow.db import crud
+from careflow.db.engine import session_scope
+from careflow.models import StepInput, StepOutput
+from careflow.notify import NotificationAdapter
+from careflow.roles import Role
+
+__all__ = ["NOTIFY_FAMILY_DOCTOR", "XinghualingActivities"]
+
+NOTIFY_FAMILY_DOCTOR = "xinghualing.notify_family_doctor"
+
+_log = structlog.get_logger("plugins.xinghualing")
+
+
+def elder_of(session: object, workflow_id: str) -> str | None:
+    """The elder of a green channel, from its ``green_channel_opened`` case record."""
+    for row in crud.list_case_records(session, workflow_id=workflow_id):  # type: ignore[arg-type]
+        if row.kind == "green_channel_opened":
+            ref = row.data.get("elder_ref")
+            return str(ref) if ref else None
+    return None
+
+
+class XinghualingActivities:
+    """Activities built with the worker's engine and notification adapter."""
+
+    def __init__(self, engine: Engine, notifications: NotificationAdapter) -> None:
+        self._engine = engine
+        self._notifications = notifications
+
+    @activity.defn(name=NOTIFY_FAMILY_DOCTOR)
+    def notify_family_doctor(self, input: StepInput) -> StepOutput:
+        """Put a notice to the elder's contracted family doctor in the outbox and record it.
+
+        Idempotent on (workflow id, step key): one outbox row and one case record per channel.
+        The registry holds no per-elder doctor yet, so the notice goes to the district's
+        family-doctor role inbox; the case record names the elder by registry id only.
+        """
+        ctx = input.context
+        with session_scope(self._engine) as session:
+            elder_ref = elder_of(session, input.workflow_id)
+            recipient = f"role:{Role.DOCTOR.value}"
+            row, _created = crud.insert_notification(
+                session,
+                workflow_id=input.workflow_id,
+                step_key=input.step_key,
+                district=ctx.district,
+                community=ctx.community,
+                recipient_ref=recipient,
+                template="xinghualing_family_doctor_triage",
+                body_zh="您签约的失能老人已进入急诊绿色通道，请参与分诊并共享健康档案。",
+                params={"case_ref": ctx.case_ref},
+            )
+            crud.insert_case_record(
+                session,
+                workflow_id=input.workflow_id,
+                step_key=input.step_key,
+                process=ctx.process,
+                district=ctx.district,
+                case_ref=ctx.case_ref,
+                kind="family_doctor_notified",
+                data={"elder_ref": elder_ref, "recipient_ref": recipient, "outbox_id": row.id},
+            )
+        if row.status != "sent" and row.id is not None:
+            try:
+                self._notifications.send(row)
+            except Exception:
+                with session_scope(self._engine) as session:
+                    crud.mark_notification_failed(
+                        session, notification_id=row.id, adapter=self._notifications.name
+                    )
+                raise
+            with session_scope(self._engine) as session:
+                crud.mark_notification_sent(
+                    session, notification_id=row.id, adapter=self._notifications.name
+                )
+        _log.info("xinghualing.family_doctor_notified", workflow_id=input.workflow_id)
+        return StepOutput(data={"notified": recipient, "outbox_id": row.id})

@@ -1,0 +1,114 @@
+"""Wanbailin's green channel on the time-skipping server: readings attached before triage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from careflow.db import crud
+from careflow.models import ProcessContext, StepInput
+from careflow.registry import PluginRegistry
+from careflow.settings import Settings
+from careflow.testing import running_worker
+from plugins.childcare import plugin as childcare_plugin
+from plugins.eldercare import plugin as eldercare_plugin
+from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
+from plugins.eldercare.health.tables import HealthReading
+from plugins.engine import plugin as engine_plugin
+from plugins.wanbailin import plugin as wanbailin_plugin
+from plugins.wanbailin.activities import WanbailinActivities
+from tests.plugins.eldercare.green_channel.support import elder, start
+from tests.support.inbox import records_of, wait_for_task
+
+
+@pytest.fixture
+def registry() -> PluginRegistry:
+    return PluginRegistry.build(
+        [engine_plugin, eldercare_plugin, childcare_plugin, wanbailin_plugin]
+    )
+
+
+def _readings(engine: Engine, elder_ref: str, n: int) -> list[int]:
+    now = datetime.now(UTC)
+    rows = [
+        HealthReading(
+            workflow_id="eldercare.health_monitor-wanbailin-x",
+            step_key=f"reading.{i}",
+            elder_ref=elder_ref,
+            district="wanbailin",
+            device_id="D1",
+            measured_at=now - timedelta(hours=n - i),
+            systolic=150,
+            diastolic=95,
+        )
+        for i in range(n)
+    ]
+    with Session(engine) as session:
+        session.add_all(rows)
+        session.commit()
+        return [r.id for r in reversed(rows) if r.id is not None]
+
+
+async def test_readings_attached_before_triage(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="wanbailin")
+    newest_first = _readings(engine, person.id, 7)
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        handle = await start(
+            ts_env,
+            registry,
+            worker.task_queue,
+            GREEN_CHANNEL_PROCESS,
+            {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
+            district="wanbailin",
+        )
+        await wait_for_task(engine, handle.id, "triage")
+        assert [kind for _, kind in records_of(engine, handle.id)] == [
+            "green_channel_opened",
+            "health_readings_attached",
+        ]
+        with Session(engine) as session:
+            (_, attached) = crud.list_case_records(session, workflow_id=handle.id)
+        assert attached.step_key == "wanbailin.triage_readings"
+        assert attached.data == {"reading_ids": newest_first[:5], "count": 5}
+        await handle.terminate("test done")
+
+
+async def test_tier_reassessment_tolerates_no_plan(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="wanbailin")
+    wf_id = "eldercare.green_channel-wanbailin-CTEST1"
+    ctx = ProcessContext(
+        process=GREEN_CHANNEL_PROCESS,
+        module="eldercare",
+        district="wanbailin",
+        case_ref="CTEST1",
+        started_by="staff:S0001",
+    )
+    with Session(engine) as session:
+        crud.insert_case_record(
+            session,
+            workflow_id=wf_id,
+            step_key="opened",
+            process=ctx.process,
+            district=ctx.district,
+            case_ref=ctx.case_ref,
+            kind="green_channel_opened",
+            data={"elder_ref": person.id},
+        )
+        session.commit()
+    target = ts_env.client.service_client.config.target_host
+    settings = Settings(temporal_address=target, temporal_namespace=ts_env.client.namespace)
+    acts = WanbailinActivities(engine, settings)
+    step = StepInput(workflow_id=wf_id, step_key="wanbailin.tier_reassessment", context=ctx)
+    out = await ActivityEnvironment().run(acts.request_tier_reassessment, step)
+    assert out.data == {"signalled": False, "source_ref": "CTEST1"}
+    assert records_of(engine, wf_id)[-1] == ("wanbailin.tier_reassessment", "tiers_not_running")

@@ -1,0 +1,59 @@
+"""Yingze's activities: the free-clinic invitation 义诊邀请 after a certification visit."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from careflow.db import crud
+from careflow.models import StepInput, StepOutput
+
+__all__ = ["INVITE_FREE_CLINIC", "YingzeActivities"]
+
+INVITE_FREE_CLINIC = "yingze.invite_free_clinic"
+
+
+class YingzeActivities:
+    """Writes Yingze's step records; idempotent on (workflow id, step key)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=INVITE_FREE_CLINIC)
+    def invite_free_clinic(self, input: StepInput) -> StepOutput:
+        """Invite the elder just certified at home to the health station's free clinic.
+
+        Runs after every certification visit; only a visit that found the elder at home
+        invites (nobody to invite otherwise). Each attempt has its own record key.
+        """
+        found = str(input.data.get("found", ""))
+        attempt = int(input.data.get("attempt", 1))
+        key = f"{input.step_key}.{attempt}"
+        ctx = input.context
+        if found != "at_home":
+            return StepOutput(data={"invited": False, "found": found})
+        with Session(self._engine) as session:
+            crud.insert_case_record(
+                session,
+                workflow_id=input.workflow_id,
+                step_key=key,
+                process=ctx.process,
+                district=ctx.district,
+                case_ref=ctx.case_ref,
+                kind="yingze_free_clinic_invitation",
+                data={"case_ref": ctx.case_ref, "with": "health_station", "attempt": attempt},
+            )
+            crud.insert_notification(
+                session,
+                workflow_id=input.workflow_id,
+                step_key=key,
+                district=ctx.district,
+                community=ctx.community,
+                recipient_ref="role:doctor",
+                template="yingze_free_clinic_invitation",
+                body_zh="迎泽区：上门养老认证已完成，请社区卫生服务站为该老人安排义诊。",
+                params={"case_ref": ctx.case_ref},
+            )
+            session.commit()
+        return StepOutput(data={"invited": True})

@@ -61,10 +61,10 @@ __all__ = [
     "list_schedules",
     "missing_plugins",
     "new_case_ref",
+    "plugin_dependencies",
     "prepare_event",
     "prepare_start",
     "process_status",
-    "plugin_dependencies",
     "route_event",
     "start_prepared",
     "start_process",
@@ -461,23 +461,40 @@ async def sync_schedules(
                 time_zone_name=spec.time_zone,
             ),
         )
-        if schedule_id in existing:
-
-            def _replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(schedule_id).update(_replace)
+        # The schedule list comes from visibility, which lags behind creates and deletes:
+        # fall back from update to create and back, and treat a vanished schedule as deleted.
+        if schedule_id in existing and await _update_schedule(client, schedule_id, schedule):
             report["updated"].append(schedule_id)
-        else:
-            try:
-                await client.create_schedule(schedule_id, schedule)
-                report["created"].append(schedule_id)
-            except ScheduleAlreadyRunningError:
-                report["updated"].append(schedule_id)
+            continue
+        try:
+            await client.create_schedule(schedule_id, schedule)
+            report["created"].append(schedule_id)
+        except ScheduleAlreadyRunningError:
+            await _update_schedule(client, schedule_id, schedule)
+            report["updated"].append(schedule_id)
     for schedule_id in sorted(existing - targets.keys()):
-        await client.get_schedule_handle(schedule_id).delete()
+        try:
+            await client.get_schedule_handle(schedule_id).delete()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
         report["deleted"].append(schedule_id)
     return report
+
+
+async def _update_schedule(client: Client, schedule_id: str, schedule: Schedule) -> bool:
+    """Replace a schedule's definition; False if it no longer exists."""
+
+    def _replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    try:
+        await client.get_schedule_handle(schedule_id).update(_replace)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def list_schedules(client: Client) -> list[dict[str, Any]]:
@@ -513,9 +530,7 @@ class PluginDependency(BaseModel):
         return self.installed_version is None
 
 
-async def plugin_dependencies(
-    client: Client, registry: PluginRegistry
-) -> list[PluginDependency]:
+async def plugin_dependencies(client: Client, registry: PluginRegistry) -> list[PluginDependency]:
     """Which running processes depend on which plugin versions, from their plan memos."""
     found: dict[tuple[str, str], list[str]] = {}
     async for execution in client.list_workflows('ExecutionStatus = "Running"'):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -26,6 +28,18 @@ async def _visible(client: Client, query: str, *, timeout: float = 20.0) -> list
         await asyncio.sleep(0.2)
 
 
+async def _schedules(
+    client: Client, done: Callable[[list[str]], bool], *, timeout: float = 20.0
+) -> list[dict[str, Any]]:
+    """``careflow schedules list`` once visibility shows what ``done`` expects (it lags)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = await service.list_schedules(client)
+        if done([s["schedule_id"] for s in listed]) or time.monotonic() > deadline:
+            return listed
+        await asyncio.sleep(0.2)
+
+
 async def test_schedules_sync_list_trigger_and_remove(
     dev_env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry
 ) -> None:
@@ -40,8 +54,7 @@ async def test_schedules_sync_list_trigger_and_remove(
             "deleted": [],
         }
 
-        listed = await service.list_schedules(client)
-        assert [s["schedule_id"] for s in listed] == ["careflow.sample.daily.wanbailin"]
+        listed = await _schedules(client, lambda ids: ids == ["careflow.sample.daily.wanbailin"])
         assert listed[0]["next_action_times"][0].endswith("01:30:00+00:00")  # 09:30 Asia/Shanghai
 
         await client.get_schedule_handle("careflow.sample.daily.wanbailin").trigger()
@@ -64,7 +77,7 @@ async def test_schedules_sync_list_trigger_and_remove(
             client, PluginRegistry.build([engine_plugin]), task_queue=worker.task_queue
         )
         assert removed["deleted"] == ["careflow.sample.daily.wanbailin"]
-        assert await service.list_schedules(client) == []
+        assert await _schedules(client, lambda ids: ids == []) == []
 
 
 async def test_plugins_check_names_running_processes_of_a_removed_plugin(

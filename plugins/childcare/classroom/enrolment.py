@@ -10,8 +10,6 @@ event starts a new run under the same workflow id.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 from careflow.models import ProcessInput
@@ -22,21 +20,19 @@ from plugins.childcare.classroom.models import (
     EnrolmentResult,
     SetEnrolmentInput,
 )
-from workflows.runtime import CareProcess
+from plugins.childcare.enrolment import WRITE_TIMEOUT, EnrolmentProcess
 
 __all__ = ["ENROLMENT_POINTS", "ClassroomEnrolmentWorkflow"]
 
 ENROLMENT_POINTS: tuple[str, ...] = ()
-WRITE_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="childcare.classroom_enrolment")
-class ClassroomEnrolmentWorkflow(CareProcess):
+class ClassroomEnrolmentWorkflow(EnrolmentProcess):
     """Apply the enrolment changes of one child, in the order they arrived."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._pending: list[EnrolmentChangeEvent] = []
+    record_prefix = "classroom"
+    stage_title_zh = "登记报名变更 applying changes"
 
     @workflow.signal(name="enrolment_change")
     def enrolment_change(self, event: EnrolmentChangeEvent) -> None:
@@ -47,39 +43,21 @@ class ClassroomEnrolmentWorkflow(CareProcess):
     async def run(self, input: ProcessInput[EnrolmentRequest]) -> EnrolmentResult:
         self.begin(input)
         result = EnrolmentResult(child_ref=input.request.child_ref)
-        self.stage("applying", "登记报名变更 applying changes")
-        run_id = workflow.info().run_id
-        while self._pending:
-            event = self._pending.pop(0)
-            if event.child_ref != input.request.child_ref:
-                continue  # not this child's case; the route never sends one
-            change: EnrolmentChange = await workflow.execute_activity(
-                "childcare.classroom.set_enrolment",
-                SetEnrolmentInput(
-                    workflow_id=workflow.info().workflow_id,
-                    child_ref=event.child_ref,
-                    district=self.context.district,
-                    community=event.community,
-                    active=event.active,
-                    on=workflow.now().date(),
-                ),
-                result_type=EnrolmentChange,
-                start_to_close_timeout=WRITE_TIMEOUT,
-                summary="写入课堂报名 write the enrolment",
-            )
-            result.changes.append(change)
-            kind = (
-                "classroom_enrolment_refused"
-                if not change.accepted
-                else "classroom_enrolled"
-                if change.active
-                else "classroom_unenrolled"
-            )
-            # The workflow id outlives this run: the run id keeps each record's key unique.
-            await self.record(
-                f"change.{run_id}.{len(result.changes)}",
-                kind,
-                {**change.model_dump(mode="json"), "child_ref": event.child_ref, "by": event.actor},
-            )
-        self.stage("closed", "已结束 closed")
-        return result
+        return await self.apply_changes(input.request.child_ref, result)
+
+    async def write_change(self, event: EnrolmentChangeEvent) -> EnrolmentChange:
+        change: EnrolmentChange = await workflow.execute_activity(
+            "childcare.classroom.set_enrolment",
+            SetEnrolmentInput(
+                workflow_id=workflow.info().workflow_id,
+                child_ref=event.child_ref,
+                district=self.context.district,
+                community=event.community,
+                active=event.active,
+                on=workflow.now().date(),
+            ),
+            result_type=EnrolmentChange,
+            start_to_close_timeout=WRITE_TIMEOUT,
+            summary="写入课堂报名 write the enrolment",
+        )
+        return change

@@ -11,8 +11,6 @@ the ones told when an inspection suspends the table.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 from careflow.models import ProcessInput
@@ -23,21 +21,19 @@ from plugins.childcare.dining.models import (
     DiningEnrolmentResult,
     SetDiningEnrolmentInput,
 )
-from workflows.runtime import CareProcess
+from plugins.childcare.enrolment import WRITE_TIMEOUT, EnrolmentProcess
 
 __all__ = ["DINING_ENROLMENT_POINTS", "DiningEnrolmentWorkflow"]
 
 DINING_ENROLMENT_POINTS: tuple[str, ...] = ()
-WRITE_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="childcare.dining_enrolment")
-class DiningEnrolmentWorkflow(CareProcess):
+class DiningEnrolmentWorkflow(EnrolmentProcess):
     """Apply the dining table changes of one child, in the order they arrived."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._pending: list[DiningEnrolmentEvent] = []
+    record_prefix = "dining"
+    stage_title_zh = "登记就餐变更 applying changes"
 
     @workflow.signal(name="enrolment_change")
     def enrolment_change(self, event: DiningEnrolmentEvent) -> None:
@@ -48,38 +44,20 @@ class DiningEnrolmentWorkflow(CareProcess):
     async def run(self, input: ProcessInput[DiningEnrolmentRequest]) -> DiningEnrolmentResult:
         self.begin(input)
         result = DiningEnrolmentResult(child_ref=input.request.child_ref)
-        self.stage("applying", "登记就餐变更 applying changes")
-        run_id = workflow.info().run_id
-        while self._pending:
-            event = self._pending.pop(0)
-            if event.child_ref != input.request.child_ref:
-                continue  # not this child's case; the route never sends one
-            change: DiningEnrolmentChange = await workflow.execute_activity(
-                "childcare.dining.set_enrolment",
-                SetDiningEnrolmentInput(
-                    workflow_id=workflow.info().workflow_id,
-                    child_ref=event.child_ref,
-                    provider_ref=event.provider_ref,
-                    district=self.context.district,
-                    active=event.active,
-                ),
-                result_type=DiningEnrolmentChange,
-                start_to_close_timeout=WRITE_TIMEOUT,
-                summary="写入小饭桌登记 write the enrolment",
-            )
-            result.changes.append(change)
-            kind = (
-                "dining_enrolment_refused"
-                if not change.accepted
-                else "dining_enrolled"
-                if change.active
-                else "dining_unenrolled"
-            )
-            # The workflow id outlives this run: the run id keeps each record's key unique.
-            await self.record(
-                f"change.{run_id}.{len(result.changes)}",
-                kind,
-                {**change.model_dump(mode="json"), "child_ref": event.child_ref, "by": event.actor},
-            )
-        self.stage("closed", "已结束 closed")
-        return result
+        return await self.apply_changes(input.request.child_ref, result)
+
+    async def write_change(self, event: DiningEnrolmentEvent) -> DiningEnrolmentChange:
+        change: DiningEnrolmentChange = await workflow.execute_activity(
+            "childcare.dining.set_enrolment",
+            SetDiningEnrolmentInput(
+                workflow_id=workflow.info().workflow_id,
+                child_ref=event.child_ref,
+                provider_ref=event.provider_ref,
+                district=self.context.district,
+                active=event.active,
+            ),
+            result_type=DiningEnrolmentChange,
+            start_to_close_timeout=WRITE_TIMEOUT,
+            summary="写入小饭桌登记 write the enrolment",
+        )
+        return change

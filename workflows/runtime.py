@@ -604,9 +604,15 @@ class CareProcess:
     # -- extension points
 
     async def extension_point(
-        self, point: str, data: dict[str, Any] | None = None
+        self, point: str, data: dict[str, Any] | None = None, *, round_suffix: str = ""
     ) -> dict[str, Any]:
         """Run the plan's steps at ``point`` in order.
+
+        Args:
+            point: The extension point's name.
+            data: What the process knows there (ids and counts only), handed to each step.
+            round_suffix: Appended to each step's task and record keys when the process runs
+                the same point again (a second sign-off round); keys must stay unique.
 
         Returns:
             Step key → what the step produced (activity output data, task form data, child
@@ -615,18 +621,19 @@ class CareProcess:
         """
         produced: dict[str, Any] = {}
         for step in self.plan.at(point):
-            produced[step.key] = await self._run_step(step, data or {})
+            produced[step.key] = await self._run_step(step, data or {}, round_suffix)
         self._results.update(produced)
         return produced
 
-    async def _run_step(self, step: PlanStep, data: dict[str, Any]) -> Any:
+    async def _run_step(self, step: PlanStep, data: dict[str, Any], suffix: str = "") -> Any:
         wf_id = workflow.info().workflow_id
+        key = f"{step.key}{suffix}"
         if step.kind is StepKind.ACTIVITY and step.activity:
             out: StepOutput = await workflow.execute_activity(
                 step.activity,
                 StepInput(
                     workflow_id=wf_id,
-                    step_key=step.key,
+                    step_key=key,
                     context=self.context,
                     params=self.params,
                     data=data,
@@ -638,15 +645,15 @@ class CareProcess:
             return out.data
         if step.kind is StepKind.HUMAN_TASK and step.task:
             try:
-                return (await self.human_task(step.key, step.task)).data
+                return (await self.human_task(key, step.task)).data
             except TaskExpired:
-                await self.record(f"{step.key}.expired", "step_expired", {"step": step.key})
+                await self.record(f"{key}.expired", "step_expired", {"step": step.key})
                 return {"expired": True}
         if step.kind is StepKind.CHILD_PROCESS and step.child_process:
             return await self.run_child(
                 step.child_process,
                 request=step.child_request,
-                case_ref=f"{self.context.case_ref}.{step.key}",
+                case_ref=f"{self.context.case_ref}.{key}",
             )
         if step.kind is StepKind.WAIT and step.wait:
             await workflow.sleep(step.wait, summary=step.summary_zh)

@@ -3,7 +3,8 @@
 * Enables three-colour tiers 三色分级 with its own cadences, and the smart health stations.
 * Green channel: the latest health-station readings are attached to triage (ids only), and a
   tier reassessment follows discharge (the elder's tier plan gets the ``reassess`` signal).
-* Micro-wish campaigns: the district charity association co-signs the wish list.
+* Micro-wish campaigns: the district charity association co-signs the wish list before it is
+  published; it may withhold wishes or refuse the list.
 * Enables the five-thirty classroom 五点半课堂.
 """
 
@@ -40,7 +41,7 @@ CLASSROOM = ("childcare.classroom", "childcare.classroom_day", "childcare.classr
 
 plugin = CarePlugin(
     name="wanbailin",
-    version="1.0.0",
+    version="1.1.0",
     title_zh="万柏林区 精准分级与智慧服务",
     title_en="Wanbailin: precise grading and smart services",
     order=50,
@@ -64,9 +65,9 @@ plugin = CarePlugin(
         HumanTaskStep(
             key="wanbailin.charity_cosign",
             process=MICROWISH,
-            # The micro-wish process has no point before publication yet; after_publication
-            # comes right after the publish activity, before pledging opens (see the report).
-            point="after_publication",
+            # Before publication: withheld wishes never reach the pool, and a refused list
+            # goes back to the district (micro-wish ``before_publication`` contract).
+            point="before_publication",
             districts=_HERE,
             summary_zh="区慈善会联签心愿清单",
             role=Role.CHARITY_OFFICER,

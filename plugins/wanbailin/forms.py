@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 __all__ = ["CharityCoSignForm"]
 
@@ -16,6 +16,12 @@ class CharityCoSignForm(BaseModel):
         default_factory=list, description="Wishes the association does not co-sign."
     )
     reason: str = Field(default="", max_length=300)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def publish(self) -> bool:
+        """The micro-wish ``before_publication`` answer: publish only a co-signed list."""
+        return self.cosigned
 
     @model_validator(mode="after")
     def _reason_when_refused(self) -> CharityCoSignForm:

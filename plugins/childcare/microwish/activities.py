@@ -41,9 +41,13 @@ from plugins.childcare.microwish.models import (
     RecordVisitInput,
     ReportInput,
     VisitRef,
+    WishList,
+    WishListInput,
     WishVerdict,
+    WithholdInput,
+    WithholdSummary,
 )
-from plugins.childcare.microwish.report import write_report
+from plugins.childcare.microwish.report import write_report, write_wish_list
 from plugins.childcare.microwish.rules import age_band
 from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwPool, CwWish
 
@@ -234,6 +238,50 @@ class MicroWishActivities:
             return WishVerdict(wish_id=input.wish_id, status=wish.status, reason=wish.reason)
 
     # -- publication and pledges
+
+    @activity.defn(name=MicroWishActivity.PREPARE_LIST)
+    def prepare_list(self, input: WishListInput) -> WishList:
+        """Write the anonymised list of approved wishes that a district signs before publication."""
+        with session_scope(self._engine) as session:
+            _campaign(session, input.campaign_id)
+            listed = write_wish_list(
+                session,
+                campaign_id=input.campaign_id,
+                round_=input.round,
+                reports_dir=self._settings.data_dir / "reports",
+            )
+        _log.info(
+            "microwish.list_prepared",
+            campaign_id=input.campaign_id,
+            round=input.round,
+            approved=listed.approved,
+        )
+        return listed
+
+    @activity.defn(name=MicroWishActivity.WITHHOLD)
+    def withhold(self, input: WithholdInput) -> WithholdSummary:
+        """Keep approved wishes out of the pool (status ``withheld``); idempotent on retry.
+
+        Ids that are not approved wishes of this campaign (a typo, another campaign's wish, a
+        rejected wish) are returned as ignored rather than failing the sign-off. A wish already
+        withheld counts as withheld, so a retried activity answers the same.
+        """
+        with session_scope(self._engine) as session:
+            _campaign(session, input.campaign_id, lock=True)
+            statuses = ("approved",) if input.all_approved else ("approved", "withheld")
+            query = select(CwWish).where(
+                CwWish.campaign_id == input.campaign_id, col(CwWish.status).in_(statuses)
+            )
+            if not input.all_approved:
+                query = query.where(col(CwWish.id).in_(input.wish_ids))
+            rows = session.exec(query).all()
+            for wish in rows:
+                if wish.status == "approved":
+                    wish.status, wish.reason = "withheld", input.reason
+                    session.add(wish)
+            found = {w.id for w in rows}
+            ignored = sorted(i for i in set(input.wish_ids) if i not in found)
+        return WithholdSummary(withheld=len(rows), ignored=ignored)
 
     @activity.defn(name=MicroWishActivity.PUBLISH)
     def publish(self, input: ReportInput) -> PublishSummary:

@@ -1,4 +1,4 @@
-"""Task forms of the micro-wish campaign: household visit, review, procurement.
+"""Task forms of the micro-wish campaign: household visit, review, list revision, procurement.
 
 Forms are pure pydantic models referenced by import path from the frozen plan; they check the
 shape of what staff submit. Campaign rules that need numbers from params or the database
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from plugins.childcare.microwish.models import SIZED_CATEGORIES, WishCategory
 
-__all__ = ["ProcurementForm", "ReviewForm", "VisitForm"]
+__all__ = ["ListRevisionForm", "ProcurementForm", "ReviewForm", "VisitForm"]
 
 
 class VisitForm(BaseModel):
@@ -66,4 +66,24 @@ class ProcurementForm(BaseModel):
             raise ValueError("a purchase needs cost_yuan ≥ 1")
         if not self.purchased and not self.reason:
             raise ValueError("declining a purchase needs a reason")
+        return self
+
+
+class ListRevisionForm(BaseModel):
+    """The district revises a wish list that was not signed 修订心愿清单.
+
+    Withhold the wishes the signatory objected to and send the list for signing again, or
+    close the campaign without publication (a reason is then required).
+    """
+
+    resubmit: bool = Field(description="Send the revised list for signing again.")
+    withheld_wish_ids: list[int] = Field(
+        default_factory=list, description="Wishes kept out of the pool (ids from the list file)."
+    )
+    note: str = Field(default="", max_length=300)
+
+    @model_validator(mode="after")
+    def _note_when_closing(self) -> ListRevisionForm:
+        if not self.resubmit and not self.note.strip():
+            raise ValueError("closing the campaign without publication needs a note")
         return self

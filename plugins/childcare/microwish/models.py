@@ -38,13 +38,18 @@ __all__ = [
     "ProcurementInput",
     "ProcurementPlan",
     "ProcurementVerdict",
+    "PublicationVerdict",
     "PublishSummary",
     "RecordDeliveriesInput",
     "RecordVisitInput",
     "ReportInput",
     "VisitRef",
     "WishCategory",
+    "WishList",
+    "WishListInput",
     "WishVerdict",
+    "WithholdInput",
+    "WithholdSummary",
 ]
 
 PROCESS_ID = "childcare.microwish"
@@ -73,6 +78,8 @@ class MicroWishActivity(StrEnum):
     VISITS = "childcare.microwish.visit_page"
     RECORD_VISIT = "childcare.microwish.record_visit"
     DECIDE = "childcare.microwish.decide_wish"
+    PREPARE_LIST = "childcare.microwish.prepare_list"
+    WITHHOLD = "childcare.microwish.withhold"
     PUBLISH = "childcare.microwish.publish"
     PLEDGES = "childcare.microwish.apply_pledges"
     MATCH = "childcare.microwish.match"
@@ -110,6 +117,13 @@ class MicroWishParams(BaseModel):
     review_due: timedelta = timedelta(days=3)
     review_escalation_due: timedelta = timedelta(days=2)
     max_review_rounds: int = Field(default=2, ge=1, le=5)
+    publication_rounds: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Sign-off rounds before publication when a district step refuses the list.",
+    )
+    publication_revision_due: timedelta = timedelta(days=3)
     pledge_window: timedelta = timedelta(days=14)
     fairness_slack: float = Field(
         default=0.2, ge=0, le=1, description="How far a community's fill rate may trail."
@@ -248,6 +262,55 @@ class WishVerdict(BaseModel):
     wish_id: int
     status: str
     reason: str | None = None
+
+
+class WishListInput(BaseModel):
+    """Prepare the anonymised list of approved wishes for a sign-off round."""
+
+    campaign_id: str
+    round: int = Field(ge=1)
+    at: datetime
+
+
+class WishList(BaseModel):
+    """The list a district signs before publication: a count and where the file is."""
+
+    approved: int
+    path: str
+
+
+class PublicationVerdict(BaseModel):
+    """What a step at ``before_publication`` may answer; other keys of its output are kept.
+
+    A step that says nothing about publication (an activity returning other data) leaves the
+    list as it is. An expired sign-off task is a refusal: the list was not signed.
+    """
+
+    publish: bool = True
+    withheld_wish_ids: list[int] = Field(default_factory=list)
+    reason: str = ""
+    expired: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return self.expired or not self.publish
+
+
+class WithholdInput(BaseModel):
+    """Keep approved wishes out of the pool (``wish_ids`` empty with ``all_approved``)."""
+
+    campaign_id: str
+    wish_ids: list[int] = Field(default_factory=list)
+    all_approved: bool = False
+    reason: str = Field(max_length=64)
+    at: datetime
+
+
+class WithholdSummary(BaseModel):
+    """Wishes withheld, and ids that were not approved wishes of the campaign."""
+
+    withheld: int
+    ignored: list[int] = Field(default_factory=list)
 
 
 class PublishSummary(BaseModel):

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from plugins.childcare.microwish.models import CampaignReport, CommunityLine
+from plugins.childcare.microwish.models import CampaignReport, CommunityLine, WishList
+from plugins.childcare.microwish.rules import age_band
 from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwReport, CwWish
 
-__all__ = ["report_csv", "write_report"]
+__all__ = ["report_csv", "write_report", "write_wish_list"]
 
 _FILLED = ("matched", "procured", "delivered", "not_delivered")
 _APPROVED = ("approved", "procuring", "declined", *_FILLED)
@@ -139,3 +140,40 @@ def write_report(
     campaign.closed_at = campaign.closed_at or at
     session.add(campaign)
     return report
+
+
+def write_wish_list(
+    session: Session, *, campaign_id: str, round_: int, reports_dir: Path
+) -> WishList:
+    """Write the approved wishes as the sign-off list 待联签心愿清单, anonymised like the pool.
+
+    One CSV per round (wish id, community, age band, gender, item, size, estimated value,
+    priority): the signatory withholds wishes by their id. No child id, name or household.
+    """
+    wishes = session.exec(
+        select(CwWish)
+        .where(CwWish.campaign_id == campaign_id, CwWish.status == "approved")
+        .order_by(CwWish.id)  # type: ignore[arg-type]
+    ).all()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["wish_id", "community", "age_band", "gender", "category", "size", "value_yuan", "priority"]
+    )
+    for w in wishes:
+        writer.writerow(
+            [
+                w.id,
+                w.community,
+                age_band(w.age),
+                w.gender,
+                w.category or "",
+                w.size or "",
+                w.estimated_value_yuan if w.estimated_value_yuan is not None else "",
+                w.priority,
+            ]
+        )
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / f"{campaign_id.replace('/', '_')}.wishlist.r{round_}.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return WishList(approved=len(wishes), path=str(path))

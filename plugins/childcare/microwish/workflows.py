@@ -2,9 +2,12 @@
 
 visits (one task per eligible child, grid worker → community staff) → review (community
 staff: approve or send back; value cap, one wish per child, no consent → no wish) →
-publication to the charity pool, anonymised → pledge window (signals) → exact matching →
-procurement of unmatched wishes by the charity officer within the budget, or decline after the
-final deadline → one shared Delivery child per filled wish → report.
+district sign-off when the plan has steps at ``before_publication`` (a step may withhold
+wishes or refuse the list; a refused list goes to the district for revision and another
+round, or the campaign closes unpublished) → publication to the charity pool, anonymised →
+pledge window (signals) → exact matching → procurement of unmatched wishes by the charity
+officer within the budget, or decline after the final deadline → one shared Delivery child
+per filled wish → report.
 
 The workflow holds ids and counts only; wishes, pledges and matches live in the ``cw_``
 tables. Visits and deliveries run in waves, and the campaign continues as new between waves
@@ -27,7 +30,12 @@ from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.roles import Role
 from careflow.search_attributes import CARE_OVERDUE
-from plugins.childcare.microwish.forms import ProcurementForm, ReviewForm, VisitForm
+from plugins.childcare.microwish.forms import (
+    ListRevisionForm,
+    ProcurementForm,
+    ReviewForm,
+    VisitForm,
+)
 from plugins.childcare.microwish.models import (
     PROCESS_ID,
     CampaignOpened,
@@ -50,12 +58,17 @@ from plugins.childcare.microwish.models import (
     ProcurementInput,
     ProcurementPlan,
     ProcurementVerdict,
+    PublicationVerdict,
     PublishSummary,
     RecordDeliveriesInput,
     RecordVisitInput,
     ReportInput,
     VisitRef,
+    WishList,
+    WishListInput,
     WishVerdict,
+    WithholdInput,
+    WithholdSummary,
 )
 from plugins.childcare.microwish.rules import visit_verdict
 from workflows.delivery import DeliveryResult
@@ -63,7 +76,7 @@ from workflows.runtime import CareProcess, TaskExpired
 
 __all__ = ["MICROWISH_POINTS", "MicroWishWorkflow"]
 
-MICROWISH_POINTS = ("after_publication", "after_matching", "before_report")
+MICROWISH_POINTS = ("before_publication", "after_publication", "after_matching", "before_report")
 
 _SHORT = timedelta(minutes=1)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -91,6 +104,16 @@ def _review_task(params: MicroWishParams, ref: VisitRef) -> TaskTemplate:
         form_ref=form_ref(ReviewForm),
         due=params.review_due,
         escalation=[EscalationLevel(role=Role.DISTRICT_ADMIN, due=params.review_escalation_due)],
+    )
+
+
+def _revision_task(params: MicroWishParams, round_: int) -> TaskTemplate:
+    return TaskTemplate(
+        role=Role.DISTRICT_ADMIN,
+        title_zh=f"心愿清单未获签署，请修订后重新报签（第{round_}轮）",
+        title_en=f"Wish list not signed (round {round_}): revise and resubmit, or close",
+        form_ref=form_ref(ListRevisionForm),
+        due=params.publication_revision_due,
     )
 
 
@@ -194,6 +217,12 @@ class MicroWishWorkflow(CareProcess):
                 carry["after_id"] = page[-1].wish_id
                 await self._maybe_continue(params, carry, "visit")
             phase = "publish"
+
+        if phase == "publish" and self.plan.at("before_publication"):
+            # Only a plan with sign-off steps pays for the list: other campaigns (and every
+            # history recorded before this point existed) run the same commands as before.
+            if not await self._sign_off(params):
+                phase = "report"
 
         if phase == "publish":
             self.stage("published", "匿名发布心愿 wishes published")
@@ -334,6 +363,92 @@ class MicroWishWorkflow(CareProcess):
             summary=f"审核结果 decide W{ref.wish_id}",
         )
         return verdict
+
+    # -- sign-off before publication
+
+    async def _sign_off(self, params: MicroWishParams) -> bool:
+        """Run the district's steps at ``before_publication``; whether the list is published.
+
+        Each round writes the anonymised list file and runs the steps with its path. A step's
+        ``withheld_wish_ids`` are kept out of the pool; a refusal (``publish`` false, or an
+        expired sign-off task) sends the list to the district admin, who withholds wishes and
+        resubmits for another round, or closes the campaign without publication.
+        """
+        for round_ in range(1, params.publication_rounds + 1):
+            self.stage("signing", f"发布前联签 sign-off before publication, round {round_}")
+            listed: WishList = await self._act(
+                MicroWishActivity.PREPARE_LIST,
+                WishListInput(campaign_id=self._campaign_id, round=round_, at=workflow.now()),
+                WishList,
+                summary=f"生成待签心愿清单（匿名） prepare the anonymised list, round {round_}",
+            )
+            produced = await self.extension_point(
+                "before_publication",
+                {"round": round_, "approved": listed.approved, "list_path": listed.path},
+                round_suffix="" if round_ == 1 else f".r{round_}",
+            )
+            verdicts = {
+                key: PublicationVerdict.model_validate(out)
+                for key, out in produced.items()
+                if isinstance(out, dict)
+            }
+            await self._withhold(
+                f"withheld.r{round_}",
+                [i for v in verdicts.values() for i in v.withheld_wish_ids],
+                reason="withheld_at_sign_off",
+            )
+            refused = [key for key, v in verdicts.items() if v.refused]
+            if not refused:
+                await self.record(f"sign_off.r{round_}", "wish_list_signed", {"round": round_})
+                return True
+            await self.record(
+                f"sign_off.r{round_}", "wish_list_refused", {"round": round_, "steps": refused}
+            )
+            if round_ == params.publication_rounds:
+                break
+            try:
+                task = await self.human_task(
+                    f"revise_list.r{round_}", _revision_task(params, round_)
+                )
+            except TaskExpired:
+                break
+            revision = ListRevisionForm.model_validate(task.data)
+            await self._withhold(
+                f"revision_withheld.r{round_}",
+                revision.withheld_wish_ids,
+                reason="withheld_at_revision",
+            )
+            if not revision.resubmit:
+                break
+        await self._withhold("withheld.unsigned", [], reason="list_not_signed", all_approved=True)
+        await self.record("not_published", "campaign_not_published", {})
+        await self.notify(
+            "not_published",
+            recipient_ref=f"role:{Role.DISTRICT_ADMIN.value}",
+            template="microwish_not_published",
+            body_zh="微心愿清单未获签署，本次活动未发布，已结束。",
+            params={},
+        )
+        return False
+
+    async def _withhold(
+        self, key: str, wish_ids: list[int], *, reason: str, all_approved: bool = False
+    ) -> None:
+        if not wish_ids and not all_approved:
+            return
+        summary: WithholdSummary = await self._act(
+            MicroWishActivity.WITHHOLD,
+            WithholdInput(
+                campaign_id=self._campaign_id,
+                wish_ids=sorted(set(wish_ids)),
+                all_approved=all_approved,
+                reason=reason,
+                at=workflow.now(),
+            ),
+            WithholdSummary,
+            summary=f"暂缓发布心愿 withhold wishes ({reason})",
+        )
+        await self.record(key, "wishes_withheld", {"reason": reason, **summary.model_dump()})
 
     # -- pledges
 

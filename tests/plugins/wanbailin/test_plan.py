@@ -21,8 +21,8 @@ def registry() -> PluginRegistry:
 def test_green_channel_plan(registry: PluginRegistry) -> None:
     plan = registry.resolve_plan("eldercare.green_channel", "wanbailin")
     assert [(s.key, s.point, s.kind.value, s.plugin, s.plugin_version) for s in plan.steps] == [
-        ("wanbailin.triage_readings", "before_triage", "activity", "wanbailin", "1.0.0"),
-        ("wanbailin.tier_reassessment", "after_discharge", "activity", "wanbailin", "1.0.0"),
+        ("wanbailin.triage_readings", "before_triage", "activity", "wanbailin", "1.1.0"),
+        ("wanbailin.tier_reassessment", "after_discharge", "activity", "wanbailin", "1.1.0"),
     ]
     assert [s.activity for s in plan.steps] == [
         "wanbailin.attach_health_readings",
@@ -35,9 +35,9 @@ def test_microwish_cosign(registry: PluginRegistry) -> None:
     (step,) = plan.steps
     assert (step.key, step.point, step.plugin, step.plugin_version) == (
         "wanbailin.charity_cosign",
-        "after_publication",
+        "before_publication",
         "wanbailin",
-        "1.0.0",
+        "1.1.0",
     )
     assert step.task is not None and step.task.role == "charity_officer"
 
@@ -50,7 +50,7 @@ def test_programmes_enable_and_set_params(registry: PluginRegistry) -> None:
         "childcare.classroom",
     ):
         assert registry.is_enabled(process, "wanbailin")
-        assert registry.resolve_plan(process, "wanbailin").plugins["wanbailin"] == "1.0.0"
+        assert registry.resolve_plan(process, "wanbailin").plugins["wanbailin"] == "1.1.0"
     tiers = registry.params_for("eldercare.tiers", "wanbailin")
     assert tiers["yellow_visit_every"] == "P10D" and tiers["red_visit_every"] == "P5D"
     assert registry.params_for("eldercare.tiers", "yingze")["yellow_visit_every"] == "P14D"

@@ -3,8 +3,9 @@
 - Green channel: a medical-insurance benefit check 医保待遇保障 before the hospital booking.
 - A lawyer's anti-fraud talk 防诈骗普法 after each tiered elder home visit.
 - A lawyer's child-safety law session 儿童安全普法 before childcare enrolment.
-- Festival care: couplets written by old and young together 老少同写春联, delivered to solitary
-  elders; community staff record the writing session.
+- Festival care: couplets written by old and young together 老少同写春联, with 福 characters,
+  are the items of every festival delivery to solitary elders; community staff record the
+  writing session.
 """
 
 from __future__ import annotations
@@ -87,7 +88,16 @@ plugin = CarePlugin(
     programmes=(
         DistrictProgramme(
             district=DISTRICT,
-            params={"eldercare.festival": {"include_lives_alone": True}},
+            params={
+                "eldercare.festival": {
+                    "include_lives_alone": True,
+                    # Every festival delivery carries what old and young wrote together.
+                    "items": [
+                        {"category": "couplets", "description_zh": "春联（老少同写）"},
+                        {"category": "fu_character", "description_zh": "福字"},
+                    ],
+                }
+            },
         ),
     ),
     activities=(

@@ -18,8 +18,9 @@ CHECK_INSURANCE = "xiaodian.check_medical_insurance"
 def _elder_of(session: Session, workflow_id: str) -> str | None:
     """The elder of a green-channel case, from its ``green_channel_opened`` record.
 
-    The ``before_booking`` point passes only the triage level and the step's context carries
-    the case number, so the elder's registry id is read from the case record.
+    The ``before_booking`` point passes ``elder_ref``; cases started before it did pass only
+    the triage level, and their step context carries the case number, so the elder's
+    registry id is read from the case record.
     """
     for row in crud.list_case_records(session, workflow_id=workflow_id):
         if row.kind == "green_channel_opened":
@@ -39,8 +40,10 @@ class XiaodianActivities:
         """Check the elder's medical-insurance benefits before the hospital is booked, and
         tell community staff when the elder is not covered."""
         ctx = input.context
-        with Session(self._engine) as session:
-            elder_ref = _elder_of(session, input.workflow_id) or ctx.case_ref
+        elder_ref = str(input.data.get("elder_ref") or "")
+        if not elder_ref:
+            with Session(self._engine) as session:
+                elder_ref = _elder_of(session, input.workflow_id) or ctx.case_ref
         # The adapter opens its own connection: no transaction of ours may be open meanwhile.
         status = self._insurance.benefit_status(elder_ref)
         with Session(self._engine) as session:

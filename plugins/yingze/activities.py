@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
@@ -12,6 +14,22 @@ from careflow.models import StepInput, StepOutput
 __all__ = ["INVITE_FREE_CLINIC", "YingzeActivities"]
 
 INVITE_FREE_CLINIC = "yingze.invite_free_clinic"
+
+# A visit started by the yearly campaign has the case ref ``<elder_ref>.Y<year>``.
+_CAMPAIGN_CASE_REF = re.compile(r"^(?P<elder_ref>[A-Z][0-9]+)\.Y[0-9]{4}$")
+
+
+def _elder_of(data: dict[str, object], case_ref: str) -> str | None:
+    """The elder's registry id: from the point's data, else from a campaign visit's case ref.
+
+    Visits started before the point passed ``elder_ref`` only have their case ref; a visit
+    started on its own (case ref ``C…``) then has no elder to name.
+    """
+    passed = str(data.get("elder_ref") or "")
+    if passed:
+        return passed
+    match = _CAMPAIGN_CASE_REF.match(case_ref)
+    return match.group("elder_ref") if match else None
 
 
 class YingzeActivities:
@@ -33,6 +51,7 @@ class YingzeActivities:
         ctx = input.context
         if found != "at_home":
             return StepOutput(data={"invited": False, "found": found})
+        elder_ref = _elder_of(input.data, ctx.case_ref)
         with Session(self._engine) as session:
             crud.insert_case_record(
                 session,
@@ -42,7 +61,12 @@ class YingzeActivities:
                 district=ctx.district,
                 case_ref=ctx.case_ref,
                 kind="yingze_free_clinic_invitation",
-                data={"case_ref": ctx.case_ref, "with": "health_station", "attempt": attempt},
+                data={
+                    "case_ref": ctx.case_ref,
+                    "elder_ref": elder_ref,
+                    "with": "health_station",
+                    "attempt": attempt,
+                },
             )
             crud.insert_notification(
                 session,
@@ -53,7 +77,7 @@ class YingzeActivities:
                 recipient_ref="role:doctor",
                 template="yingze_free_clinic_invitation",
                 body_zh="迎泽区：上门养老认证已完成，请社区卫生服务站为该老人安排义诊。",
-                params={"case_ref": ctx.case_ref},
+                params={"case_ref": ctx.case_ref, "elder_ref": elder_ref},
             )
             session.commit()
         return StepOutput(data={"invited": True})

@@ -17,6 +17,8 @@ __all__ = [
     "FestivalResult",
     "ListRecipientsInput",
     "Recipient",
+    "default_items",
+    "festival_items",
 ]
 
 FESTIVAL_PROCESS = "eldercare.festival"
@@ -28,7 +30,8 @@ class ActivityNames:
     LIST_RECIPIENTS = "eldercare.festival.list_recipients"
 
 
-def _default_items() -> list[DeliveryItem]:
+def default_items() -> list[DeliveryItem]:
+    """The city's festival goods, when neither the request nor the district names any."""
     return [
         DeliveryItem(category="couplets", description_zh="老少同写的春联"),
         DeliveryItem(category="festival_gift", description_zh="年货礼包"),
@@ -42,7 +45,11 @@ class FestivalRequest(BaseModel):
     communities: list[str] = Field(
         default_factory=list, description="Limit to these communities; empty means all."
     )
-    items: list[DeliveryItem] = Field(default_factory=_default_items, min_length=1)
+    items: list[DeliveryItem] | None = Field(
+        default=None,
+        min_length=1,
+        description="Goods for every elder; default: the district's items, else the city's.",
+    )
 
 
 class FestivalParams(BaseModel):
@@ -52,6 +59,20 @@ class FestivalParams(BaseModel):
     include_lives_alone: bool = Field(default=True, description="Solitary elders 独居.")
     batch_size: int = Field(default=20, ge=1, le=500)
     handover_role: Literal["grid_worker", "volunteer"] = "volunteer"
+    items: list[DeliveryItem] | None = Field(
+        default=None,
+        min_length=1,
+        description="The district's festival goods; default: the city's couplets and gift.",
+    )
+
+
+def festival_items(request: FestivalRequest, params: FestivalParams) -> list[DeliveryItem]:
+    """What each elder receives: the request's items, else the district's, else the city's."""
+    if request.items is not None:
+        return request.items
+    if params.items is not None:
+        return params.items
+    return default_items()
 
 
 class ListRecipientsInput(BaseModel):

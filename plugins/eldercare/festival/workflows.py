@@ -22,6 +22,7 @@ from plugins.eldercare.festival.models import (
     FestivalResult,
     ListRecipientsInput,
     Recipient,
+    festival_items,
 )
 from workflows.delivery import DeliveryRequest, DeliveryResult
 from workflows.runtime import CareProcess
@@ -86,7 +87,7 @@ class FestivalWorkflow(CareProcess):
     ) -> workflow.ChildWorkflowHandle[object, object]:
         delivery = DeliveryRequest(
             recipient_ref=recipient.elder_ref,
-            items=request.items,
+            items=festival_items(request, params),
             purpose="festival_gift",
             handover_role=params.handover_role,
         )

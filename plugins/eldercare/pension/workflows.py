@@ -150,7 +150,8 @@ class PensionVisitWorkflow(CareProcess):
             form = CertificationVisitForm.model_validate(visit.data)
             await self.record(key, "certification_visit", {"found": form.found, "by": visit.actor})
             await self.extension_point(
-                "after_certification_visit", {"found": form.found, "attempt": attempt}
+                "after_certification_visit",
+                {"elder_ref": request.elder_ref, "found": form.found, "attempt": attempt},
             )
             if form.found == "deceased":
                 outcome = "deceased"

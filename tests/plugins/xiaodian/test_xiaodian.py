@@ -1,19 +1,47 @@
-"""Xiaodian 小店区 district plugin: plans, programme and the insurance check before booking."""
+"""Xiaodian 小店区 district plugin: plans, programme, and every Xiaodian step run on the
+time-skipping server (insurance check before booking, anti-fraud talk after a tier visit,
+child-safety law session before enrolment, couplet session and couplet items in festival)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from careflow import service
+from careflow.db import crud
+from careflow.db.tables import Person
+from careflow.errors import InputError
+from careflow.models import ProcessContext, StepInput
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
+from plugins.childcare.places import PlacesApplication, PlacesResult
 from plugins.eldercare import plugin as eldercare_plugin
+from plugins.eldercare.festival import FestivalResult
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
+from plugins.eldercare.tiers import ClosePlanSignal, TiersResult
+from plugins.eldercare.tiers.activities import age_on
 from plugins.engine import plugin as engine_plugin
 from plugins.xiaodian import plugin as xiaodian_plugin
+from plugins.xiaodian.activities import XiaodianActivities
+from plugins.xiaodian.adapters import EmbeddedMedicalInsurance
+from tests.conftest import record_history
+from tests.plugins.eldercare.festival.support import (
+    delivery_id,
+    delivery_items,
+    eligible,
+    hand_over_all,
+    smallest_community,
+)
 from tests.plugins.eldercare.green_channel.support import complete, elder, start
-from tests.support.inbox import records_of, wait_for_task
+from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "xiaodian"
 
@@ -56,7 +84,19 @@ def test_lawyer_tasks_and_festival_params() -> None:
     for process in ("eldercare.tiers", "childcare.places"):
         task = registry.resolve_plan(process, DISTRICT).steps[0].task
         assert task is not None and task.role == "lawyer"
-    assert registry.params_for("eldercare.festival", DISTRICT)["include_lives_alone"] is True
+    festival = registry.params_for("eldercare.festival", DISTRICT)
+    assert festival["include_lives_alone"] is True
+    assert [i["description_zh"] for i in festival["items"]] == ["春联（老少同写）", "福字"]
+    # Other districts keep the city's default goods.
+    assert registry.params_for("eldercare.festival", "yingze")["items"] is None
+
+
+def test_a_district_file_may_not_empty_the_festival_items() -> None:
+    with pytest.raises(InputError, match=r"district\.xiaodian\.eldercare\.festival: items"):
+        PluginRegistry.build(
+            [engine_plugin, eldercare_plugin, childcare_plugin, xiaodian_plugin],
+            overrides={DISTRICT: {"eldercare.festival": {"items": []}}},
+        )
 
 
 async def test_insurance_check_runs_before_the_hospital_booking(
@@ -85,9 +125,289 @@ async def test_insurance_check_runs_before_the_hospital_booking(
         await wait_for_task(engine, handle.id, "booking.1.response")
         status = await handle.query("status")
         await handle.terminate("test done")
+        await record_history(ts_env.client, handle, "xiaodian_green_channel_insurance_check")
 
     kinds = [kind for _, kind in records_of(engine, handle.id)]
     assert "xiaodian_insurance_check" in kinds
     assert ("xiaodian.insurance_check", "xiaodian_insurance_check") in records_of(engine, handle.id)
     check = status["results"]["xiaodian.insurance_check"]
     assert check["insured"] is True and check["scheme"] in {"employee", "resident"}
+
+
+def _check_input(workflow_id: str, data: dict[str, Any]) -> StepInput:
+    return StepInput(
+        workflow_id=workflow_id,
+        step_key="xiaodian.insurance_check",
+        context=ProcessContext(
+            process=GREEN_CHANNEL_PROCESS,
+            module="eldercare",
+            district=DISTRICT,
+            community="xiaodian.wucheng.xuefu",
+            case_ref="C2611ABCDEF",
+            started_by="staff:S0001",
+        ),
+        data=data,
+    )
+
+
+def _not_insured_notices(engine: Engine, workflow_id: str) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        return [
+            dict(n.params)
+            for n in crud.list_notifications(session, workflow_id=workflow_id)
+            if n.template == "xiaodian_not_insured"
+        ]
+
+
+def test_insurance_check_takes_the_elder_from_the_point_then_from_the_case_record(
+    seeded_engine: Engine,
+) -> None:
+    """``elder_ref`` in the point's data comes first; cases started before it was passed
+    still find their elder in the ``green_channel_opened`` record."""
+    engine = seeded_engine
+    activities = XiaodianActivities(engine, EmbeddedMedicalInsurance(engine))
+    registered = elder(engine, disabled=True, district=DISTRICT).id
+    with Session(engine) as session:
+        for wf_id in ("gc-new", "gc-old"):
+            crud.insert_case_record(
+                session,
+                workflow_id=wf_id,
+                step_key="opened",
+                process=GREEN_CHANNEL_PROCESS,
+                district=DISTRICT,
+                case_ref="C2611ABCDEF",
+                kind="green_channel_opened",
+                data={"elder_ref": registered},
+            )
+        session.commit()
+
+    # An id the bureau does not know, passed by the point, wins over the case record.
+    passed = activities.check_medical_insurance(
+        _check_input("gc-new", {"elder_ref": "P99999", "level": "urgent"})
+    )
+    assert passed.data["insured"] is False
+    assert _not_insured_notices(engine, "gc-new") == [{"elder_ref": "P99999"}]
+    # No elder in the data (a case started before the change): the case record's elder.
+    old = activities.check_medical_insurance(_check_input("gc-old", {"level": "urgent"}))
+    assert old.data["insured"] is True and _not_insured_notices(engine, "gc-old") == []
+
+
+def _young_elder(engine: Engine) -> str:
+    """An elder of the district who grades green from the registry alone."""
+    today = datetime.now(UTC).date()
+    with Session(engine) as session:
+        people = session.exec(
+            select(Person)
+            .where(
+                Person.kind == "elder",
+                col(Person.community_code).startswith(f"{DISTRICT}."),
+                Person.disability_level == 0,
+                col(Person.lives_alone).is_(False),
+            )
+            .order_by(col(Person.id))
+        ).all()
+    return next(p.id for p in people if age_on(p.birth_date, today) <= 70)
+
+
+async def _complete_as(
+    env: WorkflowEnvironment, engine: Engine, task_id: str, role: str, data: dict[str, Any]
+) -> None:
+    await service.complete_task(
+        env.client, engine, task_id=task_id, actor="S0002", role=role, data=data
+    )
+
+
+def _open_steps(engine: Engine, workflow_id: str, prefix: str) -> list[str]:
+    return [
+        t.step_key
+        for t in tasks_of(engine, workflow_id)
+        if t.step_key.startswith(prefix) and t.status == "open"
+    ]
+
+
+async def test_lawyer_anti_fraud_talk_follows_each_tier_home_visit(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine
+) -> None:
+    engine = seeded_engine
+    registry = _registry()
+    elder_ref = _young_elder(engine)
+    talk_form = {"held": True, "topics": ["保健品", "冒充公检法"], "suspected_fraud": True}
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process="eldercare.tiers",
+            district=DISTRICT,
+            case_ref=elder_ref,
+            request={},
+            started_by="staff:S0001",
+            task_queue=worker.task_queue,
+        )
+        handle = ts_env.client.get_workflow_handle(started.workflow_id)
+        assess = await wait_for_task(engine, handle.id, "assess.0")
+        # Lives alone: yellow, a grid worker's home visit every 14 days.
+        await _complete_as(
+            ts_env,
+            engine,
+            assess.task_id,
+            "community_staff",
+            {"disability_level": 0, "lives_alone": True},
+        )
+        visit = await wait_for_task(engine, handle.id, "visit.0")
+        assert _open_steps(engine, handle.id, "xiaodian.") == []
+        await _complete_as(ts_env, engine, visit.task_id, "grid_worker", {"visited": True})
+
+        talk = await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.0")
+        assert talk.role == "lawyer" and talk.title_zh == "入户防诈骗普法"
+        assert talk.form_ref.endswith(":AntiFraudTalkForm")
+        assert ("visit.0", "home_visit") in records_of(engine, handle.id)
+        # Only the lawyer (or whoever it escalated to) may record the talk.
+        with pytest.raises(InputError) as refused:
+            await _complete_as(ts_env, engine, talk.task_id, "grid_worker", talk_form)
+        assert refused.value.field == "role"
+        await _complete_as(ts_env, engine, talk.task_id, "lawyer", talk_form)
+
+        # The next visit, 14 days on, is followed by a talk of its own.
+        await ts_env.sleep(timedelta(days=14, minutes=1))
+        visit = await wait_for_task(engine, handle.id, "visit.1")
+        assert _open_steps(engine, handle.id, "xiaodian.") == []
+        await _complete_as(ts_env, engine, visit.task_id, "grid_worker", {"visited": True})
+        talk = await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.1")
+        await _complete_as(ts_env, engine, talk.task_id, "lawyer", {"held": True})
+        await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.1", status="done")
+        status = await handle.query("status")
+
+        await handle.signal("close_plan", ClosePlanSignal(reason="moved"))
+        result = TiersResult.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "xiaodian_tiers_anti_fraud_talk")
+
+    assert result.cycles == 2 and result.closed_reason == "moved"
+    assert status["results"]["tier"] == "yellow"
+    assert status["results"]["xiaodian.anti_fraud_talk.0"]["suspected_fraud"] is True
+    assert status["results"]["xiaodian.anti_fraud_talk.1"]["held"] is True
+
+
+def _young_child(engine: Engine, born: date) -> str:
+    """A child of the district, made about one year old at the test server's clock."""
+    with Session(engine) as session:
+        child = session.exec(
+            select(Person)
+            .where(Person.kind == "child", col(Person.community_code).startswith(f"{DISTRICT}."))
+            .order_by(col(Person.id))
+        ).first()
+        assert child is not None
+        child.birth_date = born
+        session.add(child)
+        session.commit()
+        return child.id
+
+
+def _application_status(engine: Engine, workflow_id: str) -> str | None:
+    with Session(engine) as session:
+        row = session.get(PlacesApplication, workflow_id)
+        return row.status if row else None
+
+
+async def test_enrolment_waits_for_the_lawyers_child_safety_session(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine
+) -> None:
+    engine = seeded_engine
+    registry = _registry()
+    born = (await ts_env.get_current_time()).date() - timedelta(days=400)
+    child = _young_child(engine, born)
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process="childcare.places",
+            district=DISTRICT,
+            request={"child_ref": child, "preferred_kinds": ["community"]},
+            started_by="staff:S0001",
+            task_queue=worker.task_queue,
+        )
+        handle: WorkflowHandle[Any, Any] = ts_env.client.get_workflow_handle(started.workflow_id)
+        offer = await wait_for_task(engine, handle.id, "offer.1")
+        assert _open_steps(engine, handle.id, "xiaodian.") == []
+        await _complete_as(ts_env, engine, offer.task_id, "community_staff", {"accept": True})
+
+        law = await wait_for_task(engine, handle.id, "xiaodian.child_safety_law")
+        assert law.role == "lawyer" and law.title_zh == "儿童安全普法讲座"
+        assert law.form_ref.endswith(":ChildSafetyLawForm")
+        # Two days on, with the session not yet held, the child is not enrolled.
+        await ts_env.sleep(timedelta(days=2))
+        assert ("enrolment", "places_enrolled") not in records_of(engine, handle.id)
+        assert _application_status(engine, handle.id) != "enrolled"
+        await _complete_as(
+            ts_env,
+            engine,
+            law.task_id,
+            "lawyer",
+            {"held": True, "guardians_attended": 2, "topics": ["防拐", "家庭安全"]},
+        )
+        result = PlacesResult.model_validate(await result_of(ts_env, handle))
+        status = await handle.query("status")
+        await record_history(ts_env.client, handle, "xiaodian_places_child_safety_law")
+
+    assert result.outcome == "enrolled" and result.provider_ref is not None
+    assert _application_status(engine, handle.id) == "enrolled"
+    assert ("enrolment", "places_enrolled") in records_of(engine, handle.id)
+    assert status["results"]["xiaodian.child_safety_law"]["guardians_attended"] == 2
+
+
+async def test_festival_delivers_couplets_after_the_couplet_session(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine
+) -> None:
+    engine = seeded_engine
+    registry = _registry()
+    community = smallest_community(engine, DISTRICT, date.today())
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process="eldercare.festival",
+            district=DISTRICT,
+            request={"year": 2027, "communities": [community]},
+            started_by="schedule:eldercare.festival.spring",
+            task_queue=worker.task_queue,
+        )
+        festival = ts_env.client.get_workflow_handle(started.workflow_id)
+        start_day = (await festival.describe()).start_time.date()
+        elders = eligible(engine, DISTRICT, start_day)[community]
+
+        couplets = await wait_for_task(engine, festival.id, "xiaodian.couplet_session")
+        assert couplets.role == "community_staff"
+        assert couplets.title_zh == "老少同写春联活动登记"
+        assert couplets.form_ref.endswith(":CoupletSessionForm")
+        # Two days on, the couplets are still being written: no delivery has started.
+        await ts_env.sleep(timedelta(days=2))
+        assert (await festival.query("status"))["stage"] == "listing"
+        for elder_ref in elders:
+            with pytest.raises(RPCError) as missing:
+                await ts_env.client.get_workflow_handle(
+                    delivery_id(DISTRICT, 2027, elder_ref)
+                ).describe()
+            assert missing.value.status == RPCStatusCode.NOT_FOUND
+        await _complete_as(
+            ts_env,
+            engine,
+            couplets.task_id,
+            "community_staff",
+            {"held_on": start_day.isoformat(), "elders": 15, "children": 20, "couplets": 40},
+        )
+        await hand_over_all(ts_env, engine, DISTRICT, 2027, elders, role="volunteer")
+        result = FestivalResult.model_validate(await result_of(ts_env, festival))
+        status = await festival.query("status")
+        items = [
+            await delivery_items(ts_env.client, delivery_id(DISTRICT, 2027, e)) for e in elders
+        ]
+        await record_history(ts_env.client, festival, "xiaodian_festival_couplets")
+
+    assert result.recipients == len(elders) >= 2
+    assert result.outcomes == {"delivered": len(elders)}
+    assert status["results"]["xiaodian.couplet_session"]["couplets"] == 40
+    # Every elder receives what old and young wrote: Xiaodian's items, not the city's gift.
+    for each in items:
+        assert [(i["category"], i["description_zh"]) for i in each] == [
+            ("couplets", "春联（老少同写）"),
+            ("fu_character", "福字"),
+        ]

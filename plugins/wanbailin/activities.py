@@ -49,9 +49,16 @@ class WanbailinActivities:
         self._readings = readings
         self._client: Client | None = None
 
-    def _elder(self, workflow_id: str) -> str | None:
+    def _elder(self, input: StepInput) -> str | None:
+        """The elder's registry id: the extension-point data first, else the case record.
+
+        Green channels started before the data carried ``elder_ref`` only have the record.
+        """
+        ref = input.data.get("elder_ref")
+        if ref:
+            return str(ref)
         with session_scope(self._engine) as session:
-            return _elder_of(session, workflow_id)
+            return _elder_of(session, input.workflow_id)
 
     def _record(self, input: StepInput, kind: str, data: dict[str, object]) -> None:
         ctx: ProcessContext = input.context
@@ -73,8 +80,8 @@ class WanbailinActivities:
 
         Values stay in ``ec_health_reading``; the case record and the logs carry ids only.
         """
+        elder_ref = self._elder(input)
         with session_scope(self._engine) as session:
-            elder_ref = _elder_of(session, input.workflow_id)
             ids: list[int] = []
             if elder_ref is not None:
                 rows = session.exec(
@@ -97,7 +104,7 @@ class WanbailinActivities:
         An elder without a running plan is fine: the case record says so. A repeated signal
         after a retry only asks the plan again for the same reassessment (it keeps reasons).
         """
-        elder_ref = await asyncio.to_thread(self._elder, input.workflow_id)
+        elder_ref = await asyncio.to_thread(self._elder, input)
         signalled = False
         if elder_ref is not None:
             if self._client is None:

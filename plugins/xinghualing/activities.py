@@ -28,6 +28,17 @@ def elder_of(session: object, workflow_id: str) -> str | None:
     return None
 
 
+def elder_ref_of(session: object, input: StepInput) -> str | None:
+    """The elder's registry id: from the extension-point data, else from the case record.
+
+    Green channels started before the data carried ``elder_ref`` only have the case record.
+    """
+    ref = input.data.get("elder_ref")
+    if ref:
+        return str(ref)
+    return elder_of(session, input.workflow_id)
+
+
 class XinghualingActivities:
     """Activities built with the worker's engine and notification adapter."""
 
@@ -45,7 +56,7 @@ class XinghualingActivities:
         """
         ctx = input.context
         with session_scope(self._engine) as session:
-            elder_ref = elder_of(session, input.workflow_id)
+            elder_ref = elder_ref_of(session, input)
             recipient = f"role:{Role.DOCTOR.value}"
             row, _created = crud.insert_notification(
                 session,

@@ -114,18 +114,28 @@ class GreenChannelWorkflow(CareProcess):
             },
         )
 
-        await self.extension_point("before_triage", {"disability_level": elder.disability_level})
+        await self.extension_point(
+            "before_triage",
+            {"elder_ref": request.elder_ref, "disability_level": elder.disability_level},
+        )
         level, ambulance = await self._triage(params)
-        await self.extension_point("after_triage", {"level": level.value})
+        await self.extension_point(
+            "after_triage", {"elder_ref": request.elder_ref, "level": level.value}
+        )
 
-        await self.extension_point("before_booking", {"level": level.value})
+        await self.extension_point(
+            "before_booking", {"elder_ref": request.elder_ref, "level": level.value}
+        )
         booking = await self._book(params, elder, level)
         if booking is None:
             return await self._no_hospital(level, ambulance)
 
         await self._transport(params, elder, booking)
         minutes = await self._arrival(params, booking, opened)
-        await self.extension_point("after_arrival", {"hospital_ref": booking.hospital_ref})
+        await self.extension_point(
+            "after_arrival",
+            {"elder_ref": request.elder_ref, "hospital_ref": booking.hospital_ref},
+        )
 
         discharge = await self._discharge(params, booking)
         if discharge is None:
@@ -140,7 +150,9 @@ class GreenChannelWorkflow(CareProcess):
                 )
             )
         discharged_at, disposition = discharge
-        await self.extension_point("after_discharge", {"disposition": disposition})
+        await self.extension_point(
+            "after_discharge", {"elder_ref": request.elder_ref, "disposition": disposition}
+        )
         follow_ups: dict[str, str] = {}
         if disposition != "deceased":
             follow_ups = await self._follow_ups(params, discharged_at)
@@ -449,7 +461,14 @@ class GreenChannelWorkflow(CareProcess):
         )
 
     async def _close(self, result: GreenChannelResult) -> GreenChannelResult:
-        await self.extension_point("before_close", {"outcome": result.outcome.value})
+        # Only reached after the registry check passed: the elder is known.
+        await self.extension_point(
+            "before_close",
+            {
+                "elder_ref": self._require_input().request.elder_ref,
+                "outcome": result.outcome.value,
+            },
+        )
         result.summary_zh = _summary_zh(result)
         await self.record("closed", "green_channel_closed", result.model_dump(mode="json"))
         self.stage("closed", f"已结案 closed: {result.outcome.value}")

@@ -112,3 +112,53 @@ async def test_tier_reassessment_tolerates_no_plan(
     out = await ActivityEnvironment().run(acts.request_tier_reassessment, step)
     assert out.data == {"signalled": False, "source_ref": "CTEST1"}
     assert records_of(engine, wf_id)[-1] == ("wanbailin.tier_reassessment", "tiers_not_running")
+
+
+def test_readings_take_the_elder_from_data_or_the_case_record(seeded_engine: Engine) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="wanbailin")
+    newest_first = _readings(engine, person.id, 3)
+    acts = WanbailinActivities(engine, Settings())
+    env = ActivityEnvironment()
+
+    def context(case_ref: str) -> ProcessContext:
+        return ProcessContext(
+            process=GREEN_CHANNEL_PROCESS,
+            module="eldercare",
+            district="wanbailin",
+            case_ref=case_ref,
+            started_by="staff:S0001",
+        )
+
+    # A channel started after the change passes the elder in the extension-point data: no
+    # case record needed.
+    new = StepInput(
+        workflow_id=f"{GREEN_CHANNEL_PROCESS}-wanbailin-CNEW1",
+        step_key="wanbailin.triage_readings",
+        context=context("CNEW1"),
+        data={"elder_ref": person.id, "disability_level": person.disability_level},
+    )
+    assert env.run(acts.attach_health_readings, new).data["reading_ids"] == newest_first
+    # One started before it has only its ``green_channel_opened`` record.
+    old_id = f"{GREEN_CHANNEL_PROCESS}-wanbailin-COLD1"
+    with Session(engine) as session:
+        crud.insert_case_record(
+            session,
+            workflow_id=old_id,
+            step_key="opened",
+            process=GREEN_CHANNEL_PROCESS,
+            district="wanbailin",
+            case_ref="COLD1",
+            kind="green_channel_opened",
+            data={"elder_ref": person.id},
+        )
+        session.commit()
+    old = new.model_copy(
+        update={"workflow_id": old_id, "context": context("COLD1"), "data": {"disability_level": 2}}
+    )
+    assert env.run(acts.attach_health_readings, old).data["reading_ids"] == newest_first
+    # Neither: nothing attached, nothing guessed.
+    none = new.model_copy(
+        update={"workflow_id": f"{GREEN_CHANNEL_PROCESS}-wanbailin-CNONE", "data": {}}
+    )
+    assert env.run(acts.attach_health_readings, none).data == {"reading_ids": [], "count": 0}

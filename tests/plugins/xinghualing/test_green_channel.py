@@ -1,22 +1,42 @@
-"""Xinghualing's green channel on the time-skipping server: the family doctor joins triage."""
+"""Xinghualing's green channel on the time-skipping server.
+
+The family doctor joins triage; after discharge the community health centre assesses a home
+sickbed 家庭病床, before the follow-up visits.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from careflow.db import crud
+from careflow.errors import InputError
+from careflow.models import ProcessContext, StepInput
+from careflow.notify import OutboxLogAdapter
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
-from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
+from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS, GreenChannelResult
 from plugins.engine import plugin as engine_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin
+from plugins.xinghualing.activities import NOTIFY_FAMILY_DOCTOR, XinghualingActivities
+from tests.conftest import record_history
 from tests.plugins.eldercare.green_channel.support import complete, elder, start
-from tests.support.inbox import records_of, wait_for_task
+from tests.plugins.xinghualing.support import activity_inputs, through_discharge
+from tests.support.inbox import (
+    notifications_of,
+    records_of,
+    result_of,
+    tasks_of,
+    wait_for_task,
+)
+
+SICKBED = "xinghualing.home_sickbed"
 
 
 @pytest.fixture
@@ -62,3 +82,176 @@ async def test_family_doctor_joins_before_triage(
         status = await handle.query("status")
         assert status["results"]["xinghualing.family_doctor_triage"]["joined"] is True
         await handle.terminate("test done")
+
+
+async def test_home_sickbed_assessed_after_discharge_before_follow_ups(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="xinghualing")
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        handle = await start(
+            ts_env,
+            registry,
+            worker.task_queue,
+            GREEN_CHANNEL_PROCESS,
+            {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
+            district="xinghualing",
+        )
+        await through_discharge(ts_env, engine, handle.id)
+
+        sickbed = await wait_for_task(engine, handle.id, SICKBED)
+        assert sickbed.role == "doctor" and person.id not in sickbed.title_zh
+        assert sickbed.form_ref == "plugins.xinghualing.forms:HomeSickbedForm"
+        # Opened after the discharge was recorded; no follow-up visit is open yet.
+        assert [kind for _, kind in records_of(engine, handle.id)][-1] == "discharged"
+        assert [t.step_key for t in tasks_of(engine, handle.id) if t.status == "open"] == [SICKBED]
+        # The form's rule holds in the inbox: an eligible home sickbed needs a care plan.
+        with pytest.raises(InputError, match="plan"):
+            await complete(ts_env, engine, sickbed.task_id, "doctor", {"eligible": True})
+        form = {"eligible": True, "plan": "每周两次上门护理 nursing visits", "visits_per_week": 2}
+        await complete(ts_env, engine, sickbed.task_id, "doctor", form)
+        done = await wait_for_task(engine, handle.id, SICKBED, status="done")
+        assert done.result == form
+
+        for day, skip in ((1, 1), (7, 6), (30, 23)):
+            await ts_env.sleep(timedelta(days=skip, minutes=5))
+            visit = await wait_for_task(engine, handle.id, f"follow_up.d{day}")
+            if day == 1:
+                status = await handle.query("status")
+                assert status["results"][SICKBED] == form
+            await complete(
+                ts_env, engine, visit.task_id, "doctor", {"visited": True, "condition": "stable"}
+            )
+        result = GreenChannelResult.model_validate(await result_of(ts_env, handle))
+        # The family-doctor notice got the elder from the extension-point data.
+        (notice,) = await activity_inputs(handle, NOTIFY_FAMILY_DOCTOR)
+        await record_history(ts_env.client, handle, "xinghualing_green_channel_home_sickbed")
+
+    assert result.outcome == "completed"
+    assert result.follow_ups == {"1": "visited", "7": "visited", "30": "visited"}
+    assert notice["data"] == {"elder_ref": person.id, "disability_level": person.disability_level}
+    assert [kind for _, kind in records_of(engine, handle.id)] == [
+        "green_channel_opened",
+        "family_doctor_notified",
+        "triaged",
+        "booking_requested",
+        "hospital_accepted",
+        "escorted",
+        "arrived",
+        "discharged",
+        "follow_up_visited",
+        "follow_up_visited",
+        "follow_up_visited",
+        "green_channel_closed",
+    ]
+    assert all(t.status == "done" for t in tasks_of(engine, handle.id))
+
+
+async def test_unanswered_home_sickbed_escalates_then_expires_and_the_channel_goes_on(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="xinghualing")
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        handle = await start(
+            ts_env,
+            registry,
+            worker.task_queue,
+            GREEN_CHANNEL_PROCESS,
+            {"elder_ref": person.id},
+            district="xinghualing",
+        )
+        await through_discharge(ts_env, engine, handle.id)
+        await wait_for_task(engine, handle.id, SICKBED)
+
+        # Nobody assesses within three days: the district admin gets it.
+        await ts_env.sleep(timedelta(days=3, minutes=5))
+        escalated = await wait_for_task(engine, handle.id, SICKBED, level=1)
+        assert escalated.role == "district_admin" and escalated.overdue
+        assert (f"{SICKBED}.escalated.1", "role:district_admin", "task_escalated") in (
+            notifications_of(engine, handle.id)
+        )
+        # Two more days: the final deadline passes, it is recorded expired, follow-ups go on.
+        await ts_env.sleep(timedelta(days=2, minutes=5))
+        await wait_for_task(engine, handle.id, SICKBED, status="expired")
+        visit = await wait_for_task(engine, handle.id, "follow_up.d1")
+        status = await handle.query("status")
+        assert status["results"][SICKBED] == {"expired": True}
+        await complete(
+            ts_env, engine, visit.task_id, "doctor", {"visited": True, "condition": "improving"}
+        )
+        result = GreenChannelResult.model_validate(await result_of(ts_env, handle))
+        await record_history(
+            ts_env.client, handle, "xinghualing_green_channel_home_sickbed_expired"
+        )
+
+    assert result.outcome == "completed"
+    assert result.follow_ups == {"1": "visited", "7": "missed", "30": "missed"}
+    records = records_of(engine, handle.id)
+    assert (f"{SICKBED}.expired", "step_expired") in records
+    kinds = [kind for _, kind in records]
+    assert (
+        kinds.index("discharged") < kinds.index("step_expired") < kinds.index("follow_up_visited")
+    )
+
+
+def _context(case_ref: str) -> ProcessContext:
+    return ProcessContext(
+        process=GREEN_CHANNEL_PROCESS,
+        module="eldercare",
+        district="xinghualing",
+        case_ref=case_ref,
+        started_by="staff:S0001",
+    )
+
+
+def test_family_doctor_notice_takes_the_elder_from_data_or_the_case_record(
+    seeded_engine: Engine,
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="xinghualing")
+    acts = XinghualingActivities(engine, OutboxLogAdapter())
+    env = ActivityEnvironment()
+
+    # A channel started after the change passes the elder in the extension-point data.
+    new_id = f"{GREEN_CHANNEL_PROCESS}-xinghualing-CNEW1"
+    step = StepInput(
+        workflow_id=new_id,
+        step_key="xinghualing.family_doctor_notice",
+        context=_context("CNEW1"),
+        data={"elder_ref": person.id, "disability_level": person.disability_level},
+    )
+    env.run(acts.notify_family_doctor, step)
+
+    # One started before it (a running process replaying its old input) has only the record.
+    old_id = f"{GREEN_CHANNEL_PROCESS}-xinghualing-COLD1"
+    with Session(engine) as session:
+        crud.insert_case_record(
+            session,
+            workflow_id=old_id,
+            step_key="opened",
+            process=GREEN_CHANNEL_PROCESS,
+            district="xinghualing",
+            case_ref="COLD1",
+            kind="green_channel_opened",
+            data={"elder_ref": person.id},
+        )
+        session.commit()
+    old = step.model_copy(
+        update={
+            "workflow_id": old_id,
+            "context": _context("COLD1"),
+            "data": {"disability_level": 2},
+        }
+    )
+    env.run(acts.notify_family_doctor, old)
+
+    with Session(engine) as session:
+        for wf_id in (new_id, old_id):
+            (notified,) = [
+                r
+                for r in crud.list_case_records(session, workflow_id=wf_id)
+                if r.kind == "family_doctor_notified"
+            ]
+            assert notified.data["elder_ref"] == person.id

@@ -1,0 +1,133 @@
+"""Xinghualing's childcare places on the time-skipping server: a health check before enrolment.
+
+医育融合: once the family accepts the offer, the partner medical institution checks the child;
+the enrolment is recorded only after the check is entered.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.testing import WorkflowEnvironment
+
+from careflow import service
+from careflow.db.tables import Person
+from careflow.registry import PluginRegistry
+from careflow.testing import running_worker
+from plugins.childcare import plugin as childcare_plugin
+from plugins.childcare.places import PlacesApplication, PlacesCapacity, PlacesResult
+from plugins.eldercare import plugin as eldercare_plugin
+from plugins.engine import plugin as engine_plugin
+from plugins.xinghualing import plugin as xinghualing_plugin
+from tests.conftest import record_history
+from tests.support.inbox import records_of, result_of, wait_for_task
+
+DISTRICT = "xinghualing"
+CHECK = "xinghualing.pre_enrolment_health_check"
+
+
+@pytest.fixture
+def registry() -> PluginRegistry:
+    return PluginRegistry.build(
+        [engine_plugin, eldercare_plugin, childcare_plugin, xinghualing_plugin]
+    )
+
+
+async def _toddler(env: WorkflowEnvironment, engine: Engine) -> str:
+    """A child of the district, made about one year old at the test server's clock."""
+    born = (await env.get_current_time()).date() - timedelta(days=400)
+    with Session(engine) as session:
+        child = session.exec(
+            select(Person)
+            .where(Person.kind == "child", col(Person.community_code).startswith(f"{DISTRICT}."))
+            .order_by(col(Person.id))
+        ).first()
+        assert child is not None
+        child.birth_date = born
+        session.add(child)
+        session.commit()
+        return child.id
+
+
+def _application(engine: Engine, workflow_id: str) -> tuple[str, str | None]:
+    with Session(engine) as session:
+        row = session.get(PlacesApplication, workflow_id)
+        assert row is not None
+        return row.status, row.provider_id
+
+
+def _taken(engine: Engine, provider: str) -> int:
+    with Session(engine) as session:
+        row = session.get(PlacesCapacity, provider)
+        return row.taken if row else -1
+
+
+async def test_health_check_before_enrolment(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    child = await _toddler(ts_env, engine)
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process="childcare.places",
+            district=DISTRICT,
+            request={"child_ref": child, "preferred_kinds": ["community"]},
+            started_by="staff:S0001",
+            task_queue=worker.task_queue,
+        )
+        handle = ts_env.client.get_workflow_handle(started.workflow_id)
+        offer = await wait_for_task(engine, handle.id, "offer.1")
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=offer.task_id,
+            actor="S0002",
+            role="community_staff",
+            data={"accept": True},
+        )
+
+        check = await wait_for_task(engine, handle.id, CHECK)
+        assert check.role == "doctor" and child not in check.title_zh
+        assert check.form_ref == "plugins.xinghualing.forms:PreEnrolmentHealthCheckForm"
+        # The seat stays held for the family, but nobody is enrolled while the check is open.
+        status, provider = _application(engine, handle.id)
+        assert status == "offered" and provider is not None and _taken(engine, provider) == 1
+        assert ("enrolment", "places_enrolled") not in records_of(engine, handle.id)
+
+        # The institution has not reported in five days: community staff chase it up.
+        await ts_env.sleep(timedelta(days=5, minutes=5))
+        late = await wait_for_task(engine, handle.id, CHECK, level=1)
+        assert late.role == "community_staff" and late.overdue
+        assert _application(engine, handle.id)[0] == "offered"
+        form = {
+            "fit_for_care": True,
+            "institution_ref": "H0001",
+            "vaccinations_complete": True,
+            "follow_up_needed": False,
+            "note": "",
+        }
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=late.task_id,
+            actor="S0002",
+            role="community_staff",
+            data=form,
+        )
+        result = PlacesResult.model_validate(await result_of(ts_env, handle))
+        done = await wait_for_task(engine, handle.id, CHECK, status="done")
+        status_view = await handle.query("status")
+        await record_history(ts_env.client, handle, "xinghualing_places_health_check_enrolled")
+
+    assert result.outcome == "enrolled" and result.provider_ref == provider
+    assert _application(engine, handle.id) == ("enrolled", provider)
+    assert _taken(engine, provider) == 1
+    assert done.result == form and done.completed_role == "community_staff"
+    assert status_view["results"][CHECK] == form
+    keys = [key for key, _ in records_of(engine, handle.id)]
+    assert keys.index("offer.1") < keys.index("enrolment")

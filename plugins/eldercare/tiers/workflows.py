@@ -42,6 +42,8 @@ __all__ = ["TIERS_POINTS", "TiersWorkflow"]
 
 TIERS_POINTS = ("after_assessment", "after_visit", "before_close")
 
+_AFTER_VISIT_MADE = "tiers-after-visit-only-when-made"
+
 _ACTIVITY_TIMEOUT = timedelta(seconds=30)
 #: Reasons that count as health events for grading (a visit's concern does not).
 _HEALTH_REASONS = frozenset({"health_alert", "referral", "discharge"})
@@ -281,7 +283,8 @@ class TiersWorkflow(CareProcess):
                 body_zh="社区近期举办银龄风采舞蹈班、书法班等活动，欢迎您参加！",
                 params={"cycle": n},
             )
-        else:
+        made = False
+        if tier is not Tier.GREEN:
             key = f"visit.{n}"
             self.stage("visit", f"{TIER_ZH[tier]}探访 visit {n}")
             try:
@@ -308,9 +311,18 @@ class TiersWorkflow(CareProcess):
                         "elder_well": form.elder_well,
                     },
                 )
+                made = form.visited
                 if form.needs_reassessment or not form.elder_well:
                     self._reasons.append("visit")
-            await self._point("after_visit", n, {"tier": tier.value, "cycle": n})
+        # Steps after a visit (a lawyer's talk at the elder's home) need a visit that was made:
+        # not a green cycle's invitation, an expired visit or a door nobody opened. Plans that
+        # ran the point after every cycle before this rule keep doing so until they continue.
+        if made or (self.plan.at("after_visit") and not workflow.patched(_AFTER_VISIT_MADE)):
+            # One plan per elder: the case ref is the elder's registry id.
+            elder = self.context.case_ref
+            await self._point(
+                "after_visit", n, {"tier": tier.value, "cycle": n, "elder_ref": elder}
+            )
         carry.cycles = n + 1
         carry.next_cycle_at = workflow.now() + _every(params, tier)
 

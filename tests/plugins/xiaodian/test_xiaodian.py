@@ -267,24 +267,32 @@ async def test_lawyer_anti_fraud_talk_follows_each_tier_home_visit(
         assert refused.value.field == "role"
         await _complete_as(ts_env, engine, talk.task_id, "lawyer", talk_form)
 
-        # The next visit, 14 days on, is followed by a talk of its own.
+        # A visit that did not happen (nobody home) brings no lawyer to the door.
         await ts_env.sleep(timedelta(days=14, minutes=1))
         visit = await wait_for_task(engine, handle.id, "visit.1")
+        await _complete_as(
+            ts_env, engine, visit.task_id, "grid_worker", {"visited": False, "reason": "不在家"}
+        )
+        # The next visit, 14 days on, is made and followed by a talk of its own.
+        await ts_env.sleep(timedelta(days=14, minutes=1))
+        visit = await wait_for_task(engine, handle.id, "visit.2")
         assert _open_steps(engine, handle.id, "xiaodian.") == []
+        assert ("visit.1", "visit_not_made") in records_of(engine, handle.id)
         await _complete_as(ts_env, engine, visit.task_id, "grid_worker", {"visited": True})
-        talk = await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.1")
+        talk = await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.2")
         await _complete_as(ts_env, engine, talk.task_id, "lawyer", {"held": True})
-        await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.1", status="done")
+        await wait_for_task(engine, handle.id, "xiaodian.anti_fraud_talk.2", status="done")
         status = await handle.query("status")
 
         await handle.signal("close_plan", ClosePlanSignal(reason="moved"))
         result = TiersResult.model_validate(await result_of(ts_env, handle))
         await record_history(ts_env.client, handle, "xiaodian_tiers_anti_fraud_talk")
 
-    assert result.cycles == 2 and result.closed_reason == "moved"
+    assert result.cycles == 3 and result.closed_reason == "moved"
     assert status["results"]["tier"] == "yellow"
     assert status["results"]["xiaodian.anti_fraud_talk.0"]["suspected_fraud"] is True
-    assert status["results"]["xiaodian.anti_fraud_talk.1"]["held"] is True
+    assert "xiaodian.anti_fraud_talk.1" not in status["results"]
+    assert status["results"]["xiaodian.anti_fraud_talk.2"]["held"] is True
 
 
 def _young_child(engine: Engine, born: date) -> str:

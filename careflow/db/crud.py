@@ -15,7 +15,14 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from careflow.db.tables import Area, CaseRecord, Notification, Person, Task
+from careflow.db.tables import (
+    Area,
+    CaseRecord,
+    FamilyDoctorContract,
+    Notification,
+    Person,
+    Task,
+)
 from careflow.db.types import utcnow
 from careflow.models import TaskStatus
 
@@ -26,6 +33,7 @@ __all__ = [
     "close_task",
     "communities_of",
     "escalate_task",
+    "family_doctor_of",
     "get_area",
     "get_notification",
     "get_person",
@@ -475,3 +483,9 @@ def communities_of(session: Session, *, district: str) -> Sequence[Area]:
 def get_person(session: Session, *, person_id: str) -> Person | None:
     """The person with ``person_id``, or None."""
     return session.get(Person, person_id)
+
+
+def family_doctor_of(session: Session, *, person_id: str) -> str | None:
+    """The staff id of the person's contracted family doctor 签约家庭医生, or None."""
+    contract = session.get(FamilyDoctorContract, person_id)
+    return contract.doctor_id if contract is not None else None

@@ -18,6 +18,7 @@ from careflow.db.crud import registry_is_empty
 from careflow.db.tables import (
     Area,
     Donor,
+    FamilyDoctorContract,
     Guardian,
     Household,
     HouseholdMember,
@@ -575,19 +576,23 @@ class _Builder:
             )
         self.add(rows, "donor")
 
-    def staff(self) -> None:
+    def staff(self) -> dict[str, str]:
+        """Add the staff; returns street code → the street health centre's family doctor."""
         rows: list[SQLModel] = []
+        doctors: dict[str, str] = {}
 
-        def member(role: Role, district: str, community: str | None = None) -> None:
+        def member(role: Role, district: str, community: str | None = None) -> str:
+            staff_id = self.next_id("S", 4)
             rows.append(
                 Staff(
-                    id=self.next_id("S", 4),
+                    id=staff_id,
                     name=self.fake.name(),
                     role=role.value,
                     district_code=district,
                     community_code=community,
                 )
             )
+            return staff_id
 
         for district in DEMO_AREAS:
             member(Role.DISTRICT_ADMIN, district)
@@ -595,12 +600,31 @@ class _Builder:
             member(Role.HOSPITAL, district)
             member(Role.LAWYER, district)
             member(Role.AUDITOR, district)
-            for _street, _zh in self.streets[district]:
-                member(Role.DOCTOR, district)
+            for street, _zh in self.streets[district]:
+                doctors[street] = member(Role.DOCTOR, district)
             for community in (c for c in self.communities if c.district == district):
                 member(Role.GRID_WORKER, district, community.code)
                 member(Role.COMMUNITY_STAFF, district, community.code)
         self.add(rows, "staff")
+        return doctors
+
+    def family_doctors(self, elders: list[Person], doctors: dict[str, str]) -> None:
+        """Contracts with the street's family doctor: every disabled elder (a key group that
+        must be signed) and three in four of the others. Uses no randomness, so adding it did
+        not change any other seeded row."""
+        rows: list[SQLModel] = []
+        for n, elder in enumerate(elders):
+            if elder.disability_level == 0 and n % 4 == 3:
+                continue
+            street = elder.community_code.rsplit(".", 1)[0]
+            rows.append(
+                FamilyDoctorContract(
+                    person_id=elder.id,
+                    doctor_id=doctors[street],
+                    signed_on=REFERENCE_DATE - timedelta(days=30 * (n % 24)),
+                )
+            )
+        self.add(rows, "family_doctor_contract")
 
 
 def seed_demo(session: Session, *, seed: int = 2026) -> SeedSummary:
@@ -626,5 +650,6 @@ def seed_demo(session: Session, *, seed: int = 2026) -> SeedSummary:
     builder.volunteers(elders)
     builder.providers()
     builder.donors()
-    builder.staff()
+    doctors = builder.staff()
+    builder.family_doctors(elders, doctors)
     return SeedSummary(seed=seed, skipped=False, counts=dict(sorted(builder.counts.items())))

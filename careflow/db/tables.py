@@ -25,6 +25,7 @@ __all__ = [
     "Area",
     "CaseRecord",
     "Donor",
+    "FamilyDoctorContract",
     "Guardian",
     "Household",
     "HouseholdMember",
@@ -182,6 +183,19 @@ class Staff(SQLModel, table=True):
     role: str = Field(max_length=32, index=True, description="A careflow.roles.Role value.")
     district_code: str = Field(foreign_key="area.code", index=True)
     community_code: str | None = Field(default=None, foreign_key="area.code")
+
+
+class FamilyDoctorContract(SQLModel, table=True):
+    """A resident's contract with a family doctor 家庭医生签约 at the community health centre.
+
+    One current contract per person; the doctor is a staff member with the doctor role.
+    """
+
+    __tablename__ = "family_doctor_contract"
+
+    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=16)
+    doctor_id: str = Field(foreign_key="staff.id", index=True, max_length=16)
+    signed_on: date
 
 
 # --- process read models ----------------------------------------------------------------------

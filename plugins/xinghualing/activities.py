@@ -51,13 +51,15 @@ class XinghualingActivities:
         """Put a notice to the elder's contracted family doctor in the outbox and record it.
 
         Idempotent on (workflow id, step key): one outbox row and one case record per channel.
-        The registry holds no per-elder doctor yet, so the notice goes to the district's
-        family-doctor role inbox; the case record names the elder by registry id only.
+        The notice goes to the doctor of the elder's family-doctor contract 家庭医生签约
+        (``staff:<id>``); an elder without a contract is announced to the district's doctors
+        (``role:doctor``) and the record says so. Elder and doctor appear by id only.
         """
         ctx = input.context
         with session_scope(self._engine) as session:
             elder_ref = elder_ref_of(session, input)
-            recipient = f"role:{Role.DOCTOR.value}"
+            doctor = crud.family_doctor_of(session, person_id=elder_ref) if elder_ref else None
+            recipient = f"staff:{doctor}" if doctor else f"role:{Role.DOCTOR.value}"
             row, _created = crud.insert_notification(
                 session,
                 workflow_id=input.workflow_id,
@@ -66,7 +68,11 @@ class XinghualingActivities:
                 community=ctx.community,
                 recipient_ref=recipient,
                 template="xinghualing_family_doctor_triage",
-                body_zh="您签约的失能老人已进入急诊绿色通道，请参与分诊并共享健康档案。",
+                body_zh=(
+                    "您签约的失能老人已进入急诊绿色通道，请参与分诊并共享健康档案。"
+                    if doctor
+                    else "辖区一位未签约家庭医生的失能老人已进入急诊绿色通道，请安排医生参与分诊。"
+                ),
                 params={"case_ref": ctx.case_ref},
             )
             crud.insert_case_record(
@@ -77,7 +83,12 @@ class XinghualingActivities:
                 district=ctx.district,
                 case_ref=ctx.case_ref,
                 kind="family_doctor_notified",
-                data={"elder_ref": elder_ref, "recipient_ref": recipient, "outbox_id": row.id},
+                data={
+                    "elder_ref": elder_ref,
+                    "recipient_ref": recipient,
+                    "contracted": doctor is not None,
+                    "outbox_id": row.id,
+                },
             )
         if row.status != "sent" and row.id is not None:
             try:

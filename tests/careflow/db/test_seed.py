@@ -18,6 +18,7 @@ from careflow.db import (
     Provider,
     Staff,
     Volunteer,
+    crud,
     make_engine,
     seed_demo,
     session_scope,
@@ -152,3 +153,24 @@ def test_providers_and_staff_cover_every_seeded_district(engine: Engine) -> None
     for community in communities:
         roles = {s.role for s in staff if s.community_code == community.code}
         assert roles == {Role.GRID_WORKER, Role.COMMUNITY_STAFF}
+
+
+def test_family_doctors_are_the_street_doctors_and_every_disabled_elder_is_signed(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        seed_demo(session)
+        elders = session.exec(select(Person).where(Person.kind == "elder")).all()
+        doctors = {s.id: s for s in session.exec(select(Staff).where(Staff.role == "doctor"))}
+        signed = {e.id: crud.family_doctor_of(session, person_id=e.id) for e in elders}
+
+    for elder in elders:
+        doctor = signed[elder.id]
+        if elder.disability_level > 0:
+            assert doctor is not None, elder.id
+        if doctor is not None:
+            assert doctors[doctor].district_code == elder.community_code.split(".")[0]
+    rate = sum(d is not None for d in signed.values()) / len(elders)
+    assert 0.7 <= rate <= 0.9
+    # Each street's health centre has its own doctor, so one district has several.
+    assert len({signed[e.id] for e in elders if e.community_code.startswith("wanbailin.")}) >= 2

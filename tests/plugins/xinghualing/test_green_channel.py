@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from careflow.db import crud
+from careflow.db import FamilyDoctorContract, crud
 from careflow.errors import InputError
 from careflow.models import ProcessContext, StepInput
 from careflow.notify import OutboxLogAdapter
@@ -255,3 +255,44 @@ def test_family_doctor_notice_takes_the_elder_from_data_or_the_case_record(
                 if r.kind == "family_doctor_notified"
             ]
             assert notified.data["elder_ref"] == person.id
+
+
+def test_notice_goes_to_the_contracted_doctor_else_to_the_district_doctors(
+    seeded_engine: Engine,
+) -> None:
+    engine = seeded_engine
+    person = elder(engine, disabled=True, district="xinghualing")
+    with Session(engine) as session:
+        doctor = crud.family_doctor_of(session, person_id=person.id)
+    assert doctor is not None  # every disabled elder of the demo registry is signed
+    acts = XinghualingActivities(engine, OutboxLogAdapter())
+    env = ActivityEnvironment()
+
+    def notify(case_ref: str) -> tuple[str, str, dict[str, object]]:
+        wf_id = f"{GREEN_CHANNEL_PROCESS}-xinghualing-{case_ref}"
+        env.run(
+            acts.notify_family_doctor,
+            StepInput(
+                workflow_id=wf_id,
+                step_key="xinghualing.family_doctor_notice",
+                context=_context(case_ref),
+                data={"elder_ref": person.id},
+            ),
+        )
+        with Session(engine) as session:
+            (note,) = crud.list_notifications(session, workflow_id=wf_id)
+            (record,) = crud.list_case_records(session, workflow_id=wf_id)
+            return note.recipient_ref, note.status, record.data
+
+    recipient, status, data = notify("CSIGNED")
+    assert (recipient, status) == (f"staff:{doctor}", "sent")
+    assert data["contracted"] is True and data["recipient_ref"] == f"staff:{doctor}"
+
+    # The contract ends: the district's doctors hear of the channel instead.
+    with Session(engine) as session:
+        contract = session.get(FamilyDoctorContract, person.id)
+        session.delete(contract)
+        session.commit()
+    recipient, status, data = notify("CUNSIGNED")
+    assert (recipient, status) == ("role:doctor", "sent")
+    assert data["contracted"] is False

@@ -4,7 +4,8 @@
   discharge the community health centre assesses a home sickbed 家庭病床.
 * Enables the curtain appointment 窗帘之约.
 * Childcare places "1+N+X": a health check by the partner medical institution before
-  enrolment 医育融合.
+  enrolment 医育融合; a child found not fit, or a check not entered in time, is not enrolled
+  and the seat passes on.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ CURTAIN = ("eldercare.curtain_round", "eldercare.curtain_check", "eldercare.curt
 
 plugin = CarePlugin(
     name="xinghualing",
-    version="1.0.0",
+    version="1.1.0",
     title_zh="杏花岭区 医养结合",
     title_en="Xinghualing: medical and elderly care combined",
     order=50,
@@ -91,7 +92,14 @@ plugin = CarePlugin(
             escalation=(EscalationLevel(role=Role.COMMUNITY_STAFF, due=timedelta(days=2)),),
         ),
     ),
-    programmes=(DistrictProgramme(district=DISTRICT, enable=frozenset(CURTAIN)),),
+    programmes=(
+        DistrictProgramme(
+            district=DISTRICT,
+            enable=frozenset(CURTAIN),
+            # The health check is required: no answer in time means no enrolment.
+            params={PLACES: {"answer_required_before_enrolment": True}},
+        ),
+    ),
     activities=(
         ActivitySet(
             cls=XinghualingActivities,

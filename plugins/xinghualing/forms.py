@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 __all__ = ["FamilyDoctorTriageForm", "HomeSickbedForm", "PreEnrolmentHealthCheckForm"]
 
@@ -42,3 +42,9 @@ class PreEnrolmentHealthCheckForm(BaseModel):
     vaccinations_complete: bool = True
     follow_up_needed: bool = False
     note: str = Field(default="", max_length=300)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def enrol(self) -> bool:
+        """The places ``before_enrolment`` answer: a child not fit for care is not enrolled."""
+        return self.fit_for_care

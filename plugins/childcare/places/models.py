@@ -16,6 +16,7 @@ __all__ = [
     "ApplicationRef",
     "Eligibility",
     "EligibilityInput",
+    "EnrolmentVerdict",
     "MatchInput",
     "MatchResult",
     "PlaceOffer",
@@ -67,6 +68,13 @@ class PlacesParams(BaseModel):
     max_age_years: int = Field(default=3, ge=1, le=6, description="托育 is for children under 3.")
     offer_acceptance: timedelta = timedelta(days=3)
     waiting_list_expiry: timedelta = timedelta(days=180)
+    answer_required_before_enrolment: bool = Field(
+        default=False,
+        description=(
+            "A district step before enrolment that expires unanswered stops the enrolment "
+            "(a required health check); otherwise only an explicit refusal does."
+        ),
+    )
 
 
 class EligibilityInput(BaseModel):
@@ -117,7 +125,7 @@ class ReleaseInput(BaseModel):
     """Give up an offered seat (declined or lapsed); it passes to the next waiting family."""
 
     workflow_id: str
-    status: Literal["declined", "lapsed", "waiting"]
+    status: Literal["declined", "lapsed", "waiting", "refused"]
     at: datetime
 
 
@@ -142,6 +150,17 @@ class PlacesOutcome(StrEnum):
     DECLINED = "declined"
     OFFER_EXPIRED = "offer_expired"
     WAITING_LIST_EXPIRED = "waiting_list_expired"
+    ENROLMENT_REFUSED = "enrolment_refused"
+
+
+class EnrolmentVerdict(BaseModel):
+    """What a step at ``before_enrolment`` may answer; other keys of its output are kept.
+
+    ``enrol: false`` (a child not fit for care) stops the enrolment and frees the seat.
+    """
+
+    enrol: bool = True
+    expired: bool = False
 
 
 class PlacesResult(BaseModel):

@@ -3,9 +3,10 @@
 eligibility against the registry → the best provider with a free seat by preference and area
 distance holds one for the family (atomically; never overbooked), or the family joins the
 waiting list → an offer with an acceptance deadline (community staff record the answer) →
-accepted: enrolment recorded; declined or no answer: the seat passes straight to the next
-family on the waiting list, whose process is told by signal. A family that declines may stay
-on the waiting list for another seat.
+accepted: the district's steps before enrolment (a health check may find the child not fit:
+the seat passes on and the application ends ``enrolment_refused``), then enrolment; declined
+or no answer: the seat passes straight to the next family on the waiting list, whose process
+is told by signal. A family that declines may stay on the waiting list for another seat.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from plugins.childcare.places.models import (
     ApplicationRef,
     Eligibility,
     EligibilityInput,
+    EnrolmentVerdict,
     MatchInput,
     MatchResult,
     PlaceOffer,
@@ -50,6 +52,21 @@ def _offer_task(params: PlacesParams) -> TaskTemplate:
         form_ref=form_ref(OfferAnswerForm),
         due=params.offer_acceptance,
     )
+
+
+_ENROLMENT_GATE = "places-enrolment-gate"
+
+
+def _refusals(produced: dict[str, object], params: PlacesParams) -> list[str]:
+    """Keys of the steps before enrolment that stop it (see :class:`EnrolmentVerdict`)."""
+    refused = []
+    for key, out in produced.items():
+        if not isinstance(out, dict):
+            continue
+        verdict = EnrolmentVerdict.model_validate(out)
+        if not verdict.enrol or (verdict.expired and params.answer_required_before_enrolment):
+            refused.append(key)
+    return refused
 
 
 @workflow.defn(name="childcare.places")
@@ -160,7 +177,26 @@ class PlacesWorkflow(CareProcess):
                 return await self._close(result)
             form = OfferAnswerForm.model_validate(answer.data)
             if form.accept:
-                await self.extension_point("before_enrolment", {"provider_ref": provider})
+                produced = await self.extension_point(
+                    "before_enrolment", {"provider_ref": provider, "child_ref": request.child_ref}
+                )
+                refused = _refusals(produced, params)
+                # Applications that enrolled regardless before this rule replay as they ran.
+                if refused and workflow.patched(_ENROLMENT_GATE):
+                    await self._release(wf_id, "refused")
+                    await self.record(
+                        "enrolment_refused", "places_enrolment_refused", {"steps": refused}
+                    )
+                    await self.notify(
+                        "enrolment_refused",
+                        recipient_ref=request.child_ref,
+                        template="places_enrolment_refused",
+                        body_zh="入托前检查未通过，本次托位未能入托；请按机构意见复查后重新申请。",
+                        params={"provider_ref": provider},
+                    )
+                    result.outcome = PlacesOutcome.ENROLMENT_REFUSED
+                    result.reason = ",".join(refused)
+                    return await self._close(result)
                 await self._db(
                     "childcare.places.enrol",
                     ApplicationRef(workflow_id=wf_id, at=workflow.now()),

@@ -202,7 +202,8 @@ async def test_community_event_registration_and_attendance(
             "kind": "safety_workshop",
             "title_zh": "安全童行",
             "capacity": 1,
-            "starts_at": (datetime.now(UTC) + timedelta(seconds=8)).isoformat(),
+            # Room for two CLI subprocesses to register before the start on a loaded machine.
+            "starts_at": (datetime.now(UTC) + timedelta(seconds=20)).isoformat(),
         }
         workflow_id = (
             await cli.run(
@@ -228,7 +229,7 @@ async def test_community_event_registration_and_attendance(
                 "-",
                 stdin={"district": DISTRICT, "case_ref": case_ref, "person_ref": person},
             )
-        task = await wait_for_task(engine, workflow_id, "attendance", timeout=20)
+        task = await wait_for_task(engine, workflow_id, "attendance", timeout=40)
         inbox = await cli.json(
             "tasks", "--role", "community_staff", "--community", community, "--status", "open"
         )

@@ -65,6 +65,82 @@ def _taken(engine: Engine, provider: str) -> int:
         return row.taken if row else -1
 
 
+async def _accepted(
+    env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry, task_queue: str
+) -> tuple[str, str]:
+    """Apply for a toddler, accept the offer; (workflow id, provider) once the check is open."""
+    child = await _toddler(env, engine)
+    started = await service.start_process(
+        env.client,
+        registry,
+        process="childcare.places",
+        district=DISTRICT,
+        request={"child_ref": child, "preferred_kinds": ["community"]},
+        started_by="staff:S0001",
+        task_queue=task_queue,
+    )
+    offer = await wait_for_task(engine, started.workflow_id, "offer.1")
+    await service.complete_task(
+        env.client,
+        engine,
+        task_id=offer.task_id,
+        actor="S0002",
+        role="community_staff",
+        data={"accept": True},
+    )
+    await wait_for_task(engine, started.workflow_id, CHECK)
+    status, provider = _application(engine, started.workflow_id)
+    assert status == "offered" and provider is not None
+    return started.workflow_id, provider
+
+
+async def test_child_not_fit_for_care_is_not_enrolled_and_the_seat_is_freed(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        wf_id, provider = await _accepted(ts_env, engine, registry, worker.task_queue)
+        handle = ts_env.client.get_workflow_handle(wf_id)
+        assert _taken(engine, provider) == 1
+        check = await wait_for_task(engine, wf_id, CHECK)
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=check.task_id,
+            actor="S0003",
+            role="doctor",
+            data={"fit_for_care": False, "institution_ref": "H0001", "note": "需复查"},
+        )
+        result = PlacesResult.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "xinghualing_places_not_fit")
+
+    assert result.outcome == "enrolment_refused" and result.reason == CHECK
+    assert _application(engine, wf_id) == ("refused", None)
+    assert _taken(engine, provider) == 0  # nobody waits: the seat goes back to the pool
+    kinds = [kind for _, kind in records_of(engine, wf_id)]
+    assert "places_enrolment_refused" in kinds and "places_enrolled" not in kinds
+    assert ("enrolment_refused", "places_enrolment_refused") in records_of(engine, wf_id)
+
+
+async def test_health_check_not_entered_in_time_stops_enrolment(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    engine = seeded_engine
+    assert registry.params_for("childcare.places", DISTRICT)["answer_required_before_enrolment"]
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        wf_id, provider = await _accepted(ts_env, engine, registry, worker.task_queue)
+        handle = ts_env.client.get_workflow_handle(wf_id)
+        # Five days with the doctor, two more with community staff, then the check expires.
+        await ts_env.sleep(timedelta(days=7, minutes=10))
+        result = PlacesResult.model_validate(await result_of(ts_env, handle))
+
+    assert result.outcome == "enrolment_refused"
+    assert _application(engine, wf_id) == ("refused", None)
+    assert _taken(engine, provider) == 0
+    kinds = [kind for _, kind in records_of(engine, wf_id)]
+    assert kinds.index("step_expired") < kinds.index("places_enrolment_refused")
+
+
 async def test_health_check_before_enrolment(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
 ) -> None:
@@ -127,7 +203,7 @@ async def test_health_check_before_enrolment(
     assert result.outcome == "enrolled" and result.provider_ref == provider
     assert _application(engine, handle.id) == ("enrolled", provider)
     assert _taken(engine, provider) == 1
-    assert done.result == form and done.completed_role == "community_staff"
-    assert status_view["results"][CHECK] == form
+    assert done.result == {**form, "enrol": True} and done.completed_role == "community_staff"
+    assert status_view["results"][CHECK] == {**form, "enrol": True}
     keys = [key for key, _ in records_of(engine, handle.id)]
     assert keys.index("offer.1") < keys.index("enrolment")

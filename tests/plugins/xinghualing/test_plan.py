@@ -21,11 +21,11 @@ def registry() -> PluginRegistry:
 def test_green_channel_plan(registry: PluginRegistry) -> None:
     plan = registry.resolve_plan("eldercare.green_channel", "xinghualing")
     assert [(s.key, s.point, s.kind.value, s.plugin, s.plugin_version) for s in plan.steps] == [
-        ("xinghualing.family_doctor_notice", "before_triage", "activity", "xinghualing", "1.0.0"),
-        ("xinghualing.family_doctor_triage", "before_triage", "human_task", "xinghualing", "1.0.0"),
-        ("xinghualing.home_sickbed", "after_discharge", "human_task", "xinghualing", "1.0.0"),
+        ("xinghualing.family_doctor_notice", "before_triage", "activity", "xinghualing", "1.1.0"),
+        ("xinghualing.family_doctor_triage", "before_triage", "human_task", "xinghualing", "1.1.0"),
+        ("xinghualing.home_sickbed", "after_discharge", "human_task", "xinghualing", "1.1.0"),
     ]
-    assert plan.plugins["xinghualing"] == "1.0.0"
+    assert plan.plugins["xinghualing"] == "1.1.0"
     triage = plan.steps[1].task
     assert triage is not None and triage.role == "doctor"
     assert triage.form_ref == "plugins.xinghualing.forms:FamilyDoctorTriageForm"

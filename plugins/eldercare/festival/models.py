@@ -58,7 +58,11 @@ class FestivalParams(BaseModel):
     min_age: int = Field(default=80, ge=60, le=120, description="Very old elders 高龄.")
     include_lives_alone: bool = Field(default=True, description="Solitary elders 独居.")
     batch_size: int = Field(default=20, ge=1, le=500)
-    handover_role: Literal["grid_worker", "volunteer"] = "volunteer"
+    handover_role: Literal["grid_worker", "volunteer"] = Field(
+        default="grid_worker",
+        description="Who hands the goods over: the grid worker, or volunteers where a district "
+        "organises them (Yingze's returning university students).",
+    )
     items: list[DeliveryItem] | None = Field(
         default=None,
         min_length=1,

@@ -402,7 +402,7 @@ async def test_festival_delivers_couplets_after_the_couplet_session(
             "community_staff",
             {"held_on": start_day.isoformat(), "elders": 15, "children": 20, "couplets": 40},
         )
-        await hand_over_all(ts_env, engine, DISTRICT, 2027, elders, role="volunteer")
+        await hand_over_all(ts_env, engine, DISTRICT, 2027, elders, role="grid_worker")
         result = FestivalResult.model_validate(await result_of(ts_env, festival))
         status = await festival.query("status")
         items = [

@@ -77,6 +77,8 @@ def test_programme_enables_pension_and_dining_and_sets_festival_handover() -> No
     ):
         assert registry.is_enabled(process, DISTRICT)
     assert registry.params_for("eldercare.festival", DISTRICT)["handover_role"] == "volunteer"
+    # Elsewhere the grid worker hands the goods over.
+    assert registry.params_for("eldercare.festival", "xiaodian")["handover_role"] == "grid_worker"
     task = registry.resolve_plan("eldercare.festival", DISTRICT).steps[0].task
     assert task is not None and task.role == "community_staff"
     assert task.form_ref.endswith("StudentVolunteerRoster")

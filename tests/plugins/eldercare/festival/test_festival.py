@@ -77,7 +77,7 @@ async def test_gifts_go_to_solitary_and_very_old_elders_in_batches(
                 data={"items_match": True},
             )
             handover = await wait_for_task(engine, delivery, "handover")
-            assert handover.role == "volunteer"
+            assert handover.role == "grid_worker"
             data = (
                 {"handed_over": False, "reason": "老人春节去子女家"}
                 if elder == refused
@@ -87,8 +87,8 @@ async def test_gifts_go_to_solitary_and_very_old_elders_in_batches(
                 ts_env.client,
                 engine,
                 task_id=handover.task_id,
-                actor="V0001",
-                role="volunteer",
+                actor="S0004",
+                role="grid_worker",
                 data=data,
             )
         result = FestivalResult.model_validate(await result_of(ts_env, festival))

@@ -33,10 +33,12 @@ from careflow.db.tables import Area, Pairing, Person, Task, Volunteer
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.testing import local_environment
+from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.curtain import CHECK_PROCESS, ROUND_PROCESS
 from plugins.eldercare.curtain.tables import CurtainAwayNotice
 from plugins.engine import plugin as engine_plugin
+from plugins.xinghualing import plugin as xinghualing_plugin
 from worker.main import build_worker
 
 DISTRICT = "xinghualing"
@@ -128,8 +130,9 @@ def open_checks(engine: object) -> int:
 
 async def main(elders: int, away: int, batch: int, activities: int, cache: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    # Xinghualing's plugin switches the curtain processes on (and adds nothing to them).
     registry = PluginRegistry.build(
-        [engine_plugin, eldercare_plugin],
+        [engine_plugin, eldercare_plugin, childcare_plugin, xinghualing_plugin],
         overrides={DISTRICT: {ROUND_PROCESS: {"batch_size": batch}}},
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,8 @@
 """Xiaodian 小店区 district plugin: guarantees in key areas 重点领域保障.
 
 - Green channel: a medical-insurance benefit check 医保待遇保障 before the hospital booking.
-- A lawyer's anti-fraud talk 防诈骗普法 after each tiered elder home visit.
+- Enables three-colour tiered care 三色分级, and a lawyer's anti-fraud talk 防诈骗普法 after
+  each home visit it makes.
 - A lawyer's child-safety law session 儿童安全普法 before childcare enrolment.
 - Festival care: couplets written by old and young together 老少同写春联, with 福 characters,
   are the items of every festival delivery to solitary elders; community staff record the
@@ -32,7 +33,7 @@ _ADMIN_ESCALATION = (EscalationLevel(role="district_admin", due=timedelta(days=2
 
 plugin = CarePlugin(
     name="xiaodian",
-    version="1.0.0",
+    version="1.1.0",
     title_zh="小店区 重点领域保障",
     title_en="Xiaodian: guarantees in key areas",
     order=50,
@@ -88,6 +89,8 @@ plugin = CarePlugin(
     programmes=(
         DistrictProgramme(
             district=DISTRICT,
+            # Tiered care brings the home visits the lawyer's anti-fraud talk follows.
+            enable=frozenset({"eldercare.tiers"}),
             params={
                 "eldercare.festival": {
                     "include_lives_alone": True,

@@ -66,6 +66,8 @@ CLASSROOM = ProcessSpec(
     request_model=ClassroomRequest,
     params_model=ClassroomParams,
     extension_points=CLASSROOM_POINTS,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 
 CLASSROOM_DAY = ProcessSpec(
@@ -77,6 +79,7 @@ CLASSROOM_DAY = ProcessSpec(
     request_model=ClassroomDayRequest,
     params_model=ClassroomDayParams,
     extension_points=CLASSROOM_DAY_POINTS,
+    default_enabled=False,
 )
 
 
@@ -93,6 +96,7 @@ CLASSROOM_ENROLMENT = ProcessSpec(
     request_model=EnrolmentRequest,
     params_model=ClassroomEnrolmentParams,
     extension_points=ENROLMENT_POINTS,
+    default_enabled=False,
 )
 
 

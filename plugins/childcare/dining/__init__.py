@@ -60,6 +60,8 @@ DINING_INSPECTION = ProcessSpec(
     request_model=DiningInspectionRequest,
     params_model=DiningParams,
     extension_points=DINING_POINTS,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 
 DINING_ROUND = ProcessSpec(
@@ -71,6 +73,7 @@ DINING_ROUND = ProcessSpec(
     request_model=DiningRoundRequest,
     params_model=DiningRoundParams,
     extension_points=DINING_ROUND_POINTS,
+    default_enabled=False,
 )
 
 
@@ -87,6 +90,7 @@ DINING_ENROLMENT = ProcessSpec(
     request_model=DiningEnrolmentRequest,
     params_model=DiningEnrolmentParams,
     extension_points=DINING_ENROLMENT_POINTS,
+    default_enabled=False,
 )
 
 

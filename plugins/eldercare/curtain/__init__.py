@@ -68,6 +68,8 @@ CURTAIN_ROUND = ProcessSpec(
     workflow=CurtainRoundWorkflow,
     request_model=CurtainRoundRequest,
     params_model=CurtainRoundParams,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 CURTAIN_CHECK = ProcessSpec(
     id=CHECK_PROCESS,
@@ -77,6 +79,7 @@ CURTAIN_CHECK = ProcessSpec(
     workflow=CurtainCheckWorkflow,
     request_model=CurtainCheckRequest,
     params_model=CurtainCheckParams,
+    default_enabled=False,
 )
 CURTAIN_AWAY = ProcessSpec(
     id=AWAY_PROCESS,
@@ -86,6 +89,7 @@ CURTAIN_AWAY = ProcessSpec(
     workflow=CurtainAwayWorkflow,
     request_model=AwayRequest,
     params_model=AwayParams,
+    default_enabled=False,
 )
 
 part = PluginPart(

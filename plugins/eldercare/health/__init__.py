@@ -62,6 +62,8 @@ HEALTH_MONITOR = ProcessSpec(
     request_model=MonitorRequest,
     params_model=MonitorParams,
     long_lived=True,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 
 HEALTH_ALERT = ProcessSpec(
@@ -73,6 +75,7 @@ HEALTH_ALERT = ProcessSpec(
     request_model=AlertRequest,
     params_model=AlertParams,
     extension_points=ALERT_POINTS,
+    default_enabled=False,
 )
 
 part = PluginPart(

@@ -57,6 +57,8 @@ PENSION_CAMPAIGN = ProcessSpec(
     request_model=CampaignRequest,
     params_model=CampaignParams,
     extension_points=CAMPAIGN_POINTS,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 
 PENSION_VISIT = ProcessSpec(
@@ -68,6 +70,7 @@ PENSION_VISIT = ProcessSpec(
     request_model=VisitRequest,
     params_model=VisitParams,
     extension_points=VISIT_POINTS,
+    default_enabled=False,
 )
 
 PENSION_SCHEDULE = ScheduleSpec(

@@ -48,6 +48,8 @@ TIERS = ProcessSpec(
     params_model=TiersParams,
     extension_points=TIERS_POINTS,
     long_lived=True,
+    # A district practice: off until a district plugin's programme switches it on.
+    default_enabled=False,
 )
 
 part = PluginPart(

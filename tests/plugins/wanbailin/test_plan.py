@@ -59,7 +59,9 @@ def test_programmes_enable_and_set_params(registry: PluginRegistry) -> None:
 
 @pytest.mark.parametrize("district", ["xinghualing", "yingze", "xiaodian"])
 def test_not_in_other_districts(registry: PluginRegistry, district: str) -> None:
-    for process in ("eldercare.green_channel", "childcare.microwish", "eldercare.tiers"):
+    # Tiered care is switched on by Wanbailin's programme only (in this registry).
+    assert not registry.is_enabled("eldercare.tiers", district)
+    for process in ("eldercare.green_channel", "childcare.microwish"):
         plan = registry.resolve_plan(process, district)
         assert not [s for s in plan.steps if s.plugin == "wanbailin"]
         assert "wanbailin" not in plan.plugins

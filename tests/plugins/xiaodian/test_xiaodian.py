@@ -61,11 +61,11 @@ def _steps(
 
 EXPECTED = {
     "eldercare.green_channel": [
-        ("xiaodian.insurance_check", "xiaodian", "1.0.0", "before_booking")
+        ("xiaodian.insurance_check", "xiaodian", "1.1.0", "before_booking")
     ],
-    "eldercare.tiers": [("xiaodian.anti_fraud_talk", "xiaodian", "1.0.0", "after_visit")],
-    "childcare.places": [("xiaodian.child_safety_law", "xiaodian", "1.0.0", "before_enrolment")],
-    "eldercare.festival": [("xiaodian.couplet_session", "xiaodian", "1.0.0", "after_listing")],
+    "eldercare.tiers": [("xiaodian.anti_fraud_talk", "xiaodian", "1.1.0", "after_visit")],
+    "childcare.places": [("xiaodian.child_safety_law", "xiaodian", "1.1.0", "before_enrolment")],
+    "eldercare.festival": [("xiaodian.couplet_session", "xiaodian", "1.1.0", "after_listing")],
 }
 
 
@@ -74,9 +74,12 @@ def test_plans_carry_xiaodian_steps_only_in_xiaodian() -> None:
     for process, expected in EXPECTED.items():
         assert _steps(registry, process, DISTRICT) == expected
         for other in ("yingze", "xinghualing", "wanbailin"):
+            if not registry.is_enabled(process, other):
+                continue  # tiered care: a practice this registry switches on in Xiaodian only
             assert not any(
                 key.startswith("xiaodian.") for key, *_ in _steps(registry, process, other)
             )
+    assert registry.is_enabled("eldercare.tiers", DISTRICT)
 
 
 def test_lawyer_tasks_and_festival_params() -> None:

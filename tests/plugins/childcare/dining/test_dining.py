@@ -25,6 +25,7 @@ from plugins.childcare.dining import (
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from tests.support.programmes import switched_on
 
 DISTRICT = "yingze"
 PASS: dict[str, Any] = dict.fromkeys(CHECKLIST_ITEMS, True)
@@ -33,7 +34,18 @@ FAIL: dict[str, Any] = {**PASS, "sample_retention": False, "findings": "未留�
 
 @pytest.fixture
 def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build([engine_plugin, childcare_plugin])
+    return PluginRegistry.build(
+        [
+            engine_plugin,
+            childcare_plugin,
+            switched_on(
+                DISTRICT,
+                "childcare.dining_round",
+                "childcare.dining_inspection",
+                "childcare.dining_enrolment",
+            ),
+        ]
+    )
 
 
 def _table(engine: Engine) -> str:

@@ -21,13 +21,25 @@ from plugins.childcare.dining.models import SuspendInput
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import records_of, result_of
+from tests.support.programmes import switched_on
 
 DISTRICT = "yingze"
 
 
 @pytest.fixture
 def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build([engine_plugin, childcare_plugin])
+    return PluginRegistry.build(
+        [
+            engine_plugin,
+            childcare_plugin,
+            switched_on(
+                DISTRICT,
+                "childcare.dining_round",
+                "childcare.dining_inspection",
+                "childcare.dining_enrolment",
+            ),
+        ]
+    )
 
 
 def _registry_ids(engine: Engine) -> tuple[str, str, str, str]:

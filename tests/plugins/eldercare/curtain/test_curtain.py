@@ -34,6 +34,7 @@ from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.plugins.eldercare.green_channel.support import DISTRICT, complete, event, start
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from tests.support.programmes import switched_on
 
 DAY = date(2026, 3, 2)
 
@@ -42,7 +43,11 @@ DAY = date(2026, 3, 2)
 def eldercare() -> PluginRegistry:
     """The engine and the eldercare module, with small round batches in Xinghualing."""
     return PluginRegistry.build(
-        [engine_plugin, eldercare_plugin],
+        [
+            engine_plugin,
+            eldercare_plugin,
+            switched_on(DISTRICT, ROUND_PROCESS, CHECK_PROCESS, AWAY_PROCESS),
+        ],
         overrides={DISTRICT: {ROUND_PROCESS: {"batch_size": 10}}},
     )
 

@@ -26,6 +26,7 @@ from plugins.eldercare.tiers import ClosePlanSignal, tiers_workflow_id
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from tests.support.programmes import switched_on
 
 DISTRICT = "wanbailin"
 MONITOR = "eldercare.health_monitor"
@@ -38,7 +39,11 @@ NO_GREEN_CHANNEL = CarePlugin(
     title_en="Test district",
     order=50,
     programmes=(
-        DistrictProgramme(district="xiaodian", disable=frozenset({"eldercare.green_channel"})),
+        DistrictProgramme(
+            district="xiaodian",
+            enable=frozenset({MONITOR, "eldercare.health_alert"}),
+            disable=frozenset({"eldercare.green_channel"}),
+        ),
     ),
 )
 
@@ -46,7 +51,13 @@ NO_GREEN_CHANNEL = CarePlugin(
 def _registry(**monitor: Any) -> PluginRegistry:
     overrides = {DISTRICT: {MONITOR: monitor}} if monitor else None
     return PluginRegistry.build(
-        [engine_plugin, eldercare_plugin, NO_GREEN_CHANNEL], overrides=overrides
+        [
+            engine_plugin,
+            eldercare_plugin,
+            NO_GREEN_CHANNEL,
+            switched_on(DISTRICT, MONITOR, "eldercare.health_alert", "eldercare.tiers"),
+        ],
+        overrides=overrides,
     )
 
 

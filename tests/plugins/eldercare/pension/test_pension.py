@@ -20,12 +20,19 @@ from plugins.eldercare.pension.tables import PensionSubmission
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from tests.support.programmes import switched_on
 
 DISTRICT = "yingze"
 
 
 def _registry() -> PluginRegistry:
-    return PluginRegistry.build([engine_plugin, eldercare_plugin])
+    return PluginRegistry.build(
+        [
+            engine_plugin,
+            eldercare_plugin,
+            switched_on(DISTRICT, "eldercare.pension", "eldercare.pension_visit"),
+        ]
+    )
 
 
 def _community_with_few_pensioners(engine: Engine) -> tuple[str, list[str]]:

@@ -33,6 +33,7 @@ from plugins.eldercare.tiers.tables import TierAssessment, TierCarePlan
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
+from tests.support.programmes import switched_on
 
 DISTRICT = "wanbailin"
 
@@ -41,7 +42,11 @@ def _registry(**params: Any) -> PluginRegistry:
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = (
         {DISTRICT: {"eldercare.tiers": params}} if params else {}
     )
-    return PluginRegistry.build([engine_plugin, eldercare_plugin], overrides=overrides)
+    # Health alerts of the same district ask the plan to reassess.
+    enabled = switched_on(
+        DISTRICT, "eldercare.tiers", "eldercare.health_monitor", "eldercare.health_alert"
+    )
+    return PluginRegistry.build([engine_plugin, eldercare_plugin, enabled], overrides=overrides)
 
 
 def _young_elders(engine: Engine, count: int, *, offset: int = 0) -> list[str]:

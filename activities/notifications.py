@@ -14,7 +14,7 @@ from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.types import utcnow
 from careflow.models import ActivityName, NotifyInput
-from careflow.notify import NotificationAdapter
+from careflow.notify import NotificationAdapter, deliver
 
 __all__ = ["NotificationActivities"]
 
@@ -67,25 +67,9 @@ class NotificationActivities:
                 params=input.params,
                 created_at=self._clock(),
             )
-        if row.id is None:  # pragma: no cover - the insert always assigns an id
-            raise RuntimeError("outbox row without an id")
-        if row.status == "sent":
+        if not deliver(self._engine, self._adapter, row, sent_at=self._clock()):
             _log.info(
                 "notification.already_sent", notification_id=row.id, workflow_id=row.workflow_id
-            )
-            return
-        try:
-            self._adapter.send(row)
-        except Exception:
-            with session_scope(self._engine) as session:
-                crud.mark_notification_failed(
-                    session, notification_id=row.id, adapter=self._adapter.name
-                )
-            _log.warning("notification.failed", notification_id=row.id, workflow_id=row.workflow_id)
-            raise
-        with session_scope(self._engine) as session:
-            crud.mark_notification_sent(
-                session, notification_id=row.id, adapter=self._adapter.name, sent_at=self._clock()
             )
 
     def all(self) -> list[Callable[..., Any]]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import structlog
+from sqlalchemy.engine import Engine
 
+from careflow.db import crud
+from careflow.db.engine import session_scope
 from careflow.db.tables import Notification
 
-__all__ = ["NotificationAdapter", "OutboxLogAdapter"]
+__all__ = ["NotificationAdapter", "OutboxLogAdapter", "deliver"]
 
 
 @runtime_checkable
@@ -50,3 +54,40 @@ class OutboxLogAdapter:
             district=notification.district,
             adapter=self.name,
         )
+
+
+def deliver(
+    engine: Engine,
+    adapter: NotificationAdapter,
+    row: Notification,
+    *,
+    sent_at: datetime | None = None,
+) -> bool:
+    """Hand an outbox row to ``adapter`` unless it was sent already, and mark how it went.
+
+    Call it once the transaction that inserted the row has committed. A crash in between
+    leaves a pending row that the retried activity delivers; a row marked sent is never handed
+    over again, so a retry does not send twice.
+
+    Returns:
+        Whether the adapter was called.
+
+    Raises:
+        Exception: Whatever the adapter raises, once the row is marked failed (the activity is
+            retried by Temporal).
+    """
+    if row.id is None:
+        raise ValueError("deliver() needs an outbox row that was inserted")
+    if row.status == "sent":
+        return False
+    try:
+        adapter.send(row)
+    except Exception:
+        with session_scope(engine) as session:
+            crud.mark_notification_failed(session, notification_id=row.id, adapter=adapter.name)
+        raise
+    with session_scope(engine) as session:
+        crud.mark_notification_sent(
+            session, notification_id=row.id, adapter=adapter.name, sent_at=sent_at
+        )
+    return True

@@ -16,6 +16,7 @@ from careflow.db.engine import session_scope
 from careflow.models import ProcessContext, StepInput, StepOutput
 from careflow.settings import Settings
 from careflow.temporal import connect
+from plugins.eldercare.green_channel.records import channel_elder
 from plugins.eldercare.health.tables import HealthReading
 from plugins.eldercare.tiers.models import ReassessSignal, tiers_workflow_id
 
@@ -25,15 +26,6 @@ ATTACH_READINGS = "wanbailin.attach_health_readings"
 REQUEST_TIER_REASSESSMENT = "wanbailin.request_tier_reassessment"
 
 _log = structlog.get_logger("plugins.wanbailin")
-
-
-def _elder_of(session: object, workflow_id: str) -> str | None:
-    """The elder of a green channel, from its ``green_channel_opened`` case record."""
-    for row in crud.list_case_records(session, workflow_id=workflow_id):  # type: ignore[arg-type]
-        if row.kind == "green_channel_opened":
-            ref = row.data.get("elder_ref")
-            return str(ref) if ref else None
-    return None
 
 
 class WanbailinActivities:
@@ -50,15 +42,8 @@ class WanbailinActivities:
         self._client: Client | None = None
 
     def _elder(self, input: StepInput) -> str | None:
-        """The elder's registry id: the extension-point data first, else the case record.
-
-        Green channels started before the data carried ``elder_ref`` only have the record.
-        """
-        ref = input.data.get("elder_ref")
-        if ref:
-            return str(ref)
         with session_scope(self._engine) as session:
-            return _elder_of(session, input.workflow_id)
+            return channel_elder(session, input)
 
     def _record(self, input: StepInput, kind: str, data: dict[str, object]) -> None:
         ctx: ProcessContext = input.context

@@ -107,7 +107,9 @@ plugin = CarePlugin(
         ActivitySet(
             cls=XiaodianActivities,
             build=lambda deps: XiaodianActivities(
-                deps.engine, EmbeddedMedicalInsurance(deps.engine)
+                deps.engine,
+                EmbeddedMedicalInsurance(deps.engine),
+                notifications=deps.notifications,
             ),
         ),
     ),

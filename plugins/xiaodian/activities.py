@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from careflow.db import crud
+from careflow.db.engine import session_scope
 from careflow.models import StepInput, StepOutput
+from careflow.notify import NotificationAdapter, OutboxLogAdapter, deliver
+from plugins.eldercare.green_channel.records import channel_elder
 from plugins.xiaodian.adapters import MedicalInsuranceAdapter
 
 __all__ = ["CHECK_INSURANCE", "XiaodianActivities"]
@@ -15,38 +17,30 @@ __all__ = ["CHECK_INSURANCE", "XiaodianActivities"]
 CHECK_INSURANCE = "xiaodian.check_medical_insurance"
 
 
-def _elder_of(session: Session, workflow_id: str) -> str | None:
-    """The elder of a green-channel case, from its ``green_channel_opened`` record.
-
-    The ``before_booking`` point passes ``elder_ref``; cases started before it did pass only
-    the triage level, and their step context carries the case number, so the elder's
-    registry id is read from the case record.
-    """
-    for row in crud.list_case_records(session, workflow_id=workflow_id):
-        if row.kind == "green_channel_opened":
-            return str(row.data.get("elder_ref") or "") or None
-    return None
-
-
 class XiaodianActivities:
-    """Writes Xiaodian's step records; idempotent on (workflow id, step key)."""
+    """Writes Xiaodian's step records and notices; idempotent on (workflow id, step key)."""
 
-    def __init__(self, engine: Engine, insurance: MedicalInsuranceAdapter) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        insurance: MedicalInsuranceAdapter,
+        *,
+        notifications: NotificationAdapter | None = None,
+    ) -> None:
         self._engine = engine
         self._insurance = insurance
+        self._notifications = notifications or OutboxLogAdapter()
 
     @activity.defn(name=CHECK_INSURANCE)
     def check_medical_insurance(self, input: StepInput) -> StepOutput:
         """Check the elder's medical-insurance benefits before the hospital is booked, and
         tell community staff when the elder is not covered."""
         ctx = input.context
-        elder_ref = str(input.data.get("elder_ref") or "")
-        if not elder_ref:
-            with Session(self._engine) as session:
-                elder_ref = _elder_of(session, input.workflow_id) or ctx.case_ref
+        with session_scope(self._engine) as session:
+            elder_ref = channel_elder(session, input) or ctx.case_ref
         # The adapter opens its own connection: no transaction of ours may be open meanwhile.
         status = self._insurance.benefit_status(elder_ref)
-        with Session(self._engine) as session:
+        with session_scope(self._engine) as session:
             crud.insert_case_record(
                 session,
                 workflow_id=input.workflow_id,
@@ -57,8 +51,9 @@ class XiaodianActivities:
                 kind="xiaodian_insurance_check",
                 data={**status.model_dump(mode="json"), "level": input.data.get("level")},
             )
+            notice = None
             if not status.insured:
-                crud.insert_notification(
+                notice, _created = crud.insert_notification(
                     session,
                     workflow_id=input.workflow_id,
                     step_key=input.step_key,
@@ -69,5 +64,6 @@ class XiaodianActivities:
                     body_zh="小店区：绿色通道老人未查到医保参保信息，请协助办理医疗救助或参保。",
                     params={"elder_ref": elder_ref},
                 )
-            session.commit()
+        if notice is not None:
+            deliver(self._engine, self._notifications, notice)
         return StepOutput(data=status.model_dump(mode="json"))

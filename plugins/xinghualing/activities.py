@@ -9,34 +9,15 @@ from temporalio import activity
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.models import StepInput, StepOutput
-from careflow.notify import NotificationAdapter
+from careflow.notify import NotificationAdapter, deliver
 from careflow.roles import Role
+from plugins.eldercare.green_channel.records import channel_elder
 
 __all__ = ["NOTIFY_FAMILY_DOCTOR", "XinghualingActivities"]
 
 NOTIFY_FAMILY_DOCTOR = "xinghualing.notify_family_doctor"
 
 _log = structlog.get_logger("plugins.xinghualing")
-
-
-def elder_of(session: object, workflow_id: str) -> str | None:
-    """The elder of a green channel, from its ``green_channel_opened`` case record."""
-    for row in crud.list_case_records(session, workflow_id=workflow_id):  # type: ignore[arg-type]
-        if row.kind == "green_channel_opened":
-            ref = row.data.get("elder_ref")
-            return str(ref) if ref else None
-    return None
-
-
-def elder_ref_of(session: object, input: StepInput) -> str | None:
-    """The elder's registry id: from the extension-point data, else from the case record.
-
-    Green channels started before the data carried ``elder_ref`` only have the case record.
-    """
-    ref = input.data.get("elder_ref")
-    if ref:
-        return str(ref)
-    return elder_of(session, input.workflow_id)
 
 
 class XinghualingActivities:
@@ -57,7 +38,7 @@ class XinghualingActivities:
         """
         ctx = input.context
         with session_scope(self._engine) as session:
-            elder_ref = elder_ref_of(session, input)
+            elder_ref = channel_elder(session, input)
             doctor = crud.family_doctor_of(session, person_id=elder_ref) if elder_ref else None
             recipient = f"staff:{doctor}" if doctor else f"role:{Role.DOCTOR.value}"
             row, _created = crud.insert_notification(
@@ -90,18 +71,6 @@ class XinghualingActivities:
                     "outbox_id": row.id,
                 },
             )
-        if row.status != "sent" and row.id is not None:
-            try:
-                self._notifications.send(row)
-            except Exception:
-                with session_scope(self._engine) as session:
-                    crud.mark_notification_failed(
-                        session, notification_id=row.id, adapter=self._notifications.name
-                    )
-                raise
-            with session_scope(self._engine) as session:
-                crud.mark_notification_sent(
-                    session, notification_id=row.id, adapter=self._notifications.name
-                )
+        deliver(self._engine, self._notifications, row)
         _log.info("xinghualing.family_doctor_notified", workflow_id=input.workflow_id)
         return StepOutput(data={"notified": recipient, "outbox_id": row.id})

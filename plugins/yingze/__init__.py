@@ -72,6 +72,9 @@ plugin = CarePlugin(
         ),
     ),
     activities=(
-        ActivitySet(cls=YingzeActivities, build=lambda deps: YingzeActivities(deps.engine)),
+        ActivitySet(
+            cls=YingzeActivities,
+            build=lambda deps: YingzeActivities(deps.engine, notifications=deps.notifications),
+        ),
     ),
 )

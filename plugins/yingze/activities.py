@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from careflow.db import crud
+from careflow.db.engine import session_scope
 from careflow.models import StepInput, StepOutput
+from careflow.notify import NotificationAdapter, OutboxLogAdapter, deliver
 
 __all__ = ["INVITE_FREE_CLINIC", "YingzeActivities"]
 
@@ -33,10 +34,11 @@ def _elder_of(data: dict[str, object], case_ref: str) -> str | None:
 
 
 class YingzeActivities:
-    """Writes Yingze's step records; idempotent on (workflow id, step key)."""
+    """Writes Yingze's step records and notices; idempotent on (workflow id, step key)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, notifications: NotificationAdapter | None = None) -> None:
         self._engine = engine
+        self._notifications = notifications or OutboxLogAdapter()
 
     @activity.defn(name=INVITE_FREE_CLINIC)
     def invite_free_clinic(self, input: StepInput) -> StepOutput:
@@ -52,7 +54,7 @@ class YingzeActivities:
         if found != "at_home":
             return StepOutput(data={"invited": False, "found": found})
         elder_ref = _elder_of(input.data, ctx.case_ref)
-        with Session(self._engine) as session:
+        with session_scope(self._engine) as session:
             crud.insert_case_record(
                 session,
                 workflow_id=input.workflow_id,
@@ -68,7 +70,7 @@ class YingzeActivities:
                     "attempt": attempt,
                 },
             )
-            crud.insert_notification(
+            notice, _created = crud.insert_notification(
                 session,
                 workflow_id=input.workflow_id,
                 step_key=key,
@@ -79,5 +81,5 @@ class YingzeActivities:
                 body_zh="迎泽区：上门养老认证已完成，请社区卫生服务站为该老人安排义诊。",
                 params={"case_ref": ctx.case_ref, "elder_ref": elder_ref},
             )
-            session.commit()
+        deliver(self._engine, self._notifications, notice)
         return StepOutput(data={"invited": True})

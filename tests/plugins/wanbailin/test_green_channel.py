@@ -10,7 +10,7 @@ from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from careflow.db import crud
-from careflow.models import ProcessContext, StepInput
+from careflow.models import StepInput
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.testing import running_worker
@@ -21,7 +21,12 @@ from plugins.eldercare.health.tables import HealthReading
 from plugins.engine import plugin as engine_plugin
 from plugins.wanbailin import plugin as wanbailin_plugin
 from plugins.wanbailin.activities import WanbailinActivities
-from tests.plugins.eldercare.green_channel.support import elder, start
+from tests.plugins.eldercare.green_channel.support import (
+    channel_context,
+    elder,
+    record_opened,
+    start,
+)
 from tests.support.inbox import records_of, wait_for_task
 
 
@@ -86,25 +91,8 @@ async def test_tier_reassessment_tolerates_no_plan(
     engine = seeded_engine
     person = elder(engine, disabled=True, district="wanbailin")
     wf_id = "eldercare.green_channel-wanbailin-CTEST1"
-    ctx = ProcessContext(
-        process=GREEN_CHANNEL_PROCESS,
-        module="eldercare",
-        district="wanbailin",
-        case_ref="CTEST1",
-        started_by="staff:S0001",
-    )
-    with Session(engine) as session:
-        crud.insert_case_record(
-            session,
-            workflow_id=wf_id,
-            step_key="opened",
-            process=ctx.process,
-            district=ctx.district,
-            case_ref=ctx.case_ref,
-            kind="green_channel_opened",
-            data={"elder_ref": person.id},
-        )
-        session.commit()
+    ctx = channel_context("wanbailin", "CTEST1")
+    record_opened(engine, wf_id, district="wanbailin", case_ref="CTEST1", elder_ref=person.id)
     target = ts_env.client.service_client.config.target_host
     settings = Settings(temporal_address=target, temporal_namespace=ts_env.client.namespace)
     acts = WanbailinActivities(engine, settings)
@@ -121,40 +109,24 @@ def test_readings_take_the_elder_from_data_or_the_case_record(seeded_engine: Eng
     acts = WanbailinActivities(engine, Settings())
     env = ActivityEnvironment()
 
-    def context(case_ref: str) -> ProcessContext:
-        return ProcessContext(
-            process=GREEN_CHANNEL_PROCESS,
-            module="eldercare",
-            district="wanbailin",
-            case_ref=case_ref,
-            started_by="staff:S0001",
-        )
-
     # A channel started after the change passes the elder in the extension-point data: no
     # case record needed.
     new = StepInput(
         workflow_id=f"{GREEN_CHANNEL_PROCESS}-wanbailin-CNEW1",
         step_key="wanbailin.triage_readings",
-        context=context("CNEW1"),
+        context=channel_context("wanbailin", "CNEW1"),
         data={"elder_ref": person.id, "disability_level": person.disability_level},
     )
     assert env.run(acts.attach_health_readings, new).data["reading_ids"] == newest_first
     # One started before it has only its ``green_channel_opened`` record.
     old_id = f"{GREEN_CHANNEL_PROCESS}-wanbailin-COLD1"
-    with Session(engine) as session:
-        crud.insert_case_record(
-            session,
-            workflow_id=old_id,
-            step_key="opened",
-            process=GREEN_CHANNEL_PROCESS,
-            district="wanbailin",
-            case_ref="COLD1",
-            kind="green_channel_opened",
-            data={"elder_ref": person.id},
-        )
-        session.commit()
+    record_opened(engine, old_id, district="wanbailin", case_ref="COLD1", elder_ref=person.id)
     old = new.model_copy(
-        update={"workflow_id": old_id, "context": context("COLD1"), "data": {"disability_level": 2}}
+        update={
+            "workflow_id": old_id,
+            "context": channel_context("wanbailin", "COLD1"),
+            "data": {"disability_level": 2},
+        }
     )
     assert env.run(acts.attach_health_readings, old).data["reading_ids"] == newest_first
     # Neither: nothing attached, nothing guessed.

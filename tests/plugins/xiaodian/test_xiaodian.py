@@ -4,19 +4,16 @@ child-safety law session before enrolment, couplet session and couplet items in 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.db import crud
-from careflow.db.tables import Person
 from careflow.errors import InputError
 from careflow.models import ProcessContext, StepInput
 from careflow.registry import PluginRegistry
@@ -27,20 +24,22 @@ from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.festival import FestivalResult
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
 from plugins.eldercare.tiers import ClosePlanSignal, TiersResult
-from plugins.eldercare.tiers.activities import age_on
 from plugins.engine import plugin as engine_plugin
 from plugins.xiaodian import plugin as xiaodian_plugin
 from plugins.xiaodian.activities import XiaodianActivities
 from plugins.xiaodian.adapters import EmbeddedMedicalInsurance
 from tests.conftest import record_history
+from tests.plugins.childcare.places.support import apply, toddlers
 from tests.plugins.eldercare.festival.support import (
     delivery_id,
     delivery_items,
-    eligible,
     hand_over_all,
+    no_delivery_started,
     smallest_community,
+    start_as_scheduled,
 )
-from tests.plugins.eldercare.green_channel.support import complete, elder, start
+from tests.plugins.eldercare.green_channel.support import complete, elder, record_opened, start
+from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "xiaodian"
@@ -154,11 +153,13 @@ def _check_input(workflow_id: str, data: dict[str, Any]) -> StepInput:
 
 
 def _not_insured_notices(engine: Engine, workflow_id: str) -> list[dict[str, Any]]:
+    """Params of the not-insured notices the adapter delivered (a pending row reached nobody)."""
     with Session(engine) as session:
         return [
             dict(n.params)
             for n in crud.list_notifications(session, workflow_id=workflow_id)
             if n.template == "xiaodian_not_insured"
+            and (n.status, n.adapter) == ("sent", "outbox-log")
         ]
 
 
@@ -170,19 +171,10 @@ def test_insurance_check_takes_the_elder_from_the_point_then_from_the_case_recor
     engine = seeded_engine
     activities = XiaodianActivities(engine, EmbeddedMedicalInsurance(engine))
     registered = elder(engine, disabled=True, district=DISTRICT).id
-    with Session(engine) as session:
-        for wf_id in ("gc-new", "gc-old"):
-            crud.insert_case_record(
-                session,
-                workflow_id=wf_id,
-                step_key="opened",
-                process=GREEN_CHANNEL_PROCESS,
-                district=DISTRICT,
-                case_ref="C2611ABCDEF",
-                kind="green_channel_opened",
-                data={"elder_ref": registered},
-            )
-        session.commit()
+    for wf_id in ("gc-new", "gc-old"):
+        record_opened(
+            engine, wf_id, district=DISTRICT, case_ref="C2611ABCDEF", elder_ref=registered
+        )
 
     # An id the bureau does not know, passed by the point, wins over the case record.
     passed = activities.check_medical_insurance(
@@ -193,23 +185,6 @@ def test_insurance_check_takes_the_elder_from_the_point_then_from_the_case_recor
     # No elder in the data (a case started before the change): the case record's elder.
     old = activities.check_medical_insurance(_check_input("gc-old", {"level": "urgent"}))
     assert old.data["insured"] is True and _not_insured_notices(engine, "gc-old") == []
-
-
-def _young_elder(engine: Engine) -> str:
-    """An elder of the district who grades green from the registry alone."""
-    today = datetime.now(UTC).date()
-    with Session(engine) as session:
-        people = session.exec(
-            select(Person)
-            .where(
-                Person.kind == "elder",
-                col(Person.community_code).startswith(f"{DISTRICT}."),
-                Person.disability_level == 0,
-                col(Person.lives_alone).is_(False),
-            )
-            .order_by(col(Person.id))
-        ).all()
-    return next(p.id for p in people if age_on(p.birth_date, today) <= 70)
 
 
 async def _complete_as(
@@ -233,7 +208,7 @@ async def test_lawyer_anti_fraud_talk_follows_each_tier_home_visit(
 ) -> None:
     engine = seeded_engine
     registry = _registry()
-    elder_ref = _young_elder(engine)
+    [elder_ref] = young_elders(engine, DISTRICT, 1)
     talk_form = {"held": True, "topics": ["保健品", "冒充公检法"], "suspected_fraud": True}
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         started = await service.start_process(
@@ -298,21 +273,6 @@ async def test_lawyer_anti_fraud_talk_follows_each_tier_home_visit(
     assert status["results"]["xiaodian.anti_fraud_talk.2"]["held"] is True
 
 
-def _young_child(engine: Engine, born: date) -> str:
-    """A child of the district, made about one year old at the test server's clock."""
-    with Session(engine) as session:
-        child = session.exec(
-            select(Person)
-            .where(Person.kind == "child", col(Person.community_code).startswith(f"{DISTRICT}."))
-            .order_by(col(Person.id))
-        ).first()
-        assert child is not None
-        child.birth_date = born
-        session.add(child)
-        session.commit()
-        return child.id
-
-
 def _application_status(engine: Engine, workflow_id: str) -> str | None:
     with Session(engine) as session:
         row = session.get(PlacesApplication, workflow_id)
@@ -324,19 +284,9 @@ async def test_enrolment_waits_for_the_lawyers_child_safety_session(
 ) -> None:
     engine = seeded_engine
     registry = _registry()
-    born = (await ts_env.get_current_time()).date() - timedelta(days=400)
-    child = _young_child(engine, born)
+    [child] = await toddlers(ts_env, engine, DISTRICT, 1)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
-        started = await service.start_process(
-            ts_env.client,
-            registry,
-            process="childcare.places",
-            district=DISTRICT,
-            request={"child_ref": child, "preferred_kinds": ["community"]},
-            started_by="staff:S0001",
-            task_queue=worker.task_queue,
-        )
-        handle: WorkflowHandle[Any, Any] = ts_env.client.get_workflow_handle(started.workflow_id)
+        handle = await apply(ts_env, registry, worker.task_queue, DISTRICT, child)
         offer = await wait_for_task(engine, handle.id, "offer.1")
         assert _open_steps(engine, handle.id, "xiaodian.") == []
         await _complete_as(ts_env, engine, offer.task_id, "community_staff", {"accept": True})
@@ -372,18 +322,9 @@ async def test_festival_delivers_couplets_after_the_couplet_session(
     registry = _registry()
     community = smallest_community(engine, DISTRICT, date.today())
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
-        started = await service.start_process(
-            ts_env.client,
-            registry,
-            process="eldercare.festival",
-            district=DISTRICT,
-            request={"year": 2027, "communities": [community]},
-            started_by="schedule:eldercare.festival.spring",
-            task_queue=worker.task_queue,
+        festival, start_day, elders = await start_as_scheduled(
+            ts_env, engine, registry, worker.task_queue, DISTRICT, community, 2027
         )
-        festival = ts_env.client.get_workflow_handle(started.workflow_id)
-        start_day = (await festival.describe()).start_time.date()
-        elders = eligible(engine, DISTRICT, start_day)[community]
 
         couplets = await wait_for_task(engine, festival.id, "xiaodian.couplet_session")
         assert couplets.role == "community_staff"
@@ -392,12 +333,7 @@ async def test_festival_delivers_couplets_after_the_couplet_session(
         # Two days on, the couplets are still being written: no delivery has started.
         await ts_env.sleep(timedelta(days=2))
         assert (await festival.query("status"))["stage"] == "listing"
-        for elder_ref in elders:
-            with pytest.raises(RPCError) as missing:
-                await ts_env.client.get_workflow_handle(
-                    delivery_id(DISTRICT, 2027, elder_ref)
-                ).describe()
-            assert missing.value.status == RPCStatusCode.NOT_FOUND
+        await no_delivery_started(ts_env.client, DISTRICT, 2027, elders)
         await _complete_as(
             ts_env,
             engine,

@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from careflow.db import FamilyDoctorContract, crud
 from careflow.errors import InputError
-from careflow.models import ProcessContext, StepInput
+from careflow.models import StepInput
 from careflow.notify import OutboxLogAdapter
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
@@ -26,7 +26,13 @@ from plugins.engine import plugin as engine_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin
 from plugins.xinghualing.activities import NOTIFY_FAMILY_DOCTOR, XinghualingActivities
 from tests.conftest import record_history
-from tests.plugins.eldercare.green_channel.support import complete, elder, start
+from tests.plugins.eldercare.green_channel.support import (
+    channel_context,
+    complete,
+    elder,
+    record_opened,
+    start,
+)
 from tests.plugins.xinghualing.support import activity_inputs, through_discharge
 from tests.support.inbox import (
     notifications_of,
@@ -196,16 +202,6 @@ async def test_unanswered_home_sickbed_escalates_then_expires_and_the_channel_go
     )
 
 
-def _context(case_ref: str) -> ProcessContext:
-    return ProcessContext(
-        process=GREEN_CHANNEL_PROCESS,
-        module="eldercare",
-        district="xinghualing",
-        case_ref=case_ref,
-        started_by="staff:S0001",
-    )
-
-
 def test_family_doctor_notice_takes_the_elder_from_data_or_the_case_record(
     seeded_engine: Engine,
 ) -> None:
@@ -219,29 +215,18 @@ def test_family_doctor_notice_takes_the_elder_from_data_or_the_case_record(
     step = StepInput(
         workflow_id=new_id,
         step_key="xinghualing.family_doctor_notice",
-        context=_context("CNEW1"),
+        context=channel_context("xinghualing", "CNEW1"),
         data={"elder_ref": person.id, "disability_level": person.disability_level},
     )
     env.run(acts.notify_family_doctor, step)
 
     # One started before it (a running process replaying its old input) has only the record.
     old_id = f"{GREEN_CHANNEL_PROCESS}-xinghualing-COLD1"
-    with Session(engine) as session:
-        crud.insert_case_record(
-            session,
-            workflow_id=old_id,
-            step_key="opened",
-            process=GREEN_CHANNEL_PROCESS,
-            district="xinghualing",
-            case_ref="COLD1",
-            kind="green_channel_opened",
-            data={"elder_ref": person.id},
-        )
-        session.commit()
+    record_opened(engine, old_id, district="xinghualing", case_ref="COLD1", elder_ref=person.id)
     old = step.model_copy(
         update={
             "workflow_id": old_id,
-            "context": _context("COLD1"),
+            "context": channel_context("xinghualing", "COLD1"),
             "data": {"disability_level": 2},
         }
     )
@@ -275,7 +260,7 @@ def test_notice_goes_to_the_contracted_doctor_else_to_the_district_doctors(
             StepInput(
                 workflow_id=wf_id,
                 step_key="xinghualing.family_doctor_notice",
-                context=_context(case_ref),
+                context=channel_context("xinghualing", case_ref),
                 data={"elder_ref": person.id},
             ),
         )

@@ -10,19 +10,19 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
-from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
-from plugins.childcare.places import PlacesApplication, PlacesCapacity, PlacesResult
+from plugins.childcare.places import PlacesApplication, PlacesResult
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.engine import plugin as engine_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin
 from tests.conftest import record_history
+from tests.plugins.childcare.places.support import apply, taken, toddlers
 from tests.support.inbox import records_of, result_of, wait_for_task
 
 DISTRICT = "xinghualing"
@@ -36,22 +36,6 @@ def registry() -> PluginRegistry:
     )
 
 
-async def _toddler(env: WorkflowEnvironment, engine: Engine) -> str:
-    """A child of the district, made about one year old at the test server's clock."""
-    born = (await env.get_current_time()).date() - timedelta(days=400)
-    with Session(engine) as session:
-        child = session.exec(
-            select(Person)
-            .where(Person.kind == "child", col(Person.community_code).startswith(f"{DISTRICT}."))
-            .order_by(col(Person.id))
-        ).first()
-        assert child is not None
-        child.birth_date = born
-        session.add(child)
-        session.commit()
-        return child.id
-
-
 def _application(engine: Engine, workflow_id: str) -> tuple[str, str | None]:
     with Session(engine) as session:
         row = session.get(PlacesApplication, workflow_id)
@@ -59,27 +43,13 @@ def _application(engine: Engine, workflow_id: str) -> tuple[str, str | None]:
         return row.status, row.provider_id
 
 
-def _taken(engine: Engine, provider: str) -> int:
-    with Session(engine) as session:
-        row = session.get(PlacesCapacity, provider)
-        return row.taken if row else -1
-
-
 async def _accepted(
     env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry, task_queue: str
 ) -> tuple[str, str]:
     """Apply for a toddler, accept the offer; (workflow id, provider) once the check is open."""
-    child = await _toddler(env, engine)
-    started = await service.start_process(
-        env.client,
-        registry,
-        process="childcare.places",
-        district=DISTRICT,
-        request={"child_ref": child, "preferred_kinds": ["community"]},
-        started_by="staff:S0001",
-        task_queue=task_queue,
-    )
-    offer = await wait_for_task(engine, started.workflow_id, "offer.1")
+    [child] = await toddlers(env, engine, DISTRICT, 1)
+    handle = await apply(env, registry, task_queue, DISTRICT, child)
+    offer = await wait_for_task(engine, handle.id, "offer.1")
     await service.complete_task(
         env.client,
         engine,
@@ -88,10 +58,10 @@ async def _accepted(
         role="community_staff",
         data={"accept": True},
     )
-    await wait_for_task(engine, started.workflow_id, CHECK)
-    status, provider = _application(engine, started.workflow_id)
+    await wait_for_task(engine, handle.id, CHECK)
+    status, provider = _application(engine, handle.id)
     assert status == "offered" and provider is not None
-    return started.workflow_id, provider
+    return handle.id, provider
 
 
 async def test_child_not_fit_for_care_is_not_enrolled_and_the_seat_is_freed(
@@ -101,7 +71,7 @@ async def test_child_not_fit_for_care_is_not_enrolled_and_the_seat_is_freed(
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         wf_id, provider = await _accepted(ts_env, engine, registry, worker.task_queue)
         handle = ts_env.client.get_workflow_handle(wf_id)
-        assert _taken(engine, provider) == 1
+        assert taken(engine, provider) == 1
         check = await wait_for_task(engine, wf_id, CHECK)
         await service.complete_task(
             ts_env.client,
@@ -116,7 +86,7 @@ async def test_child_not_fit_for_care_is_not_enrolled_and_the_seat_is_freed(
 
     assert result.outcome == "enrolment_refused" and result.reason == CHECK
     assert _application(engine, wf_id) == ("refused", None)
-    assert _taken(engine, provider) == 0  # nobody waits: the seat goes back to the pool
+    assert taken(engine, provider) == 0  # nobody waits: the seat goes back to the pool
     kinds = [kind for _, kind in records_of(engine, wf_id)]
     assert "places_enrolment_refused" in kinds and "places_enrolled" not in kinds
     assert ("enrolment_refused", "places_enrolment_refused") in records_of(engine, wf_id)
@@ -136,7 +106,7 @@ async def test_health_check_not_entered_in_time_stops_enrolment(
 
     assert result.outcome == "enrolment_refused"
     assert _application(engine, wf_id) == ("refused", None)
-    assert _taken(engine, provider) == 0
+    assert taken(engine, provider) == 0
     kinds = [kind for _, kind in records_of(engine, wf_id)]
     assert kinds.index("step_expired") < kinds.index("places_enrolment_refused")
 
@@ -145,18 +115,9 @@ async def test_health_check_before_enrolment(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    child = await _toddler(ts_env, engine)
+    [child] = await toddlers(ts_env, engine, DISTRICT, 1)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
-        started = await service.start_process(
-            ts_env.client,
-            registry,
-            process="childcare.places",
-            district=DISTRICT,
-            request={"child_ref": child, "preferred_kinds": ["community"]},
-            started_by="staff:S0001",
-            task_queue=worker.task_queue,
-        )
-        handle = ts_env.client.get_workflow_handle(started.workflow_id)
+        handle = await apply(ts_env, registry, worker.task_queue, DISTRICT, child)
         offer = await wait_for_task(engine, handle.id, "offer.1")
         await service.complete_task(
             ts_env.client,
@@ -172,7 +133,7 @@ async def test_health_check_before_enrolment(
         assert check.form_ref == "plugins.xinghualing.forms:PreEnrolmentHealthCheckForm"
         # The seat stays held for the family, but nobody is enrolled while the check is open.
         status, provider = _application(engine, handle.id)
-        assert status == "offered" and provider is not None and _taken(engine, provider) == 1
+        assert status == "offered" and provider is not None and taken(engine, provider) == 1
         assert ("enrolment", "places_enrolled") not in records_of(engine, handle.id)
 
         # The institution has not reported in five days: community staff chase it up.
@@ -202,7 +163,7 @@ async def test_health_check_before_enrolment(
 
     assert result.outcome == "enrolled" and result.provider_ref == provider
     assert _application(engine, handle.id) == ("enrolled", provider)
-    assert _taken(engine, provider) == 1
+    assert taken(engine, provider) == 1
     assert done.result == {**form, "enrol": True} and done.completed_role == "community_staff"
     assert status_view["results"][CHECK] == {**form, "enrol": True}
     keys = [key for key, _ in records_of(engine, handle.id)]

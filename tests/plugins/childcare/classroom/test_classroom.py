@@ -16,30 +16,11 @@ from careflow import service
 from careflow.db.tables import Guardian, Person
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.classroom import ClassroomEnrolment, ClassroomResult, HandoverRequest
-from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
-from tests.support.programmes import switched_on
 
 DISTRICT = "wanbailin"
-
-
-@pytest.fixture
-def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build(
-        [
-            engine_plugin,
-            childcare_plugin,
-            switched_on(
-                DISTRICT,
-                "childcare.classroom",
-                "childcare.classroom_day",
-                "childcare.classroom_enrolment",
-            ),
-        ]
-    )
 
 
 def _pickups(engine: Engine) -> tuple[str, dict[str, tuple[str, str | None]]]:

@@ -14,30 +14,11 @@ from careflow.db.tables import Person
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.classroom import ClassroomEnrolment, EnrolmentResult
-from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import records_of, result_of
-from tests.support.programmes import switched_on
 
 DISTRICT = "wanbailin"
-
-
-@pytest.fixture
-def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build(
-        [
-            engine_plugin,
-            childcare_plugin,
-            switched_on(
-                DISTRICT,
-                "childcare.classroom",
-                "childcare.classroom_day",
-                "childcare.classroom_enrolment",
-            ),
-        ]
-    )
 
 
 def _people(engine: Engine) -> tuple[Person, str, str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle
@@ -15,37 +14,18 @@ from careflow import service
 from careflow.db.tables import Guardian, Provider
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.dining import (
     CHECKLIST_ITEMS,
     DiningEnrolment,
     DiningResult,
     DiningSuspension,
 )
-from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
-from tests.support.programmes import switched_on
 
 DISTRICT = "yingze"
 PASS: dict[str, Any] = dict.fromkeys(CHECKLIST_ITEMS, True)
 FAIL: dict[str, Any] = {**PASS, "sample_retention": False, "findings": "未留样"}
-
-
-@pytest.fixture
-def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build(
-        [
-            engine_plugin,
-            childcare_plugin,
-            switched_on(
-                DISTRICT,
-                "childcare.dining_round",
-                "childcare.dining_inspection",
-                "childcare.dining_enrolment",
-            ),
-        ]
-    )
 
 
 def _table(engine: Engine) -> str:

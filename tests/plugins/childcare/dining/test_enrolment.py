@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
@@ -14,32 +13,13 @@ from careflow import service
 from careflow.db.tables import Person, Provider
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.dining import DiningEnrolment, DiningEnrolmentResult
 from plugins.childcare.dining.activities import DiningActivities
 from plugins.childcare.dining.models import SuspendInput
-from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import records_of, result_of
-from tests.support.programmes import switched_on
 
 DISTRICT = "yingze"
-
-
-@pytest.fixture
-def cc_registry() -> PluginRegistry:
-    return PluginRegistry.build(
-        [
-            engine_plugin,
-            childcare_plugin,
-            switched_on(
-                DISTRICT,
-                "childcare.dining_round",
-                "childcare.dining_inspection",
-                "childcare.dining_enrolment",
-            ),
-        ]
-    )
 
 
 def _registry_ids(engine: Engine) -> tuple[str, str, str, str]:

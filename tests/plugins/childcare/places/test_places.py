@@ -21,6 +21,7 @@ from plugins.childcare.places import PlacesApplication, PlacesCapacity, PlacesRe
 from plugins.childcare.places.activities import take_seat
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from tests.plugins.childcare.places.support import apply, taken, toddlers
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "xinghualing"
@@ -29,27 +30,6 @@ DISTRICT = "xinghualing"
 @pytest.fixture
 def cc_registry() -> PluginRegistry:
     return PluginRegistry.build([engine_plugin, childcare_plugin])
-
-
-async def _children(env: WorkflowEnvironment, engine: Engine, n: int) -> list[str]:
-    """``n`` children of the district, made about one year old at the test server's clock.
-
-    The session's time-skipping server may be years past the seed's reference date, so ages
-    are set from its clock rather than trusted from the seed.
-    """
-    born = (await env.get_current_time()).date() - timedelta(days=400)
-    with Session(engine) as session:
-        rows = session.exec(
-            select(Person)
-            .where(Person.kind == "child", col(Person.community_code).startswith(f"{DISTRICT}."))
-            .order_by(col(Person.id))
-            .limit(n)
-        ).all()
-        for row in rows:
-            row.birth_date = born
-            session.add(row)
-        session.commit()
-        return [row.id for row in rows]
 
 
 def _older_child(engine: Engine, young: list[str]) -> str:
@@ -83,21 +63,6 @@ def _one_seat(engine: Engine) -> str:
     return providers[0]
 
 
-async def _apply(
-    env: WorkflowEnvironment, registry: PluginRegistry, task_queue: str, child: str
-) -> WorkflowHandle[Any, Any]:
-    started = await service.start_process(
-        env.client,
-        registry,
-        process="childcare.places",
-        district=DISTRICT,
-        request={"child_ref": child, "preferred_kinds": ["community"]},
-        started_by="staff:S0001",
-        task_queue=task_queue,
-    )
-    return env.client.get_workflow_handle(started.workflow_id)
-
-
 async def _answer(
     env: WorkflowEnvironment, engine: Engine, handle: WorkflowHandle[Any, Any], key: str, data: Any
 ) -> None:
@@ -107,24 +72,18 @@ async def _answer(
     )
 
 
-def _taken(engine: Engine, provider: str) -> int:
-    with Session(engine) as session:
-        row = session.get(PlacesCapacity, provider)
-        return row.taken if row else -1
-
-
 async def test_offer_accepted_is_enrolled_and_too_old_is_refused(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    child = (await _children(ts_env, engine, 1))[0]
+    [child] = await toddlers(ts_env, engine, DISTRICT, 1)
     old = _older_child(engine, [child])
     async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
-        handle = await _apply(ts_env, cc_registry, worker.task_queue, child)
+        handle = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, child)
         await _answer(ts_env, engine, handle, "offer.1", {"accept": True})
         result = PlacesResult.model_validate(await result_of(ts_env, handle))
         await record_history(ts_env.client, handle, "childcare_places_enrolled")
-        refused = await _apply(ts_env, cc_registry, worker.task_queue, old)
+        refused = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, old)
         too_old = PlacesResult.model_validate(await result_of(ts_env, refused))
         await record_history(ts_env.client, refused, "childcare_places_ineligible")
     assert result.outcome == "enrolled" and result.provider_ref is not None
@@ -134,7 +93,7 @@ async def test_offer_accepted_is_enrolled_and_too_old_is_refused(
     # The family preferred a community place: they got one, not the district centre.
     assert provider is not None and provider.community_code is not None
     assert row is not None and row.status == "enrolled"
-    assert _taken(engine, result.provider_ref) == 1
+    assert taken(engine, result.provider_ref) == 1
     assert ("enrolment", "places_enrolled") in records_of(engine, handle.id)
     assert too_old.outcome == "ineligible" and too_old.reason == "too_old"
 
@@ -143,15 +102,15 @@ async def test_full_capacity_waits_and_gets_the_seat_another_family_declines(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    first, second = await _children(ts_env, engine, 2)
+    first, second = await toddlers(ts_env, engine, DISTRICT, 2)
     seat = _one_seat(engine)
     async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
-        holder = await _apply(ts_env, cc_registry, worker.task_queue, first)
+        holder = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, first)
         await wait_for_task(engine, holder.id, "offer.1")
-        waiting = await _apply(ts_env, cc_registry, worker.task_queue, second)
+        waiting = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, second)
         while ("waiting.0", "places_waiting") not in records_of(engine, waiting.id):
             await ts_env.sleep(timedelta(seconds=1))
-        assert _taken(engine, seat) == 1
+        assert taken(engine, seat) == 1
         await _answer(ts_env, engine, holder, "offer.1", {"accept": False})
         declined = PlacesResult.model_validate(await result_of(ts_env, holder))
         await record_history(ts_env.client, holder, "childcare_places_declined")
@@ -160,19 +119,19 @@ async def test_full_capacity_waits_and_gets_the_seat_another_family_declines(
         await record_history(ts_env.client, waiting, "childcare_places_waited")
     assert declined.outcome == "declined"
     assert result.outcome == "enrolled" and result.waited and result.provider_ref == seat
-    assert _taken(engine, seat) == 1  # passed on, never double-counted
+    assert taken(engine, seat) == 1  # passed on, never double-counted
 
 
 async def test_expired_offer_passes_the_seat_to_the_next_family(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    first, second = await _children(ts_env, engine, 2)
+    first, second = await toddlers(ts_env, engine, DISTRICT, 2)
     seat = _one_seat(engine)
     async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
-        holder = await _apply(ts_env, cc_registry, worker.task_queue, first)
+        holder = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, first)
         await wait_for_task(engine, holder.id, "offer.1")
-        waiting = await _apply(ts_env, cc_registry, worker.task_queue, second)
+        waiting = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, second)
         while ("waiting.0", "places_waiting") not in records_of(engine, waiting.id):
             await ts_env.sleep(timedelta(seconds=1))
         expired = PlacesResult.model_validate(await result_of(ts_env, holder))
@@ -183,7 +142,7 @@ async def test_expired_offer_passes_the_seat_to_the_next_family(
     assert expired.outcome == "offer_expired"
     assert (f"seat_passed.{waiting.id}", "places_seat_passed") in records_of(engine, holder.id)
     assert result.outcome == "enrolled" and result.provider_ref == seat
-    assert _taken(engine, seat) == 1
+    assert taken(engine, seat) == 1
 
 
 def test_concurrent_reservations_never_overbook(seeded_engine: Engine) -> None:
@@ -206,7 +165,7 @@ def test_concurrent_reservations_never_overbook(seeded_engine: Engine) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(attempt, range(20)))
-    assert results.count(True) == 3 and _taken(engine, seat) == 3
+    assert results.count(True) == 3 and taken(engine, seat) == 3
     with Session(engine) as session, pytest.raises(Exception, match=r"(?i)check|constraint"):
         session.get(PlacesCapacity, seat).taken = 4  # type: ignore[union-attr]
         session.commit()
@@ -216,14 +175,14 @@ async def test_whole_waiting_list_expires_while_the_seat_stays_taken(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    holder_child, *waiting_children = await _children(ts_env, engine, 3)
+    holder_child, *waiting_children = await toddlers(ts_env, engine, DISTRICT, 3)
     seat = _one_seat(engine)
     async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
-        holder = await _apply(ts_env, cc_registry, worker.task_queue, holder_child)
+        holder = await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, holder_child)
         await _answer(ts_env, engine, holder, "offer.1", {"accept": True})
         assert PlacesResult.model_validate(await result_of(ts_env, holder)).outcome == "enrolled"
         waiting = [
-            await _apply(ts_env, cc_registry, worker.task_queue, child)
+            await apply(ts_env, cc_registry, worker.task_queue, DISTRICT, child)
             for child in waiting_children
         ]
         for handle in waiting:
@@ -239,14 +198,14 @@ async def test_whole_waiting_list_expires_while_the_seat_stays_taken(
             row = session.get(PlacesApplication, handle.id)
             assert row is not None and row.status == "lapsed" and row.provider_id is None
         assert ("report", "places_report") in records_of(engine, handle.id)
-    assert _taken(engine, seat) == 1  # the enrolled family keeps it; no seat was invented
+    assert taken(engine, seat) == 1  # the enrolled family keeps it; no seat was invented
 
 
 async def test_a_family_applies_by_event_and_a_used_number_is_refused(
     ts_env: WorkflowEnvironment, seeded_engine: Engine, cc_registry: PluginRegistry
 ) -> None:
     engine = seeded_engine
-    child = (await _children(ts_env, engine, 1))[0]
+    [child] = await toddlers(ts_env, engine, DISTRICT, 1)
     event = {
         "district": DISTRICT,
         "case_ref": "A-0001",

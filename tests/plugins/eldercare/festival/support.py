@@ -5,17 +5,28 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.db.tables import Person
+from careflow.registry import PluginRegistry
 from plugins.eldercare.tiers.activities import age_on
 from tests.support.inbox import wait_for_task
 
-__all__ = ["delivery_id", "delivery_items", "eligible", "hand_over_all", "smallest_community"]
+__all__ = [
+    "delivery_id",
+    "delivery_items",
+    "eligible",
+    "hand_over_all",
+    "no_delivery_started",
+    "smallest_community",
+    "start_as_scheduled",
+]
 
 
 def eligible(engine: Engine, district: str, day: date) -> dict[str, list[str]]:
@@ -33,13 +44,41 @@ def eligible(engine: Engine, district: str, day: date) -> dict[str, list[str]]:
     return found
 
 
-def smallest_community(engine: Engine, district: str, day: date) -> str:
-    """The community with the fewest (but at least two) festival recipients: a short test."""
+def smallest_community(engine: Engine, district: str, day: date, *, at_least: int = 2) -> str:
+    """The community with the fewest (but ``at_least``) festival recipients: a short test."""
     by_community = eligible(engine, district, day)
     return min(
-        (c for c, refs in by_community.items() if len(refs) >= 2),
+        (c for c, refs in by_community.items() if len(refs) >= at_least),
         key=lambda c: len(by_community[c]),
     )
+
+
+async def start_as_scheduled(
+    env: WorkflowEnvironment,
+    engine: Engine,
+    registry: PluginRegistry,
+    task_queue: str,
+    district: str,
+    community: str,
+    year: int,
+) -> tuple[WorkflowHandle[Any, Any], date, list[str]]:
+    """Start the festival for one community as the spring schedule would.
+
+    Returns the festival's handle, the day it started on the test server's clock, and the
+    community's recipients as listed on that day.
+    """
+    started = await service.start_process(
+        env.client,
+        registry,
+        process="eldercare.festival",
+        district=district,
+        request={"year": year, "communities": [community]},
+        started_by="schedule:eldercare.festival.spring",
+        task_queue=task_queue,
+    )
+    festival = env.client.get_workflow_handle(started.workflow_id)
+    start_day = (await festival.describe()).start_time.date()
+    return festival, start_day, eligible(engine, district, start_day)[community]
 
 
 def delivery_id(district: str, year: int, elder: str) -> str:
@@ -54,6 +93,14 @@ async def delivery_items(client: Client, workflow_id: str) -> list[dict[str, Any
     [process_input] = await client.data_converter.decode(started.input.payloads)
     items: list[dict[str, Any]] = process_input["request"]["items"]
     return items
+
+
+async def no_delivery_started(client: Client, district: str, year: int, elders: list[str]) -> None:
+    """No elder's delivery workflow exists yet (checked)."""
+    for elder in elders:
+        with pytest.raises(RPCError) as missing:
+            await client.get_workflow_handle(delivery_id(district, year, elder)).describe()
+        assert missing.value.status == RPCStatusCode.NOT_FOUND
 
 
 async def hand_over_all(

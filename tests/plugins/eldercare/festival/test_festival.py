@@ -5,36 +5,23 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
-from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.festival import FESTIVAL_SCHEDULE, FestivalResult
-from plugins.eldercare.tiers.activities import age_on
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from tests.plugins.eldercare.festival.support import (
+    delivery_id,
+    smallest_community,
+    start_as_scheduled,
+)
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 
 DISTRICT = "xinghualing"
-
-
-def _eligible(engine: Engine, day: date) -> dict[str, list[str]]:
-    """Solitary or 80+ elders of the district by community, as the festival lists them."""
-    with Session(engine) as session:
-        people = session.exec(
-            select(Person)
-            .where(Person.kind == "elder", col(Person.community_code).startswith(f"{DISTRICT}."))
-            .order_by(col(Person.id))
-        ).all()
-    found: dict[str, list[str]] = {}
-    for p in people:
-        if p.lives_alone or age_on(p.birth_date, day) >= 80:
-            found.setdefault(p.community_code, []).append(p.id)
-    return found
 
 
 async def test_gifts_go_to_solitary_and_very_old_elders_in_batches(
@@ -45,27 +32,14 @@ async def test_gifts_go_to_solitary_and_very_old_elders_in_batches(
         [engine_plugin, eldercare_plugin],
         overrides={DISTRICT: {"eldercare.festival": {"batch_size": 2}}},
     )
-    today = date.today()
-    community = min(
-        (c for c, refs in _eligible(engine, today).items() if len(refs) >= 3),
-        key=lambda c: len(_eligible(engine, today)[c]),
-    )
+    community = smallest_community(engine, DISTRICT, date.today(), at_least=3)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
-        started = await service.start_process(
-            ts_env.client,
-            registry,
-            process="eldercare.festival",
-            district=DISTRICT,
-            request={"year": 2027, "communities": [community]},
-            started_by="schedule:eldercare.festival.spring",
-            task_queue=worker.task_queue,
+        festival, _, elders = await start_as_scheduled(
+            ts_env, engine, registry, worker.task_queue, DISTRICT, community, 2027
         )
-        festival = ts_env.client.get_workflow_handle(started.workflow_id)
-        start_day = (await festival.describe()).start_time.date()
-        elders = _eligible(engine, start_day)[community]
         refused = elders[-1]
         for elder in elders:  # in batches of two: the next batch opens after this one ends
-            delivery = f"delivery-{DISTRICT}-F2027.{elder}"
+            delivery = delivery_id(DISTRICT, 2027, elder)
             dropoff = await wait_for_task(engine, delivery, "dropoff")
             assert dropoff.community == community
             await service.complete_task(

@@ -10,8 +10,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
+from careflow.db import crud
 from careflow.db.tables import Household, HouseholdMember, Person
+from careflow.models import ProcessContext
 from careflow.registry import PluginRegistry
+from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
 from plugins.eldercare.green_channel.tables import GreenChannelBooking
 
 DISTRICT = "xinghualing"
@@ -58,6 +61,39 @@ def add_family(engine: Engine, elder_ref: str) -> str:
         )
         session.commit()
     return "P99001"
+
+
+def channel_context(district: str, case_ref: str) -> ProcessContext:
+    """The context of a green channel staff opened in ``district`` for ``case_ref``."""
+    return ProcessContext(
+        process=GREEN_CHANNEL_PROCESS,
+        module="eldercare",
+        district=district,
+        case_ref=case_ref,
+        started_by="staff:S0001",
+    )
+
+
+def record_opened(
+    engine: Engine, workflow_id: str, *, district: str, case_ref: str, elder_ref: str
+) -> None:
+    """Write a channel's ``green_channel_opened`` case record, naming its elder.
+
+    A channel started before the extension points passed ``elder_ref`` in their data has only
+    this record to find its elder by.
+    """
+    with Session(engine) as session:
+        crud.insert_case_record(
+            session,
+            workflow_id=workflow_id,
+            step_key="opened",
+            process=GREEN_CHANNEL_PROCESS,
+            district=district,
+            case_ref=case_ref,
+            kind="green_channel_opened",
+            data={"elder_ref": elder_ref},
+        )
+        session.commit()
 
 
 def bookings(engine: Engine, workflow_id: str) -> list[tuple[str, str, str | None]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
-from careflow.db.tables import Notification, Pairing, Person
+from careflow.db.tables import Notification, Pairing
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
@@ -27,11 +27,11 @@ from plugins.eldercare.tiers import (
     TiersResult,
     tiers_workflow_id,
 )
-from plugins.eldercare.tiers.activities import age_on
 from plugins.eldercare.tiers.rules import GradeFacts, grade
 from plugins.eldercare.tiers.tables import TierAssessment, TierCarePlan
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
 from tests.support.programmes import switched_on
 
@@ -47,24 +47,6 @@ def _registry(**params: Any) -> PluginRegistry:
         DISTRICT, "eldercare.tiers", "eldercare.health_monitor", "eldercare.health_alert"
     )
     return PluginRegistry.build([engine_plugin, eldercare_plugin, enabled], overrides=overrides)
-
-
-def _young_elders(engine: Engine, count: int, *, offset: int = 0) -> list[str]:
-    """Elders of the district who grade green from the registry alone, for years to come."""
-    today = datetime.now(UTC).date()
-    with Session(engine) as session:
-        people = session.exec(
-            select(Person)
-            .where(
-                Person.kind == "elder",
-                col(Person.community_code).startswith(f"{DISTRICT}."),
-                Person.disability_level == 0,
-                col(Person.lives_alone).is_(False),
-            )
-            .order_by(col(Person.id))
-        ).all()
-    young = [p.id for p in people if age_on(p.birth_date, today) <= 70]
-    return young[offset : offset + count]
 
 
 async def _start(env: WorkflowEnvironment, registry: PluginRegistry, queue: str, elder: str) -> Any:
@@ -139,7 +121,7 @@ async def test_green_plan_invites_for_years_and_stays_small(
     """Continue-as-new: two years of monthly invitations, none lost or sent twice."""
     engine = seeded_engine
     registry = _registry(max_history=40)
-    [elder] = _young_elders(engine, 1)
+    [elder] = young_elders(engine, DISTRICT, 1)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         handle = await _start(ts_env, registry, worker.task_queue, elder)
         await _assess(ts_env, engine, handle.id, 0)
@@ -187,7 +169,7 @@ async def test_yellow_visits_continue_as_new_without_losing_or_doubling_a_visit(
 ) -> None:
     engine = seeded_engine
     registry = _registry(max_history=40)
-    [elder] = _young_elders(engine, 1, offset=1)
+    [elder] = young_elders(engine, DISTRICT, 1, offset=1)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         handle = await _start(ts_env, registry, worker.task_queue, elder)
         await _assess(ts_env, engine, handle.id, 0, lives_alone=True)
@@ -221,7 +203,7 @@ async def test_red_pairs_a_volunteer_and_a_missed_visit_escalates(
 ) -> None:
     engine = seeded_engine
     registry = _registry()
-    [elder] = _young_elders(engine, 1, offset=2)
+    [elder] = young_elders(engine, DISTRICT, 1, offset=2)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         handle = await _start(ts_env, registry, worker.task_queue, elder)
         await _assess(ts_env, engine, handle.id, 0, disability_level=3)
@@ -261,7 +243,7 @@ async def test_health_alerts_trigger_a_reassessment_that_changes_the_tier(
 ) -> None:
     engine = seeded_engine
     registry = _registry()
-    [elder] = _young_elders(engine, 1, offset=3)
+    [elder] = young_elders(engine, DISTRICT, 1, offset=3)
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         handle = await _start(ts_env, registry, worker.task_queue, elder)
         await _assess(ts_env, engine, handle.id, 0)

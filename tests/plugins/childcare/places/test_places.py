@@ -186,8 +186,12 @@ async def test_whole_waiting_list_expires_while_the_seat_stays_taken(
             for child in waiting_children
         ]
         for handle in waiting:
-            while ("waiting.0", "places_waiting") not in records_of(engine, handle.id):
+            for _ in range(120):
+                if ("waiting.0", "places_waiting") in records_of(engine, handle.id):
+                    break
                 await ts_env.sleep(timedelta(seconds=1))
+            else:
+                raise AssertionError(f"{handle.id} never joined the waiting list")
         # Nobody releases the seat: after 180 days every waiting application lapses.
         results = [PlacesResult.model_validate(await result_of(ts_env, h)) for h in waiting]
         await record_history(ts_env.client, waiting[0], "childcare_places_waiting_list_expired")

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from tests.plugins.eldercare.green_channel.support import elder
+from tests.plugins.eldercare.green_channel.support import elder, start
 from tests.support.inbox import wait_for_task
 
 GREEN_CHANNEL = "eldercare.green_channel"
@@ -55,45 +55,28 @@ def _index(summaries: list[str], text: str) -> int:
     raise AssertionError(f"no activity summary with {text!r} in {summaries}")
 
 
-async def _start(
-    env: WorkflowEnvironment,
-    registry: PluginRegistry,
-    task_queue: str,
-    process: str,
-    district: str,
-    request: dict[str, Any],
-) -> WorkflowHandle[Any, Any]:
-    started = await service.start_process(
-        env.client,
-        registry,
-        process=process,
-        district=district,
-        request=request,
-        started_by="staff:S0001",
-        task_queue=task_queue,
-    )
-    return env.client.get_workflow_handle(started.workflow_id)
-
-
 async def test_each_district_runs_its_steps_in_place(
     dev_env: WorkflowEnvironment, full_registry: PluginRegistry, seeded_engine: Engine
 ) -> None:
     engine = seeded_engine
     async with running_worker(dev_env.client, full_registry, engine=engine) as worker:
-        queue = worker.task_queue
         handles: list[WorkflowHandle[Any, Any]] = []
 
+        async def channel(district: str) -> WorkflowHandle[Any, Any]:
+            """A green channel for the district's first disabled elder, as staff start it."""
+            request = {
+                "elder_ref": elder(engine, disabled=True, district=district).id,
+                "source": "family_call",
+                "source_ref": "S0001",
+            }
+            handle = await start(
+                dev_env, full_registry, worker.task_queue, GREEN_CHANNEL, request, district=district
+            )
+            handles.append(handle)
+            return handle
+
         # Xinghualing: the family doctor is told, then joins triage before the city's triage.
-        person = elder(engine, disabled=True, district="xinghualing")
-        xhl = await _start(
-            dev_env,
-            full_registry,
-            queue,
-            GREEN_CHANNEL,
-            "xinghualing",
-            {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
-        )
-        handles.append(xhl)
+        xhl = await channel("xinghualing")
         doctor = await wait_for_task(engine, xhl.id, "xinghualing.family_doctor_triage")
         await service.complete_task(
             dev_env.client,
@@ -110,16 +93,7 @@ async def test_each_district_runs_its_steps_in_place(
         assert notice < joins < _index(found, "开工单 open task: 急诊绿色通道分诊")
 
         # Wanbailin: the station readings are attached before triage opens.
-        person = elder(engine, disabled=True, district="wanbailin")
-        wbl = await _start(
-            dev_env,
-            full_registry,
-            queue,
-            GREEN_CHANNEL,
-            "wanbailin",
-            {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
-        )
-        handles.append(wbl)
+        wbl = await channel("wanbailin")
         await wait_for_task(engine, wbl.id, "triage")
         found = await _until_summary(wbl, "开工单 open task: 急诊绿色通道分诊")
         assert _index(found, "附上健康小屋最近检测记录") < _index(
@@ -127,16 +101,7 @@ async def test_each_district_runs_its_steps_in_place(
         )
 
         # Xiaodian: the medical-insurance check runs after triage, before the booking.
-        person = elder(engine, disabled=True, district="xiaodian")
-        xd = await _start(
-            dev_env,
-            full_registry,
-            queue,
-            GREEN_CHANNEL,
-            "xiaodian",
-            {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
-        )
-        handles.append(xd)
+        xd = await channel("xiaodian")
         triage = await wait_for_task(engine, xd.id, "triage")
         await service.complete_task(
             dev_env.client,
@@ -153,26 +118,16 @@ async def test_each_district_runs_its_steps_in_place(
         assert _index(found, "医保待遇保障核查") < _index(found, "预约医院急诊")
 
         # Yingze: festival care lists the elders, then the student-volunteer roster opens.
-        yz = await _start(dev_env, full_registry, queue, "eldercare.festival", "yingze", {})
+        yz = await start(
+            dev_env, full_registry, worker.task_queue, "eldercare.festival", {}, district="yingze"
+        )
         handles.append(yz)
         await wait_for_task(engine, yz.id, "yingze.student_volunteers")
         found = await _until_summary(yz, "登记返乡大学生志愿者")
         assert _index(found, "列出独居、高龄老人") < _index(found, "登记返乡大学生志愿者")
 
         # The same processes elsewhere run none of these steps.
-        plain = await _start(
-            dev_env,
-            full_registry,
-            queue,
-            GREEN_CHANNEL,
-            "yingze",
-            {
-                "elder_ref": elder(engine, disabled=True, district="yingze").id,
-                "source": "family_call",
-                "source_ref": "S0001",
-            },
-        )
-        handles.append(plain)
+        plain = await channel("yingze")
         await wait_for_task(engine, plain.id, "triage")
         found = await _until_summary(plain, "开工单 open task: 急诊绿色通道分诊")
         district_steps = ("通知签约家庭医生", "签约家庭医生参与急诊分诊", "健康小屋", "医保待遇")

@@ -19,10 +19,12 @@ import temporalio.plugin
 from pydantic import BaseModel
 
 from careflow.forms import form_ref
+from careflow.inputs import AreaCode, CaseRef, Code, ExternalModel
 from careflow.plan import EscalationLevel, PlanStep, StepKind, TaskTemplate
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
     from careflow.notify import NotificationAdapter
     from careflow.registry import PluginRegistry
@@ -41,6 +43,7 @@ __all__ = [
     "PluginPart",
     "ProcessSpec",
     "ScheduleSpec",
+    "StateCheck",
     "StepSpec",
     "WaitStep",
     "activity_names",
@@ -91,6 +94,17 @@ def activity_names(cls: type) -> list[str]:
     ]
 
 
+StateCheck = Callable[["Session", str, Any], None]
+"""Checks a validated request or event against the app database before anything is sent.
+
+Called as ``check(session, district, payload)``; raises ``careflow.errors.InputError`` naming
+the payload's field (``pledge_ref``, ``booking_ref`` …) when what the database holds refuses
+it: a pledge for a campaign whose list is not published, a hand-over to someone who is not an
+authorised guardian. Registry ids marked with ``careflow.inputs.RegistryRef`` are checked by
+the service itself; a check covers what only the process's own tables know.
+"""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProcessSpec:
     """A process a plugin defines for the whole city.
@@ -105,6 +119,7 @@ class ProcessSpec:
         extension_points: Named points where plugins may add steps.
         default_enabled: Whether districts without a programme for it run it.
         long_lived: Continues as new to keep its history small.
+        check: Refuses a start the app database does not support (see ``StateCheck``).
     """
 
     id: str
@@ -117,6 +132,7 @@ class ProcessSpec:
     extension_points: tuple[str, ...] = ()
     default_enabled: bool = True
     long_lived: bool = False
+    check: StateCheck | None = None
 
     @property
     def workflow_type(self) -> str:
@@ -244,15 +260,16 @@ class WaitStep(StepSpec):
         )
 
 
-class CareEvent(BaseModel):
+class CareEvent(ExternalModel):
     """Base of every device or partner event: where it belongs and which case it moves.
 
-    ``case_ref`` is an opaque reference (a registry id or a case number), never a name.
+    ``case_ref`` is an opaque reference (a registry id or a case number), never a name. Unknown
+    fields are refused; the community must be one of the event's district.
     """
 
-    district: str
-    community: str | None = None
-    case_ref: str
+    district: Code
+    community: AreaCode | None = None
+    case_ref: CaseRef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -270,6 +287,9 @@ class EventRoute:
             ``process_workflow_id(process, district, case_ref)``: e.g. a batch workflow that
             holds the tasks of many cases. A pure function of the event; the workflow it names
             must have ``signal``. Not allowed with ``start_if_absent``.
+        check: Refuses an event the app database shows the process would refuse or ignore
+            (see ``StateCheck``), so the sender learns it at once instead of the event being
+            dropped inside the process.
     """
 
     event_type: str
@@ -279,6 +299,7 @@ class EventRoute:
     start_if_absent: bool = False
     to_request: Callable[[Any], BaseModel] | None = None
     workflow_id: Callable[[Any], str] | None = None
+    check: StateCheck | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

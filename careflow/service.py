@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import (
@@ -30,11 +30,21 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from careflow.contract import CareEvent, EventRoute
+from careflow.contract import CareEvent, EventRoute, StateCheck
 from careflow.db import crud
+from careflow.db.refs import check_refs
 from careflow.db.tables import Task
-from careflow.errors import InputError, PayloadError
+from careflow.errors import InputError
 from careflow.forms import FormRefError, load_form
+from careflow.inputs import (
+    CASE_REF_MAX,
+    CODE_MAX,
+    REF_MAX,
+    RegistryRef,
+    check_id,
+    registry_refs,
+    validate_external,
+)
 from careflow.models import (
     CompleteTaskInput,
     ProcessContext,
@@ -96,23 +106,33 @@ def new_case_ref(prefix: str = "C") -> str:
     return f"{prefix}{datetime.now(UTC):%y%m%d}{secrets.token_hex(3)}"
 
 
-def _validate_request(model: type[BaseModel], data: Any, *, field: str = "input") -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise PayloadError(field, err) from err
+def _check_state(
+    engine: Engine | None,
+    *,
+    district: str,
+    payload: BaseModel,
+    field: str,
+    check: StateCheck | None,
+    community: str | None = None,
+) -> None:
+    """Check a validated payload's registry references and the process's own state check.
 
-
-def _check_community(engine: Engine | None, district: str, community: str | None) -> None:
-    if community is None or engine is None:
+    Without an engine (tests of plans, tools with no database) nothing is looked up; every
+    command and the staff service pass one.
+    """
+    if engine is None:
         return
+    refs = list(registry_refs(payload, prefix=field))
+    if community is not None:
+        refs.insert(0, ("community", RegistryRef("community"), community))
     with Session(engine) as session:
-        area = crud.get_area(session, code=community)
-        in_district = {a.code for a in crud.communities_of(session, district=district)}
-    if area is None or area.level != "community":
-        raise InputError("community", f"unknown community {community!r}")
-    if community not in in_district:
-        raise InputError("community", f"community {community!r} is not in {district!r}")
+        check_refs(session, refs, district=district)
+        if check is None:
+            return
+        try:
+            check(session, district, payload)
+        except InputError as err:
+            raise InputError(f"{field}.{err.field}", err.problem) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +173,27 @@ def prepare_start(
     """Check everything about a start that needs no Temporal, and resolve its plan.
 
     Raises:
-        InputError: Unknown process, district or community (checked against the registry
-            database when ``engine`` is given); a request that does not validate; a process
-            not enabled in the district.
+        InputError: Unknown process or district; a community, case ref or actor that is not a
+            well-formed id; a request that does not validate strictly. With ``engine``: a
+            community or registry id the registry does not hold in the district, or a start
+            the process's own check refuses. A process not enabled in the district.
     """
     spec = registry.process(process)
     registry.check_district(district)
-    parsed = _validate_request(spec.request_model, request)
-    _check_community(engine, district, community)
+    check_id("started_by", started_by, max_length=CODE_MAX)
+    if community is not None:
+        check_id("community", community)
+    if case_ref is not None:
+        check_id("case_ref", case_ref, max_length=CASE_REF_MAX)
+    parsed = validate_external(spec.request_model, request, field="input")
+    _check_state(
+        engine,
+        district=district,
+        payload=parsed,
+        field="input",
+        check=spec.check,
+        community=community,
+    )
     plan = registry.resolve_plan(process, district)
     context = ProcessContext(
         process=process,
@@ -246,7 +279,7 @@ def check_completion(engine: Engine, *, task_id: str, role: str, data: Any) -> T
         form = load_form(task.form_ref)
     except FormRefError:
         return task  # a worker may know forms this client does not: the workflow decides
-    _validate_request(form, data, field="data")
+    validate_external(form, data, field="data")
     return task
 
 
@@ -264,8 +297,7 @@ async def complete_task(
     Rejections of the workflow's validator come back as ``InputError`` naming the field
     (``task_id``, ``role`` or ``data``), with nothing written.
     """
-    if not actor.strip():
-        raise InputError("actor", "staff id must not be empty")
+    check_id("actor", actor, max_length=REF_MAX)
     task = check_completion(engine, task_id=task_id, role=role, data=data)
     handle = client.get_workflow_handle(task.workflow_id)
     try:
@@ -297,16 +329,20 @@ class PreparedEvent:
     start: PreparedStart | None
 
 
-def prepare_event(registry: PluginRegistry, *, event_type: str, data: Any) -> PreparedEvent:
+def prepare_event(
+    registry: PluginRegistry, *, event_type: str, data: Any, engine: Engine | None = None
+) -> PreparedEvent:
     """Validate an event and find its process; resolve the plan if the route may start it.
 
     Raises:
-        InputError: Unknown event type, a payload that does not validate, an unknown district.
+        InputError: Unknown event type, a payload that does not validate strictly, an unknown
+            district. With ``engine``: a community or registry id the registry does not hold
+            in the district, or an event the route's check shows the process would refuse.
     """
     route = registry.route(event_type)
-    event = _validate_request(route.model, data, field="data")
-    assert isinstance(event, CareEvent)
+    event = validate_external(route.model, data, field="data")
     registry.check_district(event.district)
+    _check_state(engine, district=event.district, payload=event, field="data", check=route.check)
     start = None
     if route.start_if_absent and route.to_request is not None:
         start = prepare_start(
@@ -368,9 +404,10 @@ async def route_event(
     event_type: str,
     data: Any,
     task_queue: str,
+    engine: Engine | None = None,
 ) -> str:
     """Validate an event and deliver it (``prepare_event`` + ``deliver_event``)."""
-    prepared = prepare_event(registry, event_type=event_type, data=data)
+    prepared = prepare_event(registry, event_type=event_type, data=data, engine=engine)
     return await deliver_event(client, prepared, task_queue=task_queue)
 
 

@@ -9,6 +9,7 @@ import typer
 from careflow.cli.app import (
     CliState,
     cli_errors,
+    database,
     echo_json,
     read_json,
     run_async,
@@ -40,8 +41,10 @@ def event(
     st = state(ctx)
     st.registry.route(event_type)  # an unknown type fails before the file is read
     data = read_json(data_file, field="data")
-    # Validate before Temporal is contacted: bad events exit 2 and reach no process.
-    prepared = prepare_event(st.registry, event_type=event_type, data=data)
+    # Validate before Temporal is contacted: bad events, ids the registry does not hold and
+    # events the process would refuse exit 2 and reach no process.
+    with database(st.settings) as engine:
+        prepared = prepare_event(st.registry, event_type=event_type, data=data, engine=engine)
     workflow_id = run_async(_deliver(st, prepared))
     if as_json:
         echo_json({"event_type": event_type, "workflow_id": workflow_id})

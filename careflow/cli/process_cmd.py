@@ -18,6 +18,7 @@ from careflow.cli.app import (
     state,
     temporal_client,
 )
+from careflow.inputs import check_id
 from careflow.service import (
     PreparedStart,
     StartedProcess,
@@ -62,7 +63,7 @@ def start(
             process=process,
             district=district,
             request=request,
-            started_by=f"staff:{actor}" if actor else "cli",
+            started_by="cli" if actor is None else f"staff:{check_id('actor', actor)}",
             community=community,
             case_ref=case_ref,
             engine=engine,

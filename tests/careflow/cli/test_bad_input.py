@@ -78,7 +78,7 @@ def test_start_reads_stdin(runner: CliRunner) -> None:
     result = runner.invoke(
         app, ["start", "delivery", "-d", "wanbailin", "--input", "-"], input="[1, 2]"
     )
-    assert_bad_input(result, "input", "valid dictionary")
+    assert_bad_input(result, "input", "object")
 
 
 def test_start_empty_stdin(runner: CliRunner) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = ["EscalationLevel", "Plan", "PlanStep", "StepKind", "TaskTemplate"]
 
@@ -73,6 +73,16 @@ class Plan(BaseModel):
     plugins: dict[str, str] = Field(description="Name → version of every contributing plugin.")
     params: dict[str, Any] = Field(default_factory=dict)
     steps: list[PlanStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_step_keys(self) -> Plan:
+        # A step key is the idempotency key of what the step writes: a repeated key would make
+        # the second task or record a silent no-op mid-process, so no such plan may start.
+        keys = [step.key for step in self.steps]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"step keys repeat in the plan of {self.process!r}: {repeated}")
+        return self
 
     def at(self, point: str) -> list[PlanStep]:
         """The steps to run at one extension point, in plan order."""

@@ -6,10 +6,13 @@ broken plugin stops start-up with one message naming the plugin and the problem.
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,11 @@ from careflow.contract import (
     ProcessSpec,
     ScheduleSpec,
     StepSpec,
+    WaitStep,
 )
 from careflow.errors import InputError, PluginError, format_validation_error
 from careflow.models import ActivityName
+from careflow.params import unknown_keys
 from careflow.plan import Plan
 from careflow.roles import Role
 
@@ -44,14 +49,23 @@ ENTRY_POINT_GROUP = "careflow.plugins"
 ENGINE_ACTIVITIES = frozenset(name.value for name in ActivityName)
 
 
-def discover_plugins(group: str = ENTRY_POINT_GROUP) -> list[CarePlugin]:
+def discover_plugins(
+    group: str = ENTRY_POINT_GROUP, *, only: Collection[str] | None = None
+) -> list[CarePlugin]:
     """Load every plugin registered under the entry-point group.
+
+    Args:
+        group: The entry-point group.
+        only: Load just these entry-point names (``CAREFLOW_PLUGINS``); the others are not
+            even imported, so a plugin installed beside them changes nothing.
 
     Raises:
         PluginError: An entry point cannot be imported or is not a ``CarePlugin``.
     """
     plugins = []
     for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        if only is not None and ep.name not in only:
+            continue
         try:
             obj = ep.load()
         except Exception as err:  # any import failure is the plugin's fault
@@ -64,21 +78,50 @@ def discover_plugins(group: str = ENTRY_POINT_GROUP) -> list[CarePlugin]:
     return plugins
 
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def toml_table(*keys: str) -> str:
+    """The TOML header of a table, quoting keys that need it: ``[district.x."childcare.wish"]``.
+
+    Every module process id has a dot, so its table must be quoted; error messages show the
+    header exactly as it has to be written.
+    """
+    quoted = (k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False) for k in keys)
+    return "[" + ".".join(quoted) + "]"
+
+
 def load_overrides(path: Path | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """Read per-district parameter overrides: ``[district.<code>.<process>]`` tables in TOML.
+    """Read per-district parameter overrides: ``[district.<code>."<process>"]`` tables in TOML.
+
+    Only the file and its top level are checked here; :meth:`PluginRegistry.build` checks the
+    tables against the districts and processes, naming the table and key of each problem.
 
     Raises:
-        InputError: The file is missing or is not valid TOML of that shape.
+        InputError: The file is missing, not UTF-8, not valid TOML, or has other top-level keys.
     """
     if path is None:
         return {}
+    where = f"plugin configuration {path}"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise InputError(str(path), f"cannot read plugin configuration: {err}") from err
+    except OSError as err:
+        raise InputError(where, f"cannot read it: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise InputError(
+            where, f"not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8"
+        ) from err
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(where, f"not valid TOML: {err}") from err
+    extra = sorted(set(raw) - {"district"})
     districts = raw.get("district", {})
-    if not isinstance(districts, dict) or set(raw) - {"district"}:
-        raise InputError(str(path), "expected only [district.<code>.<process>] tables")
+    if extra or not isinstance(districts, dict):
+        named = ", ".join(extra) if extra else "district = …"
+        raise InputError(
+            where,
+            f"unexpected {named}: the file holds only "
+            '[district.<district code>."<process id>"] tables',
+        )
     return districts
 
 
@@ -97,6 +140,7 @@ class PluginRegistry:
     owners: dict[str, CarePlugin] = field(default_factory=dict)
     routes: dict[str, EventRoute] = field(default_factory=dict)
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    config_source: str | None = None
     _steps: dict[str, list[_Contribution]] = field(default_factory=dict)
 
     @classmethod
@@ -105,22 +149,33 @@ class PluginRegistry:
         plugins: Iterable[CarePlugin],
         *,
         overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+        config_source: str | None = None,
     ) -> PluginRegistry:
         """Validate ``plugins`` together and index them.
 
+        Args:
+            plugins: The plugins to load.
+            overrides: District → process → params, as read by :func:`load_overrides`.
+            config_source: Where ``overrides`` came from (the file), named in its errors.
+
         Raises:
             PluginError: The first problem found, naming its plugin.
-            InputError: An override names an unknown district or process, or a bad value.
+            InputError: An override is not a table, names an unknown district, process or
+                key, or sets a bad value; names the file, table and key.
         """
         ordered = tuple(sorted(plugins, key=lambda p: (p.order, p.name)))
-        registry = cls(plugins=ordered, overrides=overrides or {})
+        registry = cls(plugins=ordered, overrides=overrides or {}, config_source=config_source)
         registry._validate()
         return registry
 
     @classmethod
     def discover(cls, *, config: Path | None = None) -> PluginRegistry:
         """Discover plugins from entry points and apply the configuration file."""
-        return cls.build(discover_plugins(), overrides=load_overrides(config))
+        return cls.build(
+            discover_plugins(),
+            overrides=load_overrides(config),
+            config_source=None if config is None else str(config),
+        )
 
     # -- validation
 
@@ -194,8 +249,16 @@ class PluginRegistry:
         unknown = step.districts - DISTRICTS.keys()
         if unknown:
             raise PluginError(plugin.name, f"{where} names unknown districts {sorted(unknown)}")
-        if any(c.step.key == step.key for c in self._steps[step.process]):
-            raise PluginError(plugin.name, f"{where} is already used in process {step.process!r}")
+        if not step.key:
+            raise PluginError(plugin.name, f"a step of process {step.process!r} has an empty key")
+        for other in self._steps[step.process]:
+            if other.step.key == step.key:
+                raise PluginError(
+                    plugin.name,
+                    f"{where} is already used in process {step.process!r} by plugin "
+                    f"{other.plugin.name!r}: step keys are idempotency keys and must be unique",
+                )
+        self._check_step_durations(plugin, step)
         if isinstance(step, ActivityStep) and step.activity not in activities:
             raise PluginError(plugin.name, f"{where} names unregistered activity {step.activity!r}")
         if isinstance(step, HumanTaskStep):
@@ -215,6 +278,24 @@ class PluginRegistry:
                     plugin.name, f"{where} request: {format_validation_error(err)}"
                 ) from err
         self._steps[step.process].append(_Contribution(plugin, step))
+
+    @staticmethod
+    def _check_step_durations(plugin: CarePlugin, step: StepSpec) -> None:
+        # A zero or negative due time expires a task before anyone sees it; a zero timeout
+        # fails every attempt of the activity.
+        durations: list[tuple[str, Any]] = []
+        if isinstance(step, ActivityStep):
+            durations.append(("timeout", step.timeout))
+        if isinstance(step, HumanTaskStep):
+            durations.append(("due", step.due))
+            durations += [(f"escalation to {e.role}", e.due) for e in step.escalation]
+        if isinstance(step, WaitStep):
+            durations.append(("duration", step.duration))
+        for name, value in durations:
+            if value <= timedelta(0):
+                raise PluginError(
+                    plugin.name, f"step {step.key!r}: {name} must be positive, not {value}"
+                )
 
     def _add_route(self, plugin: CarePlugin, route: EventRoute) -> None:
         if route.event_type in self.routes:
@@ -257,6 +338,13 @@ class PluginRegistry:
                     f"programme for {programme.district!r} names unknown process {process!r}",
                 )
         for process, values in programme.params.items():
+            unknown = unknown_keys(self.processes[process].params_model, values)
+            if unknown:
+                raise PluginError(
+                    plugin.name,
+                    f"params for {process!r} in {programme.district!r}: "
+                    + _unknown_keys_problem(unknown),
+                )
             try:
                 self._merged_params(process, [values])
             except ValidationError as err:
@@ -304,21 +392,70 @@ class PluginRegistry:
                 plugin.name, f"schedule {schedule.id!r} request: {format_validation_error(err)}"
             ) from err
 
+    def _config_error(self, table: str, problem: str) -> InputError:
+        """An error in the configuration file, naming the file and the table."""
+        where = f"plugin configuration {self.config_source} " if self.config_source else ""
+        return InputError(f"{where}{table}", problem)
+
     def _check_overrides(self) -> None:
         for district, processes in self.overrides.items():
+            table = toml_table("district", district)
             if district not in DISTRICTS:
-                raise InputError(f"district.{district}", "unknown district")
+                raise self._config_error(
+                    table, f"unknown district {district!r} (known: {', '.join(DISTRICTS)})"
+                )
+            if not isinstance(processes, Mapping):
+                raise self._config_error(
+                    toml_table("district"),
+                    f"{district} = {processes!r} is not a table; write "
+                    f'{toml_table("district", district)[:-1]}."<process id>"] tables',
+                )
             for process, values in processes.items():
-                if process not in self.processes:
-                    raise InputError(f"district.{district}.{process}", "unknown process")
-                try:
-                    self.params_for(process, district)
-                except ValidationError as err:
-                    raise InputError(
-                        f"district.{district}.{process}",
-                        format_validation_error(err),
-                    ) from err
-                del values
+                self._check_override(district, process, values)
+
+    def _check_override(self, district: str, process: str, values: Any) -> None:
+        table = toml_table("district", district, process)
+        if process not in self.processes:
+            raise self._config_error(table, self._unknown_process(district, process, values))
+        if not isinstance(values, Mapping):
+            raise self._config_error(
+                toml_table("district", district),
+                f"{process} = {values!r} is not a table; write the parameters of {process!r} "
+                f"under {table}, one key = value per line",
+            )
+        unknown = unknown_keys(self.processes[process].params_model, values)
+        if unknown:
+            raise self._config_error(table, _unknown_keys_problem(unknown))
+        try:
+            self.params_for(process, district)
+        except ValidationError as err:
+            raise self._config_error(table, format_validation_error(err)) from err
+
+    def _unknown_process(self, district: str, process: str, values: Any) -> str:
+        """Say which process was meant: an unquoted ``childcare.microwish`` nests tables."""
+        nested = (
+            [f"{process}.{sub}" for sub in values if f"{process}.{sub}" in self.processes]
+            if isinstance(values, Mapping)
+            else []
+        )
+        if nested:
+            quoted = ", ".join(toml_table("district", district, p) for p in nested)
+            return (
+                f"unknown process {process!r}: process ids contain a dot, so quote them: "
+                f"write {quoted}"
+            )
+        known = sorted(self.processes)
+        close = difflib.get_close_matches(process, known, n=1)
+        if close:
+            return (
+                f"unknown process {process!r} (did you mean "
+                f"{toml_table('district', district, close[0])}?)"
+            )
+        example = next((p for p in known if "." in p), "childcare.microwish")
+        return (
+            f"unknown process {process!r} (known: {', '.join(known)}); "
+            f"quote ids that contain a dot, e.g. {toml_table('district', district, example)}"
+        )
 
     # -- queries
 
@@ -423,3 +560,13 @@ class PluginRegistry:
     def steps_of(self, plugin: CarePlugin) -> list[StepSpec]:
         """Steps a plugin contributes (for ``careflow plugins``)."""
         return list(plugin.steps)
+
+
+def _unknown_keys_problem(unknown: list[tuple[str, list[str]]]) -> str:
+    """``handover_dux: unknown key, did you mean handover_due? (known: …)`` per key."""
+    parts = []
+    for path, known in unknown:
+        close = difflib.get_close_matches(path.rsplit(".", 1)[-1], known, n=1)
+        hint = f", did you mean {close[0]}?" if close else ""
+        parts.append(f"{path}: unknown key{hint} (known: {', '.join(known) or 'none'})")
+    return "; ".join(parts)

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "check_host_port"]
+
+# A DNS name: dot-separated labels of letters, digits and inner hyphens.
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def check_host_port(value: str) -> str:
+    """Return ``value`` if it is ``host:port`` (a DNS name, IPv4 or ``[IPv6]``; port 1-65535).
+
+    Raises:
+        ValueError: Anything else, with an example of the expected form.
+    """
+    host, sep, port = value.rpartition(":")
+    if not sep or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port, e.g. 127.0.0.1:7233, not {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address; expected host:port") from None
+        return value
+    if not _HOSTNAME.match(host):
+        raise ValueError(f"{host!r} is not a host name or IP address; expected host:port")
+    return value
 
 
 class Settings(BaseSettings):
@@ -24,7 +52,9 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the app database; SQLite in data_dir when unset.",
     )
-    temporal_address: str = "127.0.0.1:7233"
+    temporal_address: str = Field(
+        default="127.0.0.1:7233", description="Temporal frontend as host:port."
+    )
     temporal_namespace: str = "default"
     temporal_tls: bool = Field(default=False, description="Use TLS (a cluster or Temporal Cloud).")
     temporal_tls_cert: Path | None = Field(default=None, description="mTLS client certificate.")
@@ -38,6 +68,12 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="auto", description="auto, json or console.")
     log_level: str = "INFO"
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        # temporalio only fails at connect, with a traceback; refuse it with the rest.
+        return check_host_port(value)
 
     @property
     def resolved_database_url(self) -> str:

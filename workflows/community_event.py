@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from careflow.contract import CareEvent
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
+from careflow.params import NonNegativeDuration, PositiveDuration
 from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.roles import Role
 from workflows.runtime import CareProcess, TaskExpired
@@ -78,9 +79,9 @@ class CommunityEventRequest(BaseModel):
 class CommunityEventParams(BaseModel):
     """What a district may set for community events."""
 
-    reminder_lead: timedelta = timedelta(days=1)
-    attendance_due: timedelta = timedelta(days=1)
-    attendance_escalation_due: timedelta = timedelta(days=2)
+    reminder_lead: NonNegativeDuration = timedelta(days=1)
+    attendance_due: PositiveDuration = timedelta(days=1)
+    attendance_escalation_due: PositiveDuration = timedelta(days=2)
 
 
 class RegisterRequest(BaseModel):

@@ -18,6 +18,7 @@ from temporalio import workflow
 from careflow.contract import CareEvent
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
+from careflow.params import PositiveDuration
 from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.roles import Role
 from workflows.runtime import CareProcess, TaskExpired
@@ -62,11 +63,11 @@ class DeliveryRequest(BaseModel):
 class DeliveryParams(BaseModel):
     """What a district may set for deliveries."""
 
-    dropoff_due: timedelta = timedelta(days=7)
-    dropoff_escalation_due: timedelta = timedelta(days=3)
-    handover_due: timedelta = timedelta(days=2)
-    staff_escalation_due: timedelta = timedelta(days=1)
-    admin_escalation_due: timedelta = timedelta(days=1)
+    dropoff_due: PositiveDuration = timedelta(days=7)
+    dropoff_escalation_due: PositiveDuration = timedelta(days=3)
+    handover_due: PositiveDuration = timedelta(days=2)
+    staff_escalation_due: PositiveDuration = timedelta(days=1)
+    admin_escalation_due: PositiveDuration = timedelta(days=1)
 
 
 class DropoffForm(BaseModel):

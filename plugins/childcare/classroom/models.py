@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from careflow.contract import CareEvent
+from careflow.params import NonNegativeDuration, PositiveDuration
 
 __all__ = [
     "CLASSROOM_POINTS",
@@ -66,17 +67,24 @@ class ClassroomDayParams(BaseModel):
 class ClassroomParams(BaseModel):
     """What a district may set for the classroom."""
 
-    session_length: timedelta = timedelta(hours=2, minutes=30)
-    check_in_due: timedelta = timedelta(hours=1)
-    check_in_escalation_due: timedelta = timedelta(hours=1)
-    late_after: timedelta = Field(
+    session_length: PositiveDuration = timedelta(hours=2, minutes=30)
+    check_in_due: PositiveDuration = timedelta(hours=1)
+    check_in_escalation_due: PositiveDuration = timedelta(hours=1)
+    late_after: NonNegativeDuration = Field(
         default=timedelta(minutes=30), description="Uncollected this long after the end: call."
     )
-    call_due: timedelta = timedelta(minutes=20)
-    call_escalation_due: timedelta = timedelta(minutes=30)
-    final_wait: timedelta = Field(
+    call_due: PositiveDuration = timedelta(minutes=20)
+    call_escalation_due: PositiveDuration = timedelta(minutes=30)
+    final_wait: PositiveDuration = Field(
         default=timedelta(hours=4), description="After the end, the session closes regardless."
     )
+
+    @model_validator(mode="after")
+    def _final_after_late(self) -> ClassroomParams:
+        # The late calls open at late_after; closing the session before then skips them.
+        if self.final_wait <= self.late_after:
+            raise ValueError(f"final_wait must be longer than late_after ({self.late_after})")
+        return self
 
 
 class RosterInput(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.params import PositiveDuration
 
 __all__ = [
     "DINING_POINTS",
@@ -55,13 +56,13 @@ class DiningRoundParams(BaseModel):
 class DiningParams(BaseModel):
     """What a district may set for inspections."""
 
-    inspection_due: timedelta = timedelta(days=7)
-    inspection_escalation_due: timedelta = timedelta(days=3)
-    rectification_period: timedelta = Field(
+    inspection_due: PositiveDuration = timedelta(days=7)
+    inspection_escalation_due: PositiveDuration = timedelta(days=3)
+    rectification_period: PositiveDuration = Field(
         default=timedelta(days=7), description="Deadline in the rectification notice."
     )
-    recheck_due: timedelta = timedelta(days=3)
-    recheck_escalation_due: timedelta = timedelta(days=2)
+    recheck_due: PositiveDuration = timedelta(days=3)
+    recheck_escalation_due: PositiveDuration = timedelta(days=2)
     max_rechecks: int = Field(
         default=1, ge=1, le=3, description="Failed re-checks before the table is suspended."
     )

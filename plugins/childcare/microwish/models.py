@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.params import PositiveDuration
 
 __all__ = [
     "PROCESS_ID",
@@ -112,10 +113,10 @@ class MicroWishParams(BaseModel):
         default=None, description="Ages are counted on this day (资格认定日); the start by default."
     )
     value_cap_yuan: int = Field(default=300, ge=1, description="Highest estimated wish value.")
-    visit_due: timedelta = timedelta(days=5)
-    visit_escalation_due: timedelta = timedelta(days=3)
-    review_due: timedelta = timedelta(days=3)
-    review_escalation_due: timedelta = timedelta(days=2)
+    visit_due: PositiveDuration = timedelta(days=5)
+    visit_escalation_due: PositiveDuration = timedelta(days=3)
+    review_due: PositiveDuration = timedelta(days=3)
+    review_escalation_due: PositiveDuration = timedelta(days=2)
     max_review_rounds: int = Field(default=2, ge=1, le=5)
     publication_rounds: int = Field(
         default=2,
@@ -123,20 +124,27 @@ class MicroWishParams(BaseModel):
         le=5,
         description="Sign-off rounds before publication when a district step refuses the list.",
     )
-    publication_revision_due: timedelta = timedelta(days=3)
-    pledge_window: timedelta = timedelta(days=14)
+    publication_revision_due: PositiveDuration = timedelta(days=3)
+    pledge_window: PositiveDuration = timedelta(days=14)
     fairness_slack: float = Field(
         default=0.2, ge=0, le=1, description="How far a community's fill rate may trail."
     )
     procurement_budget_yuan: int = Field(default=5000, ge=0)
-    procurement_due: timedelta = timedelta(days=7)
-    final_deadline_grace: timedelta = Field(
+    procurement_due: PositiveDuration = timedelta(days=7)
+    final_deadline_grace: PositiveDuration = Field(
         default=timedelta(days=3), description="After procurement escalates; then declined."
     )
-    delivery_due: timedelta = timedelta(days=14)
+    delivery_due: PositiveDuration = timedelta(days=14)
     visit_wave: int = Field(default=200, ge=1, description="Visits open at once.")
     delivery_wave: int = Field(default=300, ge=1, description="Deliveries started at once.")
     max_history: int = Field(default=20000, ge=10, description="Continue as new past this.")
+
+    @model_validator(mode="after")
+    def _age_range(self) -> MicroWishParams:
+        # An empty age range silently selects no child at all.
+        if self.min_age > self.max_age:
+            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
+        return self
 
 
 class PledgeEvent(CareEvent):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from careflow.contract import CareEvent
+from careflow.params import PositiveDuration
 
 __all__ = [
     "OPERATOR_KINDS",
@@ -66,8 +67,8 @@ class PlacesParams(BaseModel):
     """What a district may set for childcare places."""
 
     max_age_years: int = Field(default=3, ge=1, le=6, description="托育 is for children under 3.")
-    offer_acceptance: timedelta = timedelta(days=3)
-    waiting_list_expiry: timedelta = timedelta(days=180)
+    offer_acceptance: PositiveDuration = timedelta(days=3)
+    waiting_list_expiry: PositiveDuration = timedelta(days=180)
     answer_required_before_enrolment: bool = Field(
         default=False,
         description=(

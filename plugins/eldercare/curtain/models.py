@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
 from careflow.models import ChildStart, process_workflow_id
+from careflow.params import PositiveDuration
 
 __all__ = [
     "AWAY_PROCESS",
@@ -96,22 +97,24 @@ class CurtainRoundParams(BaseModel):
 
     round_time: str = Field(
         default="09:30",
-        pattern=r"^\d{2}:\d{2}$",
+        pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$",
         description="Local time (Asia/Shanghai) of the morning round; sets the schedule's cron.",
     )
-    report_within: timedelta = timedelta(minutes=90)
+    report_within: PositiveDuration = timedelta(minutes=90)
     batch_size: int = Field(default=500, ge=1, le=1000)
-    utc_offset_hours: int = Field(default=8, description="Asia/Shanghai, which has no DST.")
+    utc_offset_hours: int = Field(
+        default=8, ge=-12, le=14, description="Asia/Shanghai, which has no DST."
+    )
 
 
 class CurtainCheckParams(BaseModel):
     """What a district may set for each elder's check."""
 
-    report_within: timedelta = timedelta(minutes=90)
-    call_due: timedelta = timedelta(minutes=30)
-    call_escalation_due: timedelta = timedelta(minutes=30)
-    door_due: timedelta = timedelta(hours=1)
-    door_escalation_due: timedelta = timedelta(minutes=30)
+    report_within: PositiveDuration = timedelta(minutes=90)
+    call_due: PositiveDuration = timedelta(minutes=30)
+    call_escalation_due: PositiveDuration = timedelta(minutes=30)
+    door_due: PositiveDuration = timedelta(hours=1)
+    door_escalation_due: PositiveDuration = timedelta(minutes=30)
 
 
 class CurtainCheckRequest(BaseModel):

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.params import DayList, PositiveDuration
 
 __all__ = [
     "GREEN_CHANNEL_POINTS",
@@ -78,21 +79,24 @@ class GreenChannelParams(BaseModel):
     """What a district may set for its green channel."""
 
     min_disability_level: int = Field(default=1, ge=1, le=4)
-    triage_due: timedelta = timedelta(minutes=10)
-    triage_escalation_due: timedelta = timedelta(minutes=10)
-    response_due: timedelta = timedelta(minutes=15)
-    response_staff_due: timedelta = timedelta(minutes=10)
-    arrange_due: timedelta = timedelta(minutes=30)
+    triage_due: PositiveDuration = timedelta(minutes=10)
+    triage_escalation_due: PositiveDuration = timedelta(minutes=10)
+    response_due: PositiveDuration = timedelta(minutes=15)
+    response_staff_due: PositiveDuration = timedelta(minutes=10)
+    arrange_due: PositiveDuration = timedelta(minutes=30)
     transport_role: Literal["grid_worker", "volunteer"] = "grid_worker"
-    transport_due: timedelta = timedelta(minutes=20)
-    transport_escalation_due: timedelta = timedelta(minutes=20)
-    arrival_due: timedelta = timedelta(hours=2)
-    arrival_escalation_due: timedelta = timedelta(hours=1)
-    discharge_due: timedelta = timedelta(days=30)
-    discharge_escalation_due: timedelta = timedelta(days=14)
-    follow_up_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
-    follow_up_due: timedelta = timedelta(days=1)
-    follow_up_escalation_due: timedelta = timedelta(days=1)
+    transport_due: PositiveDuration = timedelta(minutes=20)
+    transport_escalation_due: PositiveDuration = timedelta(minutes=20)
+    arrival_due: PositiveDuration = timedelta(hours=2)
+    arrival_escalation_due: PositiveDuration = timedelta(hours=1)
+    discharge_due: PositiveDuration = timedelta(days=30)
+    discharge_escalation_due: PositiveDuration = timedelta(days=14)
+    follow_up_days: DayList = Field(
+        default_factory=lambda: [1, 7, 30],
+        description="Days after discharge of the follow-up visits, increasing.",
+    )
+    follow_up_due: PositiveDuration = timedelta(days=1)
+    follow_up_escalation_due: PositiveDuration = timedelta(days=1)
 
 
 class GreenChannelOutcome(StrEnum):

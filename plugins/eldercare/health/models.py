@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
 from careflow.models import ProcessContext
+from careflow.params import PositiveDuration
 
 __all__ = [
     "HEALTH_ALERT_PROCESS",
@@ -103,12 +104,41 @@ class HealthRules(BaseModel):
     trend_glucose_rise: float = Field(default=3.0, gt=0)
     trend_spo2_drop: int = Field(default=3, ge=1)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthRules:
+        # Each measure's thresholds must nest (critical low ≤ low < high ≤ critical high), or
+        # a reading could be critical without being abnormal; all must be above zero.
+        chains = {
+            "systolic": (self.systolic_low, self.systolic_high, self.systolic_critical),
+            "diastolic": (self.diastolic_high, self.diastolic_critical),
+            "glucose": (
+                self.glucose_critical_low,
+                self.glucose_low,
+                self.glucose_high,
+                self.glucose_critical,
+            ),
+            "spo2": (self.spo2_critical, self.spo2_low),
+            "heart_rate": (
+                self.heart_rate_critical_low,
+                self.heart_rate_low,
+                self.heart_rate_high,
+                self.heart_rate_critical_high,
+            ),
+        }
+        for measure, values in chains.items():
+            if values[0] <= 0 or list(values) != sorted(values):
+                raise ValueError(
+                    f"{measure} thresholds must be above 0 and in order from critical low "
+                    f"to critical high, not {list(values)}"
+                )
+        return self
+
 
 class MonitorParams(BaseModel):
     """What a district may set for the per-elder monitor."""
 
     rules: HealthRules = Field(default_factory=HealthRules)
-    idle_close: timedelta = Field(
+    idle_close: PositiveDuration = Field(
         default=timedelta(days=90),
         description="Close the monitor after this long without readings; the next one reopens.",
     )
@@ -118,12 +148,12 @@ class MonitorParams(BaseModel):
 class AlertParams(BaseModel):
     """What a district may set for the doctor's review of an alert."""
 
-    review_due_critical: timedelta = timedelta(hours=1)
-    review_due: timedelta = timedelta(hours=24)
-    review_escalation_due_critical: timedelta = timedelta(hours=1)
-    review_escalation_due: timedelta = timedelta(hours=24)
-    visit_due: timedelta = timedelta(days=2)
-    visit_escalation_due: timedelta = timedelta(days=1)
+    review_due_critical: PositiveDuration = timedelta(hours=1)
+    review_due: PositiveDuration = timedelta(hours=24)
+    review_escalation_due_critical: PositiveDuration = timedelta(hours=1)
+    review_escalation_due: PositiveDuration = timedelta(hours=24)
+    visit_due: PositiveDuration = timedelta(days=2)
+    visit_escalation_due: PositiveDuration = timedelta(days=1)
 
 
 class MonitorCarry(BaseModel):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from careflow.models import ProcessContext
+from careflow.params import PositiveDuration
 
 __all__ = [
     "PENSION_CAMPAIGN_PROCESS",
@@ -64,9 +65,9 @@ class VisitRequest(BaseModel):
 class VisitParams(BaseModel):
     """Due times of the visit: together they end before social insurance's deadline."""
 
-    visit_due: timedelta = timedelta(days=21)
-    staff_escalation_due: timedelta = timedelta(days=7)
-    admin_escalation_due: timedelta = timedelta(days=3)
+    visit_due: PositiveDuration = timedelta(days=21)
+    staff_escalation_due: PositiveDuration = timedelta(days=7)
+    admin_escalation_due: PositiveDuration = timedelta(days=3)
     attempts: int = Field(default=2, ge=1, le=5, description="Visits when nobody is at home.")
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from careflow.models import ProcessContext, process_workflow_id
+from careflow.params import PositiveDuration
 
 __all__ = [
     "TIERS_PROCESS",
@@ -92,15 +93,15 @@ class TiersParams(BaseModel):
     """What a district may set for tiered care."""
 
     rules: TierRules = Field(default_factory=TierRules)
-    reassess_every: timedelta = timedelta(days=182)
-    assessment_due: timedelta = timedelta(days=7)
-    assessment_escalation_due: timedelta = timedelta(days=3)
-    green_invite_every: timedelta = timedelta(days=30)
-    yellow_visit_every: timedelta = timedelta(days=14)
-    yellow_visit_due: timedelta = timedelta(days=3)
-    red_visit_every: timedelta = timedelta(days=7)
-    red_visit_due: timedelta = timedelta(days=2)
-    visit_escalation_due: timedelta = timedelta(days=1)
+    reassess_every: PositiveDuration = timedelta(days=182)
+    assessment_due: PositiveDuration = timedelta(days=7)
+    assessment_escalation_due: PositiveDuration = timedelta(days=3)
+    green_invite_every: PositiveDuration = timedelta(days=30)
+    yellow_visit_every: PositiveDuration = timedelta(days=14)
+    yellow_visit_due: PositiveDuration = timedelta(days=3)
+    red_visit_every: PositiveDuration = timedelta(days=7)
+    red_visit_due: PositiveDuration = timedelta(days=2)
+    visit_escalation_due: PositiveDuration = timedelta(days=1)
     max_history: int = Field(
         default=2000, ge=20, description="Continue as new past this many history events."
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
+
 from pydantic import ValidationError
 
 __all__ = [
@@ -9,15 +13,26 @@ __all__ = [
     "InputError",
     "PayloadError",
     "PluginError",
+    "format_loc",
     "format_validation_error",
 ]
+
+_PLAIN_KEY = re.compile(r"^[\w-]+$")
+
+
+def format_loc(parts: Iterable[object]) -> str:
+    """A field path such as ``items.0.quantity``; odd keys quoted, so it stays one line."""
+    return ".".join(
+        str(p) if isinstance(p, int) or _PLAIN_KEY.match(str(p)) else json.dumps(str(p))
+        for p in parts
+    )
 
 
 def format_validation_error(err: ValidationError, *, prefix: str = "") -> str:
     """One ``field.path: message`` per failing field, joined with ``; ``."""
     parts = []
     for item in err.errors():
-        loc = ".".join(str(p) for p in item["loc"])
+        loc = format_loc(item["loc"])
         where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(root)")
         parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)
@@ -58,7 +73,7 @@ class PayloadError(InputError):
 
     def __init__(self, prefix: str, err: ValidationError) -> None:
         errors = err.errors()
-        loc = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
+        loc = format_loc(errors[0]["loc"]) if errors else ""
         problem = str(errors[0]["msg"]) if errors else str(err)
         super().__init__(f"{prefix}.{loc}" if loc else prefix, problem)
         self.message = format_validation_error(err, prefix=prefix)

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from careflow.errors import InputError, PayloadError
+from careflow.errors import InputError, PayloadError, format_loc
 
 __all__ = [
     "CASE_REF_MAX",
@@ -245,7 +245,7 @@ def _check_shape(data: Any, field: str) -> None:
                 for key, item in value.items():
                     if not isinstance(key, str) or not _encodable(key):
                         raise InputError(where, "object keys must be valid text · 键名无效")
-                    stack.append((item, f"{where}.{key}", depth + 1))
+                    stack.append((item, f"{where}.{format_loc([key])}", depth + 1))
             else:
                 stack.extend((item, f"{where}.{i}", depth + 1) for i, item in enumerate(value))
 

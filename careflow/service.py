@@ -256,15 +256,17 @@ async def start_process(
     return await start_prepared(client, prepare_start(registry, **start), task_queue=task_queue)
 
 
-def check_completion(engine: Engine, *, task_id: str, role: str, data: Any) -> Task:
+def check_completion(engine: Engine, *, task_id: str, actor: str, role: str, data: Any) -> Task:
     """Check a task completion against the task table and the task's form.
 
     The workflow's ``complete_task`` validator is the authority and checks again; this lets a
     client reject plainly bad input at once, even while Temporal is unreachable.
 
     Raises:
-        InputError: Unknown or closed task, unknown role, form data that does not validate.
+        InputError: An actor that is not a well-formed id, unknown or closed task, unknown
+            role, form data that does not validate.
     """
+    check_id("actor", actor, max_length=REF_MAX)
     if role not in Role.__members__.values():
         raise InputError("role", f"unknown role {role!r} (known: {', '.join(Role)})")
     if not isinstance(data, dict):
@@ -297,8 +299,7 @@ async def complete_task(
     Rejections of the workflow's validator come back as ``InputError`` naming the field
     (``task_id``, ``role`` or ``data``), with nothing written.
     """
-    check_id("actor", actor, max_length=REF_MAX)
-    task = check_completion(engine, task_id=task_id, role=role, data=data)
+    task = check_completion(engine, task_id=task_id, actor=actor, role=role, data=data)
     handle = client.get_workflow_handle(task.workflow_id)
     try:
         return await handle.execute_update(

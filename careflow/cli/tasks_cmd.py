@@ -158,7 +158,7 @@ def complete(
     data = read_json(data_file, field="data")
     # Checked before Temporal is contacted; the workflow's validator checks again.
     with database(st.settings) as engine:
-        check_completion(engine, task_id=task_id, role=role, data=data)
+        check_completion(engine, task_id=task_id, actor=actor, role=role, data=data)
     outcome = run_async(_complete(st, task_id=task_id, actor=actor, role=role, data=data))
     if as_json:
         echo_json(outcome)

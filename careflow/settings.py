@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from careflow.datadir import DATA_DIR_RULE, default_data_dir
+
 __all__ = ["Settings", "check_host_port"]
 
 # A DNS name: dot-separated labels of letters, digits and inner hyphens.
@@ -47,7 +49,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAREFLOW_", extra="ignore")
 
-    data_dir: Path = Field(default=Path(".careflow"), description="Local state of the dev stack.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Local state (SQLite database, dev server); absolute once built. "
+        + DATA_DIR_RULE,
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the app database; SQLite in data_dir when unset.",
@@ -66,6 +72,11 @@ class Settings(BaseSettings):
         default=None,
         description="TOML file with per-district parameter overrides for processes.",
     )
+    plugins: str | None = Field(
+        default=None,
+        description="Comma-separated names of the only plugins to load (default: every "
+        "installed one), e.g. engine,childcare,wanbailin.",
+    )
     log_format: str = Field(default="auto", description="auto, json or console.")
     log_level: str = "INFO"
 
@@ -74,6 +85,19 @@ class Settings(BaseSettings):
     def _host_port(cls, value: str) -> str:
         # temporalio only fails at connect, with a traceback; refuse it with the rest.
         return check_host_port(value)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once: a relative path would follow the folder each command runs from.
+        return value.expanduser().resolve()
+
+    @property
+    def plugin_names(self) -> frozenset[str] | None:
+        """The ``plugins`` allow-list as names, or None to load every installed plugin."""
+        if self.plugins is None:
+            return None
+        return frozenset(name.strip() for name in self.plugins.split(",") if name.strip())
 
     @property
     def resolved_database_url(self) -> str:

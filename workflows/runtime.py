@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 from careflow.forms import load_form
+from careflow.localtime import local_minute
 from careflow.models import (
     ActivityName,
     ChildStart,
@@ -219,7 +220,7 @@ class CareProcess:
                 overdue = " ⚠️超时升级 escalated" if t.level else ""
                 lines.append(
                     f"- `{t.task_id}` {t.template.title_zh} → {_role_zh(t.role)}"
-                    f" (截止 due {t.due_at:%Y-%m-%d %H:%M} UTC){overdue}"
+                    f" (截止 due {local_minute(t.due_at)} 北京时间 UTC+8){overdue}"
                 )
             if len(open_tasks) > _DETAIL_TASKS:
                 lines.append(f"- … 另有 {len(open_tasks) - _DETAIL_TASKS} 项 more")

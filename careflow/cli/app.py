@@ -122,8 +122,9 @@ def _where_lines() -> str:
         f"数据目录 data directory: {settings.data_dir}\n\n"
         f"数据库 database: {redacted_url(settings.resolved_database_url)}\n\n"
         f"Resolved once per command: {DATA_DIR_RULE}; CAREFLOW_DATABASE_URL overrides the "
-        "database. CAREFLOW_PLUGINS=a,b loads only those plugins. With --json, errors are "
-        'JSON on stderr: {"error": {"field", "message", "exit_code"}}.'
+        "database. CAREFLOW_PLUGINS=a,b loads only those plugins. Times are shown in "
+        "Asia/Shanghai (北京时间) to the minute; --json keeps UTC ISO 8601. With --json, errors "
+        'are JSON on stderr: {"error": {"field", "message", "exit_code"}}.'
     )
 
 

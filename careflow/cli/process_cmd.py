@@ -20,6 +20,7 @@ from careflow.cli.app import (
     temporal_client,
 )
 from careflow.inputs import check_id
+from careflow.localtime import local_minute
 from careflow.service import (
     PreparedStart,
     StartedProcess,
@@ -108,7 +109,7 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
         overdue = " 逾期 overdue" if task.get("overdue") else ""
         lines.append(
             f"    {task['task_id']} [{task['status']}{overdue}] {task['title_zh']} "
-            f"· {task['role']} · due {task['due_at']}"
+            f"· {task['role']} · 截止 due {local_minute(task['due_at'])}"
         )
     if info.get("plan"):
         lines.append("  " + str(info["plan"]).replace("\n", "\n  "))

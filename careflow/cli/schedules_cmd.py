@@ -15,6 +15,7 @@ from careflow.cli.app import (
     state,
     temporal_client,
 )
+from careflow.localtime import local_minute
 from careflow.service import list_schedules, sync_schedules
 
 __all__ = ["list_cmd", "register", "sync"]
@@ -65,7 +66,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     lines = []
     for entry in found:
-        upcoming = ", ".join(entry["next_action_times"]) or "-"
+        # People read Asia/Shanghai minutes; --json keeps UTC ISO.
+        upcoming = ", ".join(local_minute(t) for t in entry["next_action_times"]) or "-"
         lines.append(
             f"■ {entry['schedule_id']} · 下次 next: {upcoming} · "
             f"最近执行 recent runs: {entry['recent_actions']}"

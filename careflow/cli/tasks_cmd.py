@@ -26,6 +26,7 @@ from careflow.cli.app import (
 )
 from careflow.db import Task, crud
 from careflow.errors import InputError
+from careflow.localtime import local_minute
 from careflow.models import TaskOutcome, TaskStatus
 from careflow.roles import ROLE_TITLES, Role
 from careflow.service import check_completion, complete_task
@@ -94,7 +95,7 @@ def _task_lines(info: dict[str, Any]) -> list[str]:
     return [
         f"■ {info['task_id']} [{info['status']}{overdue}] {info['title_zh']} · {info['title_en']}",
         f"  角色 role {role} {role_zh} · 区 {where} · 案件 case {info['case_ref']} "
-        f"· 截止 due {info['due_at']}",
+        f"· 截止 due {local_minute(info['due_at'])}",
         f"  流程 workflow {info['workflow_id']} · 表单 form: {_form_summary(info['form_schema'])}",
     ]
 
@@ -165,7 +166,7 @@ def complete(
         return
     typer.echo(
         f"已完成 completed {outcome.task_id} by {outcome.actor} ({outcome.role}) "
-        f"at {outcome.completed_at.isoformat()}"
+        f"at {local_minute(outcome.completed_at)}"
     )
 
 

@@ -8,12 +8,24 @@ Public contract: process ``childcare.microwish`` (request :class:`MicroWishReque
 :class:`MicroWishParams`, result :class:`CampaignReport`), events ``childcare.pledge`` and
 ``childcare.pledge_withdrawn``, extension points :data:`MICROWISH_POINTS`, schedules before
 Spring Festival and before the autumn term.
+
+Boundary: the request's communities and added children, and a pledge's donor and drop-off,
+are registry ids the service checks against the app database; the campaign's own state is
+checked by :mod:`plugins.childcare.microwish.checks` before a start or an event is sent.
+A pledge sent before the wish list is published is refused (exit 2, ``data.case_ref``): the
+campaign takes pledges from publication until matching, and if one still reaches it early it
+is not stored and the refusal goes to the case record (``pledge_refused``, ``not_published``).
+Every pledge or withdrawal the campaign refuses is recorded that way.
+
+Reports: :class:`CampaignReport` is stored in the app database (``cw_report``); the result
+carries its ``report_id``, never a host path. A wish counts as filled only once delivered.
 """
 
 from __future__ import annotations
 
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.microwish.activities import MicroWishActivities
+from plugins.childcare.microwish.checks import check_pledge, check_request, check_withdrawal
 from plugins.childcare.microwish.forms import ProcurementForm, ReviewForm, VisitForm
 from plugins.childcare.microwish.models import (
     PROCESS_ID,
@@ -52,6 +64,7 @@ MICROWISH = ProcessSpec(
     request_model=MicroWishRequest,
     params_model=MicroWishParams,
     extension_points=MICROWISH_POINTS,
+    check=check_request,
 )
 
 part = PluginPart(
@@ -62,12 +75,14 @@ part = PluginPart(
             model=PledgeEvent,
             process=PROCESS_ID,
             signal="pledge",
+            check=check_pledge,
         ),
         EventRoute(
             event_type="childcare.pledge_withdrawn",
             model=PledgeWithdrawnEvent,
             process=PROCESS_ID,
             signal="pledge_withdrawn",
+            check=check_withdrawal,
         ),
     ),
     schedules=(

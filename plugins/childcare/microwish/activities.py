@@ -20,6 +20,8 @@ from careflow.db.engine import session_scope
 from careflow.db.tables import Household, HouseholdMember, Person
 from careflow.settings import Settings
 from plugins.childcare.microwish import tables
+from plugins.childcare.microwish.anonymise import published_cells
+from plugins.childcare.microwish.checks import pledge_refusal, withdrawal_refusal
 from plugins.childcare.microwish.matching import PledgeOffer, WishNeed, area_distance, solve
 from plugins.childcare.microwish.models import (
     CampaignOpened,
@@ -31,7 +33,9 @@ from plugins.childcare.microwish.models import (
     MicroWishActivity,
     OpenCampaignInput,
     PageInput,
+    PledgeOp,
     PledgeOpsInput,
+    PledgeRefusal,
     PledgeTally,
     ProcurementInput,
     ProcurementPlan,
@@ -47,8 +51,8 @@ from plugins.childcare.microwish.models import (
     WithholdInput,
     WithholdSummary,
 )
-from plugins.childcare.microwish.report import write_report, write_wish_list
-from plugins.childcare.microwish.rules import age_band
+from plugins.childcare.microwish.report import traits, write_report, write_wish_list
+from plugins.childcare.microwish.rules import reason_code
 from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwPool, CwWish
 
 __all__ = ["MicroWishActivities"]
@@ -285,8 +289,9 @@ class MicroWishActivities:
 
     @activity.defn(name=MicroWishActivity.PUBLISH)
     def publish(self, input: ReportInput) -> PublishSummary:
-        """Copy approved wishes to the charity pool, anonymised: age band, gender, community,
-        item; never a name or a registry id."""
+        """Copy approved wishes to the charity pool, anonymised: never a name or a registry id,
+        and community, age band and gender coarsened so that no row stands for fewer than
+        three wishes (:mod:`plugins.childcare.microwish.anonymise`)."""
         with session_scope(self._engine) as session:
             campaign = _campaign(session, input.campaign_id, lock=True)
             published = {
@@ -300,17 +305,19 @@ class MicroWishActivities:
                     CwWish.campaign_id == input.campaign_id, CwWish.status == "approved"
                 )
             ).all()
+            cells = published_cells([traits(w) for w in approved])
             for wish in approved:
                 if wish.id in published:
                     continue
+                cell = cells[wish.id or 0]
                 session.add(
                     CwPool(
                         campaign_id=input.campaign_id,
                         wish_id=wish.id or 0,
                         district=campaign.district,
-                        community=wish.community,
-                        age_band=age_band(wish.age),
-                        gender=wish.gender,
+                        community=cell.community,
+                        age_band=cell.age_band,
+                        gender=cell.gender,
                         category=wish.category or "",
                         size=wish.size,
                         published_at=input.at,
@@ -323,55 +330,110 @@ class MicroWishActivities:
 
     @activity.defn(name=MicroWishActivity.PLEDGES)
     def apply_pledges(self, input: PledgeOpsInput) -> PledgeTally:
-        """Store pledges and withdrawals in arrival order; after the window they are late."""
+        """Store pledges and withdrawals in arrival order, refusing what the rules refuse.
+
+        The rules are :mod:`plugins.childcare.microwish.checks`'s, which the service also runs
+        before sending: a pledge before publication or after matching, a ``pledge_ref`` reused
+        for a different pledge, more units than the campaign has open wishes for; a withdrawal
+        of an unknown or inactive pledge. Refused pledges are not stored (the ref stays free);
+        after the window a pledge is stored as ``late`` and never matched, and a withdrawal is
+        refused. Every refusal is returned (ids and a code) for the case record.
+        """
         tally = PledgeTally()
         with session_scope(self._engine) as session:
             campaign = _campaign(session, input.campaign_id, lock=True)
             for op in input.ops:
-                row = session.exec(
-                    select(CwPledge).where(
-                        CwPledge.campaign_id == input.campaign_id,
-                        CwPledge.pledge_ref == op.pledge_ref,
-                    )
-                ).first()
                 if op.op == "pledge" and op.pledge is not None:
-                    if row is not None:
-                        tally.duplicate += 1
-                        continue
-                    event = op.pledge
-                    status = "active" if input.window_open else "late"
-                    session.add(
-                        CwPledge(
-                            campaign_id=input.campaign_id,
-                            pledge_ref=event.pledge_ref,
-                            donor_ref=event.donor_ref,
-                            kind=event.kind,
-                            category=event.category.value if event.category else None,
-                            size=event.size,
-                            quantity=event.quantity if event.kind == "goods" else 0,
-                            amount_yuan=event.amount_yuan if event.kind == "money" else 0,
-                            dropoff=event.dropoff,
-                            status=status,
-                            received_at=op.at,
-                        )
-                    )
-                    session.flush()
-                    if status == "late":
-                        tally.late += 1
-                    else:
-                        tally.accepted += 1
-                        if event.kind == "money":
-                            campaign.money_pledged_yuan += event.amount_yuan
-                elif row is not None and row.status == "active" and input.window_open:
-                    row.status, row.withdrawn_at = "withdrawn", op.at
-                    if row.kind == "money":
-                        campaign.money_pledged_yuan -= row.amount_yuan
-                    session.add(row)
-                    tally.withdrawn += 1
+                    self._pledge(session, campaign, op, input.window_open, tally)
                 else:
-                    tally.withdrawal_refused += 1  # unknown, already withdrawn, or matched
+                    self._withdraw(session, campaign, op, input.window_open, tally)
             session.add(campaign)
+        tally.refused = len(tally.refusals)
         return tally
+
+    def _refuse(self, tally: PledgeTally, op: PledgeOp, reason: str) -> None:
+        tally.refusals.append(PledgeRefusal(op=op.op, pledge_ref=op.pledge_ref, reason=reason))
+
+    def _pledge(
+        self,
+        session: Session,
+        campaign: CwCampaign,
+        op: PledgeOp,
+        window_open: bool,
+        tally: PledgeTally,
+    ) -> None:
+        event = op.pledge
+        assert event is not None
+        if campaign.published_at is not None and op.at < campaign.published_at:
+            # Sent before publication, stored after it: still a pledge ahead of the list.
+            self._refuse(tally, op, "not_published")
+            return
+        refused = pledge_refusal(session, campaign, event)
+        if refused is not None:
+            self._refuse(tally, op, refused.code)
+            return
+        known = session.exec(
+            select(CwPledge.id).where(
+                CwPledge.campaign_id == campaign.campaign_id,
+                CwPledge.pledge_ref == op.pledge_ref,
+            )
+        ).first()
+        if known is not None:
+            tally.duplicate += 1  # the very same pledge sent again: nothing changes
+            return
+        status = "active" if window_open else "late"
+        session.add(
+            CwPledge(
+                campaign_id=campaign.campaign_id,
+                pledge_ref=event.pledge_ref,
+                donor_ref=event.donor_ref,
+                kind=event.kind,
+                category=event.category.value if event.category else None,
+                size=event.size,
+                quantity=event.quantity if event.kind == "goods" else 0,
+                amount_yuan=event.amount_yuan if event.kind == "money" else 0,
+                dropoff=event.dropoff,
+                status=status,
+                received_at=op.at,
+            )
+        )
+        session.flush()
+        if status == "late":
+            tally.late += 1
+            self._refuse(tally, op, "late")  # kept as a record, never matched
+            return
+        tally.accepted += 1
+        if event.kind == "money":
+            campaign.money_pledged_yuan += event.amount_yuan
+
+    def _withdraw(
+        self,
+        session: Session,
+        campaign: CwCampaign,
+        op: PledgeOp,
+        window_open: bool,
+        tally: PledgeTally,
+    ) -> None:
+        refused = withdrawal_refusal(session, campaign, op.pledge_ref)
+        if refused is None and not window_open:
+            refused_code: str | None = "window_closed"
+        else:
+            refused_code = refused.code if refused is not None else None
+        if refused_code is not None:
+            tally.withdrawal_refused += 1
+            self._refuse(tally, op, refused_code)
+            return
+        row = session.exec(
+            select(CwPledge).where(
+                CwPledge.campaign_id == campaign.campaign_id,
+                CwPledge.pledge_ref == op.pledge_ref,
+            )
+        ).one()
+        row.status, row.withdrawn_at = "withdrawn", op.at
+        if row.kind == "money":
+            campaign.money_pledged_yuan -= row.amount_yuan
+        session.add(row)
+        tally.withdrawn += 1
 
     # -- matching and procurement
 
@@ -537,8 +599,10 @@ class MicroWishActivities:
                 )
                 verdict = input
             else:
-                reason = "over_budget" if input.purchased else (input.reason or "not_bought")
-                wish.status, wish.reason = "declined", reason[:64]
+                # Reasons on a wish are codes (reports count them); the officer's own words
+                # stay in the task result and the case record.
+                reason = "over_budget" if input.purchased else reason_code(input.reason)
+                wish.status, wish.reason = "declined", reason
                 verdict = input.model_copy(
                     update={"purchased": False, "cost_yuan": 0, "reason": wish.reason}
                 )
@@ -596,13 +660,8 @@ class MicroWishActivities:
 
     @activity.defn(name=MicroWishActivity.REPORT)
     def write_report(self, input: ReportInput) -> CampaignReport:
-        """Write the report as JSON and CSV, to the database and to ``data_dir/reports``."""
+        """Store the report (JSON and CSV) in the app database; return it with its id."""
         with session_scope(self._engine) as session:
-            report = write_report(
-                session,
-                campaign_id=input.campaign_id,
-                at=input.at,
-                reports_dir=self._settings.data_dir / "reports",
-            )
-        _log.info("microwish.reported", campaign_id=input.campaign_id, path=report.json_path)
+            report = write_report(session, campaign_id=input.campaign_id, at=input.at)
+        _log.info("microwish.reported", campaign_id=input.campaign_id, report_id=report.report_id)
         return report

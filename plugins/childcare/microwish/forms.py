@@ -1,27 +1,29 @@
 """Task forms of the micro-wish campaign: household visit, review, list revision, procurement.
 
 Forms are pure pydantic models referenced by import path from the frozen plan; they check the
-shape of what staff submit. Campaign rules that need numbers from params or the database
+shape of what staff submit, strictly (unknown fields refused, bounded text and lists). Campaign
+rules that need numbers from params or the database
 (value cap, one wish per child) are applied by the workflow and its activities.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from careflow.inputs import MAX_ITEMS, Code, ExternalModel, Note, Ref, ShortText
 from plugins.childcare.microwish.models import SIZED_CATEGORIES, WishCategory
 
 __all__ = ["ListRevisionForm", "ProcurementForm", "ReviewForm", "VisitForm"]
 
 
-class VisitForm(BaseModel):
+class VisitForm(ExternalModel):
     """The grid worker's household visit 入户走访: one wish and the guardian's consent."""
 
     declined: bool = Field(default=False, description="The guardian declines a wish.")
-    decline_reason: str | None = Field(default=None, max_length=200)
+    decline_reason: ShortText | None = None
     category: WishCategory | None = None
-    description_zh: str = Field(default="", max_length=200)
-    size: str | None = Field(default=None, max_length=16, description="Clothes or shoe size.")
+    description_zh: ShortText = ""
+    size: Code | None = Field(default=None, max_length=16, description="Clothes or shoe size.")
     estimated_value_yuan: int | None = Field(default=None, ge=0, le=100_000)
     guardian_consent: bool = Field(
         default=False, description="The guardian agrees to the wish being published anonymised."
@@ -38,12 +40,12 @@ class VisitForm(BaseModel):
         return self
 
 
-class ReviewForm(BaseModel):
+class ReviewForm(ExternalModel):
     """Community staff review a wish 心愿审核: approve with a priority, or send it back."""
 
     approve: bool
     priority: int = Field(default=1, ge=1, le=3, description="1 normal … 3 most urgent.")
-    reason: str | None = Field(default=None, max_length=200, description="Why sent back.")
+    reason: ShortText | None = Field(default=None, description="Why sent back.")
 
     @model_validator(mode="after")
     def _reason_when_sent_back(self) -> ReviewForm:
@@ -52,13 +54,17 @@ class ReviewForm(BaseModel):
         return self
 
 
-class ProcurementForm(BaseModel):
+class ProcurementForm(ExternalModel):
     """The charity officer buys an unmatched wish from the charity fund 慈善采购, or declines."""
 
     purchased: bool
     cost_yuan: int = Field(default=0, ge=0, le=100_000)
-    supplier_ref: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=200, description="Why not bought.")
+    supplier_ref: Ref | None = None
+    reason: ShortText | None = Field(
+        default=None,
+        description="Why not bought, in the officer's words: kept in the case record; the "
+        "wish and the report carry the code not_bought.",
+    )
 
     @model_validator(mode="after")
     def _cost_or_reason(self) -> ProcurementForm:
@@ -69,7 +75,7 @@ class ProcurementForm(BaseModel):
         return self
 
 
-class ListRevisionForm(BaseModel):
+class ListRevisionForm(ExternalModel):
     """The district revises a wish list that was not signed 修订心愿清单.
 
     Withhold the wishes the signatory objected to and send the list for signing again, or
@@ -78,9 +84,11 @@ class ListRevisionForm(BaseModel):
 
     resubmit: bool = Field(description="Send the revised list for signing again.")
     withheld_wish_ids: list[int] = Field(
-        default_factory=list, description="Wishes kept out of the pool (ids from the list file)."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="Wishes kept out of the pool (ids from the list file).",
     )
-    note: str = Field(default="", max_length=300)
+    note: Note = Field(default="", max_length=300)
 
     @model_validator(mode="after")
     def _note_when_closing(self) -> ListRevisionForm:

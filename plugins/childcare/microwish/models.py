@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import AreaCode, Code, ExternalModel, Ref, RegistryRef, ShortText
 from careflow.params import PositiveDuration
 
 __all__ = [
+    "GENDERED_CATEGORIES",
+    "MAX_COMMUNITIES",
+    "MAX_EXTRA_CHILDREN",
+    "MAX_UNITS_PER_PLEDGE",
     "PROCESS_ID",
     "SIZED_CATEGORIES",
     "CampaignOpened",
     "CampaignReport",
+    "ChildRef",
     "CommunityLine",
     "DecideWishInput",
     "DeliveryOrder",
@@ -34,6 +40,7 @@ __all__ = [
     "PledgeEvent",
     "PledgeOp",
     "PledgeOpsInput",
+    "PledgeRefusal",
     "PledgeTally",
     "PledgeWithdrawnEvent",
     "ProcurementInput",
@@ -71,6 +78,23 @@ class WishCategory(StrEnum):
 SIZED_CATEGORIES = frozenset({WishCategory.WINTER_COAT, WishCategory.SHOES})
 """Categories where size matters: a pledge must carry the same size."""
 
+GENDERED_CATEGORIES = frozenset({WishCategory.WINTER_COAT})
+"""Categories whose published wish shows the child's gender (the cut of a coat); no other
+published row does, so gender does not help anyone tell whose wish it is."""
+
+MAX_UNITS_PER_PLEDGE = 50
+"""The most units of one item one goods pledge may offer. The service also bounds a pledge by
+the open wishes of its item in the campaign (see ``plugins.childcare.microwish.checks``)."""
+
+MAX_COMMUNITIES = 200
+"""The most communities one campaign request may name (a district has fewer)."""
+
+MAX_EXTRA_CHILDREN = 200
+"""The most children staff may add by hand to one campaign."""
+
+ChildRef = Annotated[Ref, RegistryRef("person", person_kind="child")]
+"""A registry id of a child of the request's district."""
+
 
 class MicroWishActivity(StrEnum):
     """Names of the micro-wish activities, called by name from the workflow."""
@@ -91,15 +115,23 @@ class MicroWishActivity(StrEnum):
     REPORT = "childcare.microwish.write_report"
 
 
-class MicroWishRequest(BaseModel):
-    """What starts a campaign: where, and which children staff add by hand (补录)."""
+class MicroWishRequest(ExternalModel):
+    """What starts a campaign: where, and which children staff add by hand (补录).
 
-    title_zh: str = Field(default="微心愿", max_length=64, description="Campaign title.")
-    communities: list[str] = Field(
-        default_factory=list, description="Community codes; empty means the whole district."
-    )
-    extra_children: list[str] = Field(
+    Every community must be a community of the request's district and every added child a
+    child of the registry in that district; the service refuses the start otherwise, naming
+    the entry (``input.communities.1``, ``input.extra_children.0``).
+    """
+
+    title_zh: ShortText = Field(default="微心愿", max_length=64, description="Campaign title.")
+    communities: list[AreaCode] = Field(
         default_factory=list,
+        max_length=MAX_COMMUNITIES,
+        description="Community codes; empty means the whole district.",
+    )
+    extra_children: list[ChildRef] = Field(
+        default_factory=list,
+        max_length=MAX_EXTRA_CHILDREN,
         description="Registry ids (P…) of children staff add outside the registry selection.",
     )
 
@@ -148,16 +180,24 @@ class MicroWishParams(BaseModel):
 
 
 class PledgeEvent(CareEvent):
-    """A donor pledges goods or money to a campaign (``case_ref`` is the campaign's)."""
+    """A donor pledges goods or money to a campaign (``case_ref`` is the campaign's).
 
-    pledge_ref: str = Field(min_length=1, max_length=64, description="The pledge's own id.")
-    donor_ref: str = Field(min_length=1, max_length=16, description="Registry id (D…).")
+    The donor must be in the donor registry (any district: donors give across the city); the
+    drop-off must be a community of the campaign's district. A goods pledge offers at most
+    :data:`MAX_UNITS_PER_PLEDGE` units and, checked against the database, no more than the
+    campaign has open published wishes of that item.
+    """
+
+    pledge_ref: Code = Field(description="The pledge's own id, unique in the campaign.")
+    donor_ref: Annotated[Ref, RegistryRef("donor", in_district=False)] = Field(
+        max_length=16, description="Registry id (D…)."
+    )
     kind: Literal["goods", "money"] = "goods"
     category: WishCategory | None = None
-    size: str | None = Field(default=None, max_length=16)
-    quantity: int = Field(default=0, ge=0, le=1000)
-    amount_yuan: int = Field(default=0, ge=0, le=10_000_000)
-    dropoff: str | None = Field(default=None, max_length=64, description="Community code.")
+    size: Code | None = Field(default=None, max_length=16)
+    quantity: int = Field(default=0, ge=0, le=MAX_UNITS_PER_PLEDGE)
+    amount_yuan: int = Field(default=0, ge=0, le=1_000_000)
+    dropoff: AreaCode | None = Field(default=None, description="Community code.")
 
     @model_validator(mode="after")
     def _goods_or_money(self) -> PledgeEvent:
@@ -172,9 +212,9 @@ class PledgeEvent(CareEvent):
 
 
 class PledgeWithdrawnEvent(CareEvent):
-    """A donor withdraws a pledge; honoured only before matching."""
+    """A donor withdraws an active pledge; honoured only while the pledge window is open."""
 
-    pledge_ref: str = Field(min_length=1, max_length=64)
+    pledge_ref: Code
 
 
 class PledgeOp(BaseModel):
@@ -194,14 +234,24 @@ class PledgeOpsInput(BaseModel):
     window_open: bool
 
 
+class PledgeRefusal(BaseModel):
+    """A pledge or withdrawal the process refused, for the case record (ids and a code)."""
+
+    op: Literal["pledge", "withdraw"]
+    pledge_ref: str
+    reason: str = Field(description="A code: not_published, duplicate_ref, late, …")
+
+
 class PledgeTally(BaseModel):
-    """What storing pledge signals did."""
+    """What storing pledge signals did; ``refusals`` lists this batch's refusals only."""
 
     accepted: int = 0
     duplicate: int = 0
     withdrawn: int = 0
     late: int = 0
     withdrawal_refused: int = 0
+    refused: int = 0
+    refusals: list[PledgeRefusal] = Field(default_factory=list)
 
 
 class OpenCampaignInput(BaseModel):
@@ -408,18 +458,32 @@ class ReportInput(BaseModel):
 
 
 class CommunityLine(BaseModel):
-    """A community's line of the report."""
+    """A community's line of the report: each stage counted on its own.
+
+    ``matched`` wishes got a pledge, ``procured`` ones were bought; ``filled`` is
+    ``delivered`` (handed over to the child), and ``fill_rate`` is delivered over approved.
+    """
 
     community: str
     wishes: int
     approved: int
+    matched: int = 0
+    procured: int = 0
     filled: int
     delivered: int
     fill_rate: float
 
 
 class CampaignReport(BaseModel):
-    """The campaign result: counts, fill rates, time to delivery, money; no personal data."""
+    """The campaign result: counts, fill rates, time to delivery, money; no personal data.
+
+    ``counts`` holds ``wishes``, ``approved``, ``pledged_units`` (goods units of active
+    pledges), ``matched`` (wishes a pledge fills), ``procured`` (bought), ``delivered``,
+    ``not_delivered``, ``filled`` (= delivered), ``status.<status>`` and ``reason.<code>``
+    (codes only: free text stays in the case record). The report is stored in the app
+    database (``cw_report``) under ``report_id``; read it with
+    :func:`plugins.childcare.microwish.report.load_report`.
+    """
 
     campaign_id: str
     district: str
@@ -432,5 +496,4 @@ class CampaignReport(BaseModel):
     money_pledged_yuan: int
     money_spent_yuan: int
     budget_yuan: int
-    json_path: str
-    csv_path: str
+    report_id: str = Field(default="", description="Key of the stored report (cw_report).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plugins.childcare.microwish.forms import VisitForm
 
-__all__ = ["REASONS_ZH", "age_band", "visit_verdict"]
+__all__ = ["REASONS_ZH", "age_band", "reason_code", "visit_verdict"]
 
 REASONS_ZH: dict[str, str] = {
     "declined_by_guardian": "监护人谢绝",
@@ -16,8 +16,18 @@ REASONS_ZH: dict[str, str] = {
     "visit_expired": "走访超时",
     "over_budget": "超出采购预算",
     "final_deadline": "超过最终期限",
+    "not_bought": "慈善采购未购买",
+    "withheld_at_sign_off": "联签时暂缓发布",
+    "withheld_at_revision": "修订时暂缓发布",
+    "list_not_signed": "心愿清单未获签署",
 }
-"""Staff words for every reason a wish ends unfilled."""
+"""Staff words for every reason a wish ends unfilled: the only reason codes a wish row holds."""
+
+
+def reason_code(text: str | None) -> str:
+    """A reason as a code: a known code stays, free text (``缺货 out of stock``) is
+    ``not_bought``; the text itself belongs in the case record, not in reports."""
+    return text if text in REASONS_ZH else "not_bought"
 
 
 def visit_verdict(form: VisitForm, *, value_cap_yuan: int) -> tuple[str, str | None]:

@@ -82,6 +82,10 @@ _SHORT = timedelta(minutes=1)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 _PHASES = ("open", "visit", "publish", "pledge", "match", "procure", "deliver", "report")
 _PLEDGE_BATCH = 500
+# Refused pledges and withdrawals, and the free text of a declined purchase, go to the case
+# record: new record commands, so histories from before them replay without.
+RECORD_REFUSALS_PATCH = "microwish-record-pledge-refusals"
+RECORD_DECLINE_PATCH = "microwish-record-procurement-decline"
 
 
 def _visit_task(params: MicroWishParams, ref: VisitRef, round_: int) -> TaskTemplate:
@@ -485,8 +489,13 @@ class MicroWishWorkflow(CareProcess):
                 PledgeTally,
                 summary=f"登记认捐 store {len(batch)} pledge events",
             )
-            for field in PledgeTally.model_fields:
-                setattr(self._tally, field, getattr(self._tally, field) + getattr(tally, field))
+            first = self._tally.refused
+            for field, info in PledgeTally.model_fields.items():
+                if info.annotation is int:
+                    setattr(self._tally, field, getattr(self._tally, field) + getattr(tally, field))
+            if tally.refusals and workflow.patched(RECORD_REFUSALS_PATCH):
+                for n, refusal in enumerate(tally.refusals, start=first + 1):
+                    await self.record(f"pledge_refused.{n}", "pledge_refused", refusal.model_dump())
 
     @workflow.signal(name="pledge")
     def pledge(self, event: PledgeEvent) -> None:
@@ -535,12 +544,19 @@ class MicroWishWorkflow(CareProcess):
             verdict = ProcurementVerdict(
                 wish_id=ref.wish_id, purchased=False, reason="final_deadline", at=workflow.now()
             )
-        await self._act(
+        stored: ProcurementVerdict = await self._act(
             MicroWishActivity.PROCURED,
             verdict,
             ProcurementVerdict,
             summary=f"登记采购 record procurement W{ref.wish_id}",
         )
+        if verdict.actor and not verdict.purchased and workflow.patched(RECORD_DECLINE_PATCH):
+            # The report counts the code; the officer's words are kept here.
+            await self.record(
+                f"procure.{ref.wish_id}.declined",
+                "procurement_declined",
+                {"wish_id": ref.wish_id, "reason": stored.reason, "note": verdict.reason or ""},
+            )
 
     # -- delivery
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
+from careflow.db import crud
 from careflow.db.tables import Person
 from careflow.search_attributes import CARE_STAGE
 from careflow.settings import Settings
 from careflow.testing import running_worker
 from plugins.childcare.microwish import CampaignReport
-from plugins.childcare.microwish.tables import CwReport
+from plugins.childcare.microwish.report import load_report
 from tests.conftest import record_history
 from tests.plugins.childcare.microwish.walk import JIUSI, Walk, microwish_registry
 from tests.support.inbox import notifications_of, records_of, result_of
@@ -69,6 +70,7 @@ async def test_happy_path_matches_procures_delivers_and_reports(
         await walk.review(c.id or 0, APPROVE)
 
         # Donors pledge while the window is open; one withdraws before matching.
+        await walk.published()
         await walk.event(
             "childcare.pledge",
             pledge_ref="PL-1",
@@ -83,7 +85,7 @@ async def test_happy_path_matches_procures_delivers_and_reports(
             donor_ref="D0002",
             category="winter_coat",
             size="130",
-            quantity=2,
+            quantity=1,
             dropoff=NORTH,
         )
         await walk.event(
@@ -117,7 +119,6 @@ async def test_happy_path_matches_procures_delivers_and_reports(
     assert report.counts["delivered"] == 3
     assert report.fill_rate == 1.0
     assert [(x.community, x.fill_rate) for x in report.communities] == [(JIUSI, 1.0)]
-    assert Path(report.csv_path).read_text(encoding="utf-8").splitlines()[1].startswith(JIUSI)
     assert report.money_pledged_yuan == 500 and report.money_spent_yuan == 60
     assert report.days_visit_to_delivery_median is not None
     assert report.pledges == {"goods.active": 2, "goods.withdrawn": 1, "money.active": 1}
@@ -126,12 +127,13 @@ async def test_happy_path_matches_procures_delivers_and_reports(
     pool = walk.pool()
     assert len(pool) == 3 and {p.category for p in pool} == {"school_bag", "winter_coat", "books"}
     assert all(not hasattr(p, "child_ref") for p in pool)
-    saved = json.loads(Path(report.json_path).read_text(encoding="utf-8"))
-    assert saved["counts"]["filled"] == 3
-    assert Path(report.csv_path).read_text(encoding="utf-8").startswith("community,")
+    # The report lives in the app database; the result names it, no host path.
+    assert report.report_id == walk.workflow_id
+    assert "json_path" not in report.model_dump() and str(tmp_path) not in report.model_dump_json()
     with Session(engine) as session:
-        row = session.get(CwReport, walk.workflow_id)
-        assert row is not None and row.data["fill_rate"] == 1.0
+        stored = load_report(session, report.report_id)
+    assert stored is not None and stored[0] == report
+    assert stored[1].startswith("community,") and stored[1].splitlines()[1].startswith(JIUSI)
     kinds = [k for _, k in records_of(engine, walk.workflow_id)]
     assert kinds[:3] == ["campaign_opened", "wishes_published", "pledge_window_closed"]
     assert ("published", "role:charity_officer", "microwish_published") in notifications_of(
@@ -142,6 +144,12 @@ async def test_happy_path_matches_procures_delivers_and_reports(
     summary = await desc.static_summary()
     assert summary is not None and "微心愿" in summary
     assert not any(n in summary or n in handle.id for n in names)
+
+
+def records_with_data(engine: Engine, workflow_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, data) of every case record of a workflow, in order."""
+    with Session(engine) as session:
+        return [(r.kind, r.data) for r in crud.list_case_records(session, workflow_id=workflow_id)]
 
 
 def _eligible_jiusi_child(engine: Engine) -> str:
@@ -183,16 +191,13 @@ async def test_rejections_send_back_duplicate_no_consent_cap_late_pledges(
         await walk.visit(others[0].id or 0, {**BOOKS, "guardian_consent": False})
         await walk.visit(others[1].id or 0, {**BOOKS, "estimated_value_yuan": 999})
 
+        await walk.published()
+        # No open wish for books (the only books wish was rejected): the pledge is money.
         await walk.event(
-            "childcare.pledge",
-            pledge_ref="PL-1",
-            donor_ref="D0001",
-            category="books",
-            quantity=1,
-            dropoff=JIUSI,
+            "childcare.pledge", pledge_ref="PL-1", donor_ref="D0001", kind="money", amount_yuan=10
         )
         await ts_env.sleep(timedelta(days=14, minutes=1))
-        # After the window: a late pledge is kept as late; a withdrawal is refused.
+        # After matching: a pledge and a withdrawal are refused (and recorded).
         await walk.task(f"procure.{orig.id}")
         await walk.event("childcare.pledge_withdrawn", pledge_ref="PL-1")
         await walk.event(
@@ -213,11 +218,20 @@ async def test_rejections_send_back_duplicate_no_consent_cap_late_pledges(
     assert (by_id[dup.id].status, by_id[dup.id].reason) == ("rejected", "duplicate")
     assert (by_id[others[0].id].status, by_id[others[0].id].reason) == ("rejected", "no_consent")
     assert by_id[others[1].id].reason == "over_value_cap"
-    assert (by_id[orig.id].status, by_id[orig.id].reason) == ("declined", "无货")
+    # The officer's words stay in the case record; the wish and the report hold a code.
+    assert (by_id[orig.id].status, by_id[orig.id].reason) == ("declined", "not_bought")
+    assert report.counts["reason.not_bought"] == 1
+    assert not any("无货" in key for key in report.counts)
+    records = records_with_data(engine, walk.workflow_id)
+    declined = [d for k, d in records if k == "procurement_declined"]
+    assert declined == [{"wish_id": orig.id, "reason": "not_bought", "note": "无货"}]
+    # The late pledge and the refused withdrawal are in the case record, with a code.
+    refused = [(d["op"], d["pledge_ref"], d["reason"]) for k, d in records if k == "pledge_refused"]
+    assert refused == [("withdraw", "PL-1", "after_matching"), ("pledge", "PL-9", "after_matching")]
     assert by_id[orig.id].description_zh == "蓝色书包"
     keys = {t.step_key for t in walk.tasks()}
     assert f"review.{others[0].id}" not in keys and f"review.{others[1].id}" not in keys
-    assert walk.pledges() == {"PL-1": "active", "PL-9": "late"}
+    assert walk.pledges() == {"PL-1": "active"}  # PL-9 came after matching: refused
     assert report.counts["approved"] == 1 and report.counts["filled"] == 0
     assert report.counts["reason.duplicate"] == 1
     assert len(walk.pool()) == 1
@@ -280,6 +294,7 @@ async def test_budget_final_deadline_and_late_delivery_escalation(
         for wish, value, priority in ((a, 80, 1), (b, 90, 2), (c, 50, 1)):
             await walk.visit(wish.id or 0, {**BOOKS, "estimated_value_yuan": value})
             await walk.review(wish.id or 0, {"approve": True, "priority": priority})
+        await walk.published()
         await walk.event(
             "childcare.pledge", pledge_ref="PL-M", donor_ref="D0005", kind="money", amount_yuan=100
         )
@@ -325,6 +340,7 @@ async def test_waves_continue_as_new_and_keep_pledges(
             wish = await walk.next_visit(done)
             await walk.visit(wish, {"declined": True})
             done.add(wish)
+        await walk.published()
         await walk.event(
             "childcare.pledge", pledge_ref="PL-1", donor_ref="D0001", kind="money", amount_yuan=50
         )

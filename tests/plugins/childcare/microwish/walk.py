@@ -17,7 +17,7 @@ from careflow.db.tables import Task
 from careflow.models import process_workflow_id
 from careflow.registry import PluginRegistry
 from plugins.childcare import plugin as childcare_plugin
-from plugins.childcare.microwish.tables import CwPledge, CwPool, CwWish
+from plugins.childcare.microwish.tables import CwCampaign, CwPledge, CwPool, CwWish
 from plugins.engine import plugin as engine_plugin
 from tests.support.inbox import wait_for_task
 
@@ -104,6 +104,18 @@ class Walk:
                 raise AssertionError(f"{len(wishes)} wishes, open tasks {sorted(keys)}")
             await asyncio.sleep(0.05)
 
+    async def published(self) -> None:
+        """Wait until the wish list is published: pledges are taken from then on."""
+        deadline = time.monotonic() + 15
+        while True:
+            with Session(self.engine) as session:
+                campaign = session.get(CwCampaign, self.workflow_id)
+                if campaign is not None and campaign.published_at is not None:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError("the wish list was not published")
+            await asyncio.sleep(0.05)
+
     async def task(
         self, step_key: str, *, level: int | None = None, workflow_id: str | None = None
     ) -> Task:
@@ -125,13 +137,15 @@ class Walk:
     async def review(self, wish_id: int, data: dict[str, Any], *, suffix: str = "") -> None:
         await self.complete(f"review.{wish_id}{suffix}", data, role="community_staff")
 
-    async def event(self, event_type: str, **data: Any) -> None:
+    async def event(self, event_type: str, *, checked: bool = False, **data: Any) -> None:
+        """Send an event; ``checked`` runs the service's database checks as the CLI does."""
         await service.route_event(
             self.env.client,
             self.registry,
             event_type=event_type,
             data={"district": DISTRICT, "case_ref": self.case_ref, **data},
             task_queue="unused",
+            engine=self.engine if checked else None,
         )
 
     def delivery_id(self, wish_id: int) -> str:

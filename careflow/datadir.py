@@ -34,17 +34,21 @@ def source_checkout() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "careflow").is_dir() else None
 
 
+_FIND = Path("<find>")
+
+
 def default_data_dir(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
-    checkout: Path | None = None,
+    checkout: Path | None = _FIND,
 ) -> Path:
     """The data directory when ``CAREFLOW_DATA_DIR`` is not set (steps 2 to 4 above).
 
     Args:
         cwd: Folder to search from; the current folder by default.
         environ: Environment for ``XDG_DATA_HOME`` and ``HOME``; ``os.environ`` by default.
-        checkout: The source checkout; :func:`source_checkout` by default.
+        checkout: The source checkout (None: there is none); :func:`source_checkout` by
+            default.
 
     Returns:
         An absolute path; nothing is created.
@@ -53,7 +57,7 @@ def default_data_dir(
     for folder in (here, *here.parents):
         if (folder / DATA_DIR_NAME).is_dir():
             return folder / DATA_DIR_NAME
-    root = checkout if checkout is not None else source_checkout()
+    root = source_checkout() if checkout is _FIND else checkout
     if root is not None:
         return root.resolve() / DATA_DIR_NAME
     env = os.environ if environ is None else environ

@@ -120,6 +120,10 @@ class ProcessSpec:
         default_enabled: Whether districts without a programme for it run it.
         long_lived: Continues as new to keep its history small.
         check: Refuses a start the app database does not support (see ``StateCheck``).
+        status_refs: Keys of its case records (``record(key, kind, data)``) whose latest values
+            ``careflow status`` shows: the ids the process creates that staff or partners
+            need to send its events (e.g. the hospital's ``booking_ref``). The case ref and
+            district are always shown.
     """
 
     id: str
@@ -133,6 +137,7 @@ class ProcessSpec:
     default_enabled: bool = True
     long_lived: bool = False
     check: StateCheck | None = None
+    status_refs: tuple[str, ...] = ()
 
     @property
     def workflow_type(self) -> str:

@@ -412,8 +412,18 @@ async def route_event(
     return await deliver_event(client, prepared, task_queue=task_queue)
 
 
-async def process_status(client: Client, engine: Engine, *, workflow_id: str) -> dict[str, Any]:
-    """Process, stage, open tasks and plan of one workflow."""
+async def process_status(
+    client: Client,
+    engine: Engine,
+    *,
+    workflow_id: str,
+    registry: PluginRegistry | None = None,
+) -> dict[str, Any]:
+    """Process, stage, open tasks and plan of one workflow.
+
+    With ``registry``, also the ids its events need (``ids``: district, case ref and the
+    process's ``status_refs`` from its case records) and the events routed to it.
+    """
     handle = client.get_workflow_handle(workflow_id)
     try:
         desc = await handle.describe()
@@ -443,6 +453,8 @@ async def process_status(client: Client, engine: Engine, *, workflow_id: str) ->
         "plan": await desc.static_details(),
         "plan_plugins": memo.get("plan_plugins"),
         "plan_steps": memo.get("plan_steps"),
+        "case_ref": attrs.get("CareCaseRef"),
+        **_event_ids(registry, engine, workflow_id, attrs),
         "tasks": [
             {
                 "task_id": t.task_id,
@@ -456,6 +468,25 @@ async def process_status(client: Client, engine: Engine, *, workflow_id: str) ->
         ],
         "result": result,
     }
+
+
+def _event_ids(
+    registry: PluginRegistry | None, engine: Engine, workflow_id: str, attrs: dict[str, Any]
+) -> dict[str, Any]:
+    if registry is None:
+        return {}
+    from careflow.case_ids import event_ids, events_of
+
+    process = attrs.get("CareProcess")
+    ids = event_ids(
+        registry,
+        engine,
+        workflow_id=workflow_id,
+        process=process,
+        district=attrs.get("CareDistrict"),
+        case_ref=attrs.get("CareCaseRef"),
+    )
+    return {"ids": ids, "events": events_of(registry, process) if process else []}
 
 
 def _schedule_targets(registry: PluginRegistry) -> dict[str, tuple[str, str, Any]]:

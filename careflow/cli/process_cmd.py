@@ -88,7 +88,9 @@ def start(
 async def _status(st: CliState, workflow_id: str) -> dict[str, Any]:
     with database(st.settings) as engine:
         async with temporal_client(st.settings) as client:
-            return await process_status(client, engine, workflow_id=workflow_id)
+            return await process_status(
+                client, engine, workflow_id=workflow_id, registry=st.registry
+            )
 
 
 def _status_lines(info: dict[str, Any]) -> list[str]:
@@ -103,6 +105,7 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
     ]
     if info.get("summary"):
         lines.append(f"  摘要 summary: {info['summary']}")
+    lines += _event_lines(info)
     tasks = info.get("tasks") or []
     lines.append("  工单 tasks:" if tasks else "  工单 tasks: -")
     for task in tasks:
@@ -115,6 +118,18 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
         lines.append("  " + str(info["plan"]).replace("\n", "\n  "))
     if info.get("result") is not None:
         lines.append(f"  结果 result: {json.dumps(info['result'], ensure_ascii=False)}")
+    return lines
+
+
+def _event_lines(info: dict[str, Any]) -> list[str]:
+    """The ids this process's events need, with their values, and the events it takes."""
+    ids = {key: value for key, value in (info.get("ids") or {}).items() if value}
+    lines = []
+    if ids:
+        shown = " · ".join(f"{key}={value}" for key, value in ids.items())
+        lines.append(f"  事件编号 ids for events: {shown}")
+    for route in info.get("events") or []:
+        lines.append(f"  事件 event {route['event_type']}: {', '.join(route['needs'])}")
     return lines
 
 

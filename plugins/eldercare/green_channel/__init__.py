@@ -55,6 +55,8 @@ GREEN_CHANNEL = ProcessSpec(
     request_model=GreenChannelRequest,
     params_model=GreenChannelParams,
     extension_points=GREEN_CHANNEL_POINTS,
+    # Hospital events (response, arrival, discharge) name the booking.
+    status_refs=("booking_ref", "hospital_ref"),
 )
 
 part = PluginPart(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from careflow.db import crud
 from careflow.db.tables import Person
+from careflow.errors import InputError
 from careflow.search_attributes import CARE_STAGE
 from careflow.settings import Settings
 from careflow.testing import running_worker
@@ -353,3 +356,61 @@ async def test_waves_continue_as_new_and_keep_pledges(
     assert report.counts["status.declined_by_guardian"] == 4
     assert report.money_pledged_yuan == 50
     assert [k for _, k in records_of(engine, walk.workflow_id)].count("campaign_opened") == 1
+
+
+async def test_refused_pledges_reach_the_sender_or_the_case_record(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine, tmp_path: Path
+) -> None:
+    engine = seeded_engine
+    walk = Walk(ts_env, engine, microwish_registry(procurement_budget_yuan=0))
+    bag: dict[str, Any] = {
+        "pledge_ref": "PL-1",
+        "donor_ref": "D0001",
+        "category": "school_bag",
+        "quantity": 1,
+        "dropoff": JIUSI,
+    }
+    async with running_worker(
+        ts_env.client, walk.registry, engine=engine, settings=Settings(data_dir=tmp_path)
+    ) as worker:
+        handle = await walk.start(worker.task_queue)
+        a, b, c, d = await walk.open_visits(4)
+        # Before publication: the service refuses the pledge, naming the field ...
+        with pytest.raises(InputError) as refused:
+            await walk.event("childcare.pledge", checked=True, **bag)
+        assert refused.value.field == "data.case_ref"
+        # ... and a signal that reaches the campaign anyway is refused there and recorded.
+        await walk.event("childcare.pledge", **{**bag, "pledge_ref": "PL-0"})
+        for wish in (b, c, d):
+            await walk.visit(wish.id or 0, {"declined": True})
+        await walk.visit(a.id or 0, BAG)
+        await walk.review(a.id or 0, APPROVE)
+        await walk.published()
+        await walk.event("childcare.pledge", checked=True, **bag)
+        await walk.event("childcare.pledge", checked=True, **bag)  # resent: nothing changes
+        while "PL-1" not in walk.pledges():  # the check reads what the campaign has stored
+            await asyncio.sleep(0.05)
+        with pytest.raises(InputError) as refused:
+            await walk.event("childcare.pledge", checked=True, **{**bag, "dropoff": NORTH})
+        assert refused.value.field == "data.pledge_ref"
+        # Sent unchecked, the same refusals happen in the campaign and go to its case record.
+        await walk.event("childcare.pledge", **{**bag, "dropoff": NORTH})
+        await walk.event("childcare.pledge_withdrawn", pledge_ref="PL-9")
+        await ts_env.sleep(timedelta(days=14, minutes=1))
+        await walk.deliver(a.id or 0)
+        report = CampaignReport.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "childcare_microwish_refusals")
+
+    refusals = [
+        (d["op"], d["pledge_ref"], d["reason"])
+        for k, d in records_with_data(engine, walk.workflow_id)
+        if k == "pledge_refused"
+    ]
+    assert refusals == [
+        ("pledge", "PL-0", "not_published"),
+        ("pledge", "PL-1", "duplicate_ref"),
+        ("withdraw", "PL-9", "unknown_pledge"),
+    ]
+    assert walk.pledges() == {"PL-1": "active"}
+    assert report.counts["matched"] == 1 and report.counts["filled"] == 1
+    assert report.fill_rate == 1.0

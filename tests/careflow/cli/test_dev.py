@@ -66,8 +66,9 @@ def test_worker_without_temporal_exits_1(stack_env: dict[str, str]) -> None:
 def test_address_needs_a_port(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAREFLOW_TEMPORAL_ADDRESS", "temporal.example")
     result = runner.invoke(app, ["dev"])
-    assert result.exit_code == 1
-    assert "host:port" in result.stderr
+    # A bad setting is bad input: refused before anything starts, naming the variable.
+    assert result.exit_code == 2
+    assert "CAREFLOW_TEMPORAL_ADDRESS" in result.stderr and "host:port" in result.stderr
 
 
 def test_server_command_registers_search_attributes(cli_env: Path) -> None:

@@ -20,7 +20,8 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ParentClosePolicy
 
 from careflow.forms import load_form
@@ -51,10 +52,12 @@ from careflow.roles import ROLE_TITLES, Role
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE, start_attributes
 
 __all__ = [
+    "BOUNDED_RETRIES_PATCH",
     "BulkTask",
     "CareProcess",
     "OpenTaskView",
     "ProcessStatus",
+    "StepProblem",
     "TaskExpired",
     "resolve_process",
     "start_process",
@@ -63,6 +66,18 @@ __all__ = [
 #: Engine activities are short database writes; retry transient faults, not business errors.
 ENGINE_TIMEOUT = timedelta(seconds=30)
 ENGINE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+#: Patch id of bounded retries: a step that keeps failing is shown as stalled and retried in
+#: rounds; a step that can never succeed (non-retryable failure) fails the process visibly.
+BOUNDED_RETRIES_PATCH = "careflow.runtime.bounded_retries"
+#: One round of attempts of an engine activity (about four minutes of backoff).
+ENGINE_ROUND = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)
+#: One round of attempts of a plan step's activity.
+STEP_ROUND = RetryPolicy(maximum_interval=timedelta(seconds=60), maximum_attempts=10)
+#: Pause between rounds of a stalled step: long enough for an operator to restart a worker.
+STALL_PAUSE = timedelta(minutes=10)
+#: Stage codes of a process whose step keeps failing or failed for good.
+STALLED_STAGE = ("stalled", "步骤停滞 stalled step")
+FAILED_STAGE = ("failed", "步骤失败 failed step")
 #: Open tasks listed in the UI's current details; more are counted.
 _DETAIL_TASKS = 20
 
@@ -87,14 +102,26 @@ class OpenTaskView(BaseModel):
     due_at: str
 
 
+class StepProblem(BaseModel):
+    """A step whose activity keeps failing (``stalled``) or can never succeed (``failed``)."""
+
+    step_key: str
+    activity: str
+    state: str
+    error_type: str
+    message: str
+    rounds: int = 1
+
+
 class ProcessStatus(BaseModel):
-    """What the ``status`` query answers: stage and open tasks."""
+    """What the ``status`` query answers: stage, open tasks and a stalled or failed step."""
 
     process: str
     stage: str
     stage_zh: str
     open_tasks: list[OpenTaskView]
     results: dict[str, Any] = {}
+    problem: StepProblem | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +198,9 @@ class CareProcess:
         self._early: dict[str, tuple[str, dict[str, Any]]] = {}
         # Last CareOverdue value upserted; bulk tasks upsert only on a change.
         self._overdue: bool | None = None
+        # The step that is stalled now, or failed for good; shown by status and CareOverdue.
+        self._problem: StepProblem | None = None
+        self._before_stall = (self._stage, self._stage_zh)
 
     # -- start
 
@@ -212,6 +242,12 @@ class CareProcess:
 
     def _refresh_details(self) -> None:
         lines = [f"**阶段 Stage**: {self._stage_zh} (`{self._stage}`)"]
+        if self._problem is not None:
+            p = self._problem
+            lines.append(
+                f"**{'停滞步骤 Stalled' if p.state == 'stalled' else '失败步骤 Failed'}**: "
+                f"`{p.step_key}` ({p.activity}) {p.error_type}: {p.message[:200]}"
+            )
         open_tasks = [t for t in self._tasks.values() if not t.closed]
         if open_tasks:
             lines.append("**待办工单 Open tasks**:")
@@ -227,7 +263,9 @@ class CareProcess:
         workflow.set_current_details("\n".join(lines))
 
     def _refresh_overdue(self, *, if_changed: bool = False) -> None:
-        overdue = any(t.level > 0 for t in self._tasks.values() if not t.closed)
+        overdue = self._problem is not None or any(
+            t.level > 0 for t in self._tasks.values() if not t.closed
+        )
         if if_changed and overdue == self._overdue:
             return
         self._overdue = overdue
@@ -253,18 +291,154 @@ class CareProcess:
                 if not t.closed
             ],
             results=self._results,
+            problem=self._problem,
         )
 
     # -- activities
 
-    async def _engine(self, name: ActivityName, arg: BaseModel, *, summary: str) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            start_to_close_timeout=ENGINE_TIMEOUT,
-            retry_policy=ENGINE_RETRY,
-            summary=summary,
+    async def _engine(
+        self, name: ActivityName, arg: BaseModel, *, summary: str, key: str = ""
+    ) -> Any:
+        return await self._activity(
+            name, arg, key=key or str(name), summary=summary, timeout=ENGINE_TIMEOUT
         )
+
+    async def _activity(
+        self,
+        name: str,
+        arg: BaseModel,
+        *,
+        key: str,
+        summary: str,
+        timeout: timedelta,
+        result_type: type | None = None,
+        step: bool = False,
+    ) -> Any:
+        """Run an activity of the runtime or of a plan step; never retry it silently forever.
+
+        Each round of attempts is bounded. When a round is used up the process shows the step
+        as stalled (stage ``stalled``, ``CareOverdue``, a case record, the ``status`` query)
+        and tries another round after :data:`STALL_PAUSE`, so a transient outage or a worker
+        without the step's activity heals once fixed. A non-retryable failure (a value the
+        database refuses, a business error) fails the process visibly instead.
+
+        Args:
+            name: Activity name.
+            arg: Its input model.
+            key: Step key of the call, named in the case record and ``status``.
+            summary: Summary shown in the UI.
+            timeout: Start-to-close timeout of one attempt.
+            result_type: Type to convert the result to.
+            step: Whether this is a plan step (its own, longer backoff).
+
+        Raises:
+            ApplicationError: ``StepFailed`` (non-retryable) when the activity failed for good.
+        """
+        if not workflow.patched(BOUNDED_RETRIES_PATCH):
+            # Histories from before the patch: unbounded retries, as they were recorded.
+            return await workflow.execute_activity(
+                name,
+                arg,
+                start_to_close_timeout=timeout,
+                retry_policy=None if step else ENGINE_RETRY,
+                result_type=result_type,
+                summary=summary,
+            )
+        rounds = 0
+        while True:
+            try:
+                result = await workflow.execute_activity(
+                    name,
+                    arg,
+                    start_to_close_timeout=timeout,
+                    retry_policy=STEP_ROUND if step else ENGINE_ROUND,
+                    result_type=result_type,
+                    summary=summary,
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    await self._fail_step(key, name, cause)
+                if not isinstance(cause, ApplicationError | ActivityTimeout):
+                    raise  # cancelled: not the step's fault
+                rounds += 1
+                await self._stall_step(key, name, cause, rounds)
+                await workflow.sleep(STALL_PAUSE, summary=f"步骤停滞，稍后重试 retry stalled {key}")
+                continue
+            if rounds:
+                self._recover_step()
+            return result
+
+    def _step_problem(
+        self, key: str, name: str, cause: BaseException, *, state: str, rounds: int
+    ) -> StepProblem:
+        error_type = cause.type if isinstance(cause, ApplicationError) else None
+        message = cause.message if isinstance(cause, ApplicationError | ActivityTimeout) else ""
+        return StepProblem(
+            step_key=key,
+            activity=name,
+            state=state,
+            error_type=error_type or type(cause).__name__,
+            message=message or str(cause),
+            rounds=rounds,
+        )
+
+    async def _stall_step(self, key: str, name: str, cause: BaseException, rounds: int) -> None:
+        """Show a step whose round of attempts failed; record it once per stall."""
+        first = self._problem is None
+        self._problem = self._step_problem(key, name, cause, state="stalled", rounds=rounds)
+        if first:
+            self._before_stall = (self._stage, self._stage_zh)
+            self.stage(*STALLED_STAGE)
+            self._refresh_overdue()
+            await self._record_problem("step_stalled")
+        else:
+            self._refresh_details()
+
+    def _recover_step(self) -> None:
+        """The stalled step succeeded: back to the stage it stalled in."""
+        self._problem = None
+        self.stage(*self._before_stall)
+        self._refresh_overdue()
+
+    async def _fail_step(self, key: str, name: str, cause: ApplicationError) -> NoReturn:
+        """End the process visibly: a step failed in a way no retry can fix."""
+        self._problem = self._step_problem(key, name, cause, state="failed", rounds=1)
+        self.stage(*FAILED_STAGE)
+        self._refresh_overdue()
+        await self._record_problem("step_failed")
+        raise ApplicationError(
+            f"步骤失败 step {key} failed ({name}): {self._problem.error_type}: "
+            f"{self._problem.message}",
+            self._problem.model_dump(mode="json"),
+            type="StepFailed",
+            non_retryable=True,
+        )
+
+    async def _record_problem(self, kind: str) -> None:
+        """Write the problem to the case record, without stalling on the record itself."""
+        problem = self._problem
+        assert problem is not None
+        try:
+            await workflow.execute_activity(
+                ActivityName.RECORD_CASE,
+                RecordCaseInput(
+                    workflow_id=workflow.info().workflow_id,
+                    step_key=f"{problem.step_key}.{kind}.{workflow.uuid4().hex[:8]}",
+                    context=self.context,
+                    kind=kind,
+                    data=problem.model_dump(mode="json"),
+                ),
+                start_to_close_timeout=ENGINE_TIMEOUT,
+                retry_policy=ENGINE_ROUND,
+                summary=f"记录 record: {kind}",
+            )
+        except ActivityError as err:
+            # The database that refused the step may refuse the record too (the same case ref):
+            # stage, CareOverdue and the workflow's failure still say what happened.
+            workflow.logger.warning(
+                "process.problem_not_recorded", extra={"kind": kind, "error": str(err.cause)}
+            )
 
     async def record(self, key: str, kind: str, data: dict[str, Any] | None = None) -> None:
         """Append an event to the case record (idempotent on the step key)."""
@@ -278,6 +452,7 @@ class CareProcess:
                 data=data or {},
             ),
             summary=f"记录 record: {kind}",
+            key=key,
         )
 
     async def notify(
@@ -302,6 +477,7 @@ class CareProcess:
                 params=params or {},
             ),
             summary=f"通知 notify: {template} → {recipient_ref}",
+            key=key,
         )
 
     # -- human tasks
@@ -353,6 +529,7 @@ class CareProcess:
                 due_at=task.due_at,
             ),
             summary=f"开工单 open task: {template.title_zh} → {_role_zh(task.role)}",
+            key=key,
         )
         self._refresh_details()
         if key in self._early:
@@ -427,6 +604,7 @@ class CareProcess:
             ActivityName.OPEN_TASKS,
             OpenTasksInput(tasks=rows),
             summary=f"批量开工单 open {len(rows)} tasks: {items[0].template.title_zh}",
+            key=items[0].key,
         )
         for deadline in deadlines.values():
             deadline.timer = asyncio.create_task(self._deadline_timer(deadline, len(rows)))
@@ -505,6 +683,7 @@ class CareProcess:
                 closed_at=workflow.now(),
             ),
             summary=f"关闭工单 close task: {template.title_zh}",
+            key=task.step_key,
         )
         task.closed = True
         # A bulk task upserts CareOverdue only when it changes: hundreds close in a batch.
@@ -529,6 +708,7 @@ class CareProcess:
                 due_at=task.due_at,
             ),
             summary=f"超时升级 escalate to {_role_zh(role)}: {task.template.title_zh}",
+            key=task.step_key,
         )
         await self.notify(
             f"{task.step_key}.escalated.{level}",
@@ -630,7 +810,7 @@ class CareProcess:
         wf_id = workflow.info().workflow_id
         key = f"{step.key}{suffix}"
         if step.kind is StepKind.ACTIVITY and step.activity:
-            out: StepOutput = await workflow.execute_activity(
+            out: StepOutput = await self._activity(
                 step.activity,
                 StepInput(
                     workflow_id=wf_id,
@@ -639,9 +819,11 @@ class CareProcess:
                     params=self.params,
                     data=data,
                 ),
+                key=key,
                 result_type=StepOutput,
-                start_to_close_timeout=step.timeout,
+                timeout=step.timeout,
                 summary=step.summary_zh,
+                step=True,
             )
             return out.data
         if step.kind is StepKind.HUMAN_TASK and step.task:

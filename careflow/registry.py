@@ -445,7 +445,10 @@ class PluginRegistry:
                 f"write {quoted}"
             )
         known = sorted(self.processes)
-        close = difflib.get_close_matches(process, known, n=1)
+        # ``[district.x.microwish]`` left out the module; otherwise a near spelling.
+        close = [p for p in known if p.endswith(f".{process}")] or difflib.get_close_matches(
+            process, known, n=1, cutoff=0.8
+        )
         if close:
             return (
                 f"unknown process {process!r} (did you mean "

@@ -55,6 +55,7 @@ from careflow.models import (
     process_summary,
     process_workflow_id,
 )
+from careflow.problems import process_problem
 from careflow.registry import PluginRegistry
 from careflow.roles import Role
 from careflow.search_attributes import start_attributes
@@ -449,6 +450,8 @@ async def process_status(
         "community": attrs.get("CareCommunity"),
         "stage": attrs.get("CareStage"),
         "overdue": attrs.get("CareOverdue"),
+        # Why it is not moving (a step retrying or stalled) or why it ended badly.
+        "problem": await process_problem(handle, desc, engine, stage=attrs.get("CareStage")),
         "summary": await desc.static_summary(),
         "plan": await desc.static_details(),
         "plan_plugins": memo.get("plan_plugins"),

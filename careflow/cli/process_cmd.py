@@ -103,6 +103,14 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
         + (" · 已逾期 OVERDUE" if info.get("overdue") else ""),
         f"  流程 process: {info['process'] or '-'} · 区 district: {where}",
     ]
+    problem = info.get("problem")
+    if problem:
+        where_ = problem.get("step_key") or problem.get("activity") or "-"
+        attempt = f" · 第{problem['attempt']}次 attempt" if problem.get("attempt") else ""
+        lines.append(
+            f"  问题 problem: {problem.get('state')} · 步骤 step {where_}{attempt} · "
+            f"{problem.get('error_type') or '-'}: {problem.get('message') or '-'}"
+        )
     if info.get("summary"):
         lines.append(f"  摘要 summary: {info['summary']}")
     lines += _event_lines(info)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
@@ -58,7 +58,9 @@ from careflow.models import (
 from careflow.problems import process_problem
 from careflow.registry import PluginRegistry
 from careflow.roles import Role
+from careflow.schedule_diff import same_action, same_spec
 from careflow.search_attributes import start_attributes
+from careflow.workers import check_plan_served
 
 __all__ = [
     "SCHEDULE_PREFIX",
@@ -170,8 +172,12 @@ def prepare_start(
     community: str | None = None,
     case_ref: str | None = None,
     engine: Engine | None = None,
+    task_queue: str | None = None,
 ) -> PreparedStart:
     """Check everything about a start that needs no Temporal, and resolve its plan.
+
+    With ``engine``, the plan is also checked against the workers running on ``task_queue``
+    (any queue when None): see :func:`careflow.workers.check_plan_served`.
 
     Raises:
         InputError: Unknown process or district; a community, case ref or actor that is not a
@@ -196,6 +202,9 @@ def prepare_start(
         community=community,
     )
     plan = registry.resolve_plan(process, district)
+    if engine is not None:
+        # A plugin installed while a worker runs: refuse rather than stall on its steps.
+        check_plan_served(engine, plan, task_queue=task_queue)
     context = ProcessContext(
         process=process,
         module=spec.module,
@@ -506,14 +515,19 @@ def _schedule_targets(registry: PluginRegistry) -> dict[str, tuple[str, str, Any
 async def sync_schedules(
     client: Client, registry: PluginRegistry, *, task_queue: str
 ) -> dict[str, list[str]]:
-    """Make Temporal's schedules match the plugins: create, update, delete stale ones."""
+    """Make Temporal's schedules match the plugins: create, update, delete stale ones.
+
+    Returns:
+        Schedule ids by what happened: ``created``, ``updated``, ``unchanged`` (already as
+        wanted, not touched) and ``deleted``.
+    """
     from workflows.launcher import LaunchInput
 
     targets = _schedule_targets(registry)
     existing = {
         s.id async for s in await client.list_schedules() if s.id.startswith(SCHEDULE_PREFIX)
     }
-    report: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
+    report: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": [], "deleted": []}
     for schedule_id, (district, process, spec) in sorted(targets.items()):
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(
@@ -535,15 +549,19 @@ async def sync_schedules(
         )
         # The schedule list comes from visibility, which lags behind creates and deletes:
         # fall back from update to create and back, and treat a vanished schedule as deleted.
-        if schedule_id in existing and await _update_schedule(client, schedule_id, schedule):
-            report["updated"].append(schedule_id)
+        outcome = None
+        if schedule_id in existing:
+            outcome = await _update_schedule(client, schedule_id, schedule)
+        if outcome is not None:
+            report[outcome].append(schedule_id)
             continue
         try:
             await client.create_schedule(schedule_id, schedule)
             report["created"].append(schedule_id)
         except ScheduleAlreadyRunningError:
-            await _update_schedule(client, schedule_id, schedule)
-            report["updated"].append(schedule_id)
+            report[await _update_schedule(client, schedule_id, schedule) or "updated"].append(
+                schedule_id
+            )
     for schedule_id in sorted(existing - targets.keys()):
         try:
             await client.get_schedule_handle(schedule_id).delete()
@@ -554,19 +572,32 @@ async def sync_schedules(
     return report
 
 
-async def _update_schedule(client: Client, schedule_id: str, schedule: Schedule) -> bool:
-    """Replace a schedule's definition; False if it no longer exists."""
+async def _update_schedule(
+    client: Client, schedule_id: str, schedule: Schedule
+) -> Literal["updated", "unchanged"] | None:
+    """Replace a schedule's definition unless it already is ``schedule``; None if it is gone."""
+    outcome: Literal["updated", "unchanged"] = "updated"
 
-    def _replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+    async def _replace(current: ScheduleUpdateInput) -> ScheduleUpdate | None:
+        nonlocal outcome
+        have, wanted = current.description.schedule, schedule.action
+        if (
+            isinstance(wanted, ScheduleActionStartWorkflow)
+            and same_spec(have.spec, schedule.spec)
+            and await same_action(client.data_converter, have.action, wanted)
+        ):
+            outcome = "unchanged"  # no update: a paused schedule stays paused, too
+            return None
+        outcome = "updated"
         return ScheduleUpdate(schedule=schedule)
 
     try:
         await client.get_schedule_handle(schedule_id).update(_replace)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            return False
+            return None
         raise
-    return True
+    return outcome
 
 
 async def list_schedules(client: Client) -> list[dict[str, Any]]:

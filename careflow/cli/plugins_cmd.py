@@ -23,7 +23,7 @@ from careflow.plan import Plan, StepKind
 from careflow.registry import PluginRegistry
 from careflow.service import PluginDependency, plugin_dependencies
 
-__all__ = ["describe_plugin", "describe_process", "register"]
+__all__ = ["describe_plugin", "describe_process", "register", "workflow_id_lines"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
@@ -214,6 +214,19 @@ def plan(
     echo_lines(_plan_lines(resolved))
 
 
+#: Workflow ids listed per plugin version in text output; ``--json`` lists them all.
+SHOWN_IDS = 20
+
+
+def workflow_id_lines(workflow_ids: list[str], limit: int = SHOWN_IDS) -> list[str]:
+    """The first ``limit`` ids, one per line, then how many were left out and where to see them."""
+    lines = [f"    {wid}" for wid in workflow_ids[:limit]]
+    hidden = len(workflow_ids) - limit
+    if hidden > 0:
+        lines.append(f"    … 另有 {hidden} 个未列出 {hidden} more not shown (--json lists all)")
+    return lines
+
+
 async def _dependencies(st: Any) -> list[PluginDependency]:
     async with temporal_client(st.settings) as client:
         return await plugin_dependencies(client, st.registry)
@@ -237,7 +250,7 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
             lines.append(
                 f"■ {d.plugin} {d.plan_version} · {status} · {len(d.workflow_ids)} running"
             )
-            lines += [f"    {wid}" for wid in d.workflow_ids[:20]]
+            lines += workflow_id_lines(d.workflow_ids)
         echo_lines(lines)
     if any(d.missing for d in deps):
         raise typer.Exit(1)

@@ -37,7 +37,9 @@ def sync_report_lines(report: dict[str, list[str]]) -> list[str]:
     """Human lines for a sync report: counts, then each schedule that changed."""
     lines = [
         f"定时任务同步 schedules synced: {len(report['created'])} created 新建, "
-        f"{len(report['updated'])} updated 更新, {len(report['deleted'])} deleted 删除"
+        f"{len(report['updated'])} updated 更新, "
+        f"{len(report.get('unchanged', []))} unchanged 未变, "
+        f"{len(report['deleted'])} deleted 删除"
     ]
     for action in ("created", "updated", "deleted"):
         lines += [f"  {action}: {schedule_id}" for schedule_id in report[action]]

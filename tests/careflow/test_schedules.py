@@ -50,9 +50,18 @@ async def test_schedules_sync_list_trigger_and_remove(
         again = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
         assert again == {
             "created": [],
-            "updated": ["careflow.sample.daily.wanbailin"],
+            "updated": [],
+            "unchanged": ["careflow.sample.daily.wanbailin"],
             "deleted": [],
         }
+        # A different task queue is a different action: updated once, then unchanged again.
+        moved = await service.sync_schedules(client, registry, task_queue="elsewhere")
+        assert moved["updated"] == ["careflow.sample.daily.wanbailin"]
+        assert moved["unchanged"] == []
+        back = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
+        assert back["updated"] == ["careflow.sample.daily.wanbailin"]
+        again = await service.sync_schedules(client, registry, task_queue=worker.task_queue)
+        assert again["unchanged"] == ["careflow.sample.daily.wanbailin"]
 
         listed = await _schedules(client, lambda ids: ids == ["careflow.sample.daily.wanbailin"])
         assert listed[0]["next_action_times"][0].endswith("01:30:00+00:00")  # 09:30 Asia/Shanghai

@@ -171,7 +171,7 @@ def test_programme_params_with_unknown_keys_are_refused() -> None:
     [
         (
             HumanTaskStep(
-                key="call",
+                key="district.call",
                 process="delivery",
                 point="after_handover",
                 summary_zh="回访",
@@ -181,17 +181,17 @@ def test_programme_params_with_unknown_keys_are_refused() -> None:
                 form=CallForm,
                 due=timedelta(0),
             ),
-            "step 'call': due must be positive",
+            "step 'district.call': due must be positive",
         ),
         (
             WaitStep(
-                key="pause",
+                key="district.pause",
                 process="delivery",
                 point="after_dropoff",
                 summary_zh="等待",
                 duration=-timedelta(minutes=5),
             ),
-            "step 'pause': duration must be positive",
+            "step 'district.pause': duration must be positive",
         ),
     ],
 )
@@ -253,3 +253,4 @@ def test_readme_configuration_examples_load(tmp_path: Path) -> None:
         config = tmp_path / f"example{number}.toml"
         config.write_text(block, encoding="utf-8")
         _registry(overrides=load_overrides(config), config_source=str(config))
+

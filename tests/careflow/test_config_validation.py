@@ -253,4 +253,3 @@ def test_readme_configuration_examples_load(tmp_path: Path) -> None:
         config = tmp_path / f"example{number}.toml"
         config.write_text(block, encoding="utf-8")
         _registry(overrides=load_overrides(config), config_source=str(config))
-

@@ -94,7 +94,7 @@ def test_lawyer_tasks_and_festival_params() -> None:
 
 
 def test_a_district_file_may_not_empty_the_festival_items() -> None:
-    with pytest.raises(InputError, match=r"district\.xiaodian\.eldercare\.festival: items"):
+    with pytest.raises(InputError, match=r'\[district\.xiaodian\."eldercare\.festival"\]: items'):
         PluginRegistry.build(
             [engine_plugin, eldercare_plugin, childcare_plugin, xiaodian_plugin],
             overrides={DISTRICT: {"eldercare.festival": {"items": []}}},

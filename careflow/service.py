@@ -365,6 +365,9 @@ def prepare_event(
             request=route.to_request(event),
             started_by=f"event:{event_type}",
         )
+        if engine is not None:
+            # Events carry no task queue: any live worker that serves the plan will do.
+            check_plan_served(engine, start.input.plan, task_queue=None)
     return PreparedEvent(
         event_type=event_type,
         route=route,

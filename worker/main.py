@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -20,6 +22,8 @@ from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
 from worker.interceptors import LogContextInterceptor
+from worker.presence import worker_presence
+from worker.reconcile import reconcile_tasks
 
 __all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner"]
 
@@ -27,6 +31,9 @@ __all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner
 PASSTHROUGH_MODULES = ("careflow", "workflows", "plugins", "pydantic", "pydantic_core")
 
 log = structlog.get_logger("careflow.worker")
+
+SWEEP_INTERVAL = timedelta(minutes=1)
+"""How often a running worker closes the inbox tasks of processes that ended without it."""
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -68,6 +75,22 @@ def build_worker(
     )
 
 
+def _sweeper(client: Client, engine: Engine) -> Callable[[], Awaitable[None]]:
+    """The task sweep, at most once per :data:`SWEEP_INTERVAL` (it runs after a heartbeat)."""
+    last = 0.0
+
+    async def sweep() -> None:
+        nonlocal last
+        if time.monotonic() - last < SWEEP_INTERVAL.total_seconds():
+            return
+        last = time.monotonic()
+        report = await reconcile_tasks(client, engine)
+        if report["cancelled"]:
+            log.info("tasks.swept", **report)
+
+    return sweep
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -94,7 +117,12 @@ async def run_worker(
             namespace=settings.temporal_namespace,
             plugins=[f"{p.name} {p.version}" for p in registry.plugins],
         )
-        async with worker:
+        async with (
+            worker,
+            worker_presence(
+                engine, registry, task_queue=worker.task_queue, also=_sweeper(client, engine)
+            ),
+        ):
             await stop.wait()
             log.info("worker.stopping")
     engine.dispose()

@@ -69,6 +69,7 @@ def start(
         started_by="cli" if actor is None else f"staff:{check_id('actor', actor)}",
         community=community,
         case_ref=case_ref,
+        task_queue=st.settings.task_queue,
     )
     prepare()
     with database(st.settings) as engine:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -22,6 +22,7 @@ from careflow.db.tables import (
     Notification,
     Person,
     Task,
+    WorkerPresence,
 )
 from careflow.db.types import utcnow
 from careflow.models import TaskStatus
@@ -30,6 +31,7 @@ __all__ = [
     "TaskFilter",
     "UnknownNotificationError",
     "UnknownTaskError",
+    "cancel_open_tasks",
     "close_task",
     "communities_of",
     "escalate_task",
@@ -44,9 +46,13 @@ __all__ = [
     "list_case_records",
     "list_notifications",
     "list_tasks",
+    "list_worker_presence",
     "mark_notification_failed",
     "mark_notification_sent",
+    "open_task_workflow_ids",
     "registry_is_empty",
+    "remove_worker_presence",
+    "upsert_worker_presence",
 ]
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -489,3 +495,100 @@ def family_doctor_of(session: Session, *, person_id: str) -> str | None:
     """The staff id of the person's contracted family doctor 签约家庭医生, or None."""
     contract = session.get(FamilyDoctorContract, person_id)
     return contract.doctor_id if contract is not None else None
+
+
+# --- reconciling tasks with Temporal ------------------------------------------------------------
+
+
+def open_task_workflow_ids(session: Session, *, limit: int | None = None) -> list[str]:
+    """Workflow ids that have open tasks, those with the oldest open task first.
+
+    Args:
+        session: The open session.
+        limit: At most this many ids.
+    """
+    first_opened = func.min(col(Task.opened_at))
+    statement = (
+        select(col(Task.workflow_id))
+        .where(col(Task.status) == TaskStatus.OPEN.value)
+        .group_by(col(Task.workflow_id))
+        .order_by(first_opened, col(Task.workflow_id))
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.exec(statement).all())
+
+
+def cancel_open_tasks(
+    session: Session, *, workflow_id: str, reason: str, closed_at: datetime
+) -> list[Task]:
+    """Close every open task of a workflow as ``cancelled``; closed tasks stay as they are.
+
+    Args:
+        session: The open session.
+        workflow_id: The workflow whose tasks nobody can complete any more.
+        reason: Why, kept in the task's result (e.g. ``process_terminated``).
+        closed_at: When.
+
+    Returns:
+        The tasks this call cancelled.
+    """
+    statement = select(Task).where(
+        col(Task.workflow_id) == workflow_id, col(Task.status) == TaskStatus.OPEN.value
+    )
+    cancelled = []
+    for task in session.exec(statement.with_for_update()).all():
+        task.status = TaskStatus.CANCELLED.value
+        task.result = {"cancelled": reason}
+        task.closed_at = closed_at
+        session.add(task)
+        cancelled.append(task)
+    session.flush()
+    return cancelled
+
+
+# --- worker presence ------------------------------------------------------------------------------
+
+
+def upsert_worker_presence(
+    session: Session,
+    *,
+    identity: str,
+    task_queue: str,
+    plugins: dict[str, str],
+    now: datetime,
+) -> WorkerPresence:
+    """Record that a worker runs now and which plugin versions it serves."""
+    row = session.get(WorkerPresence, identity)
+    if row is None:
+        row = WorkerPresence(
+            identity=identity, task_queue=task_queue, plugins=plugins, started_at=now, seen_at=now
+        )
+    else:
+        row.task_queue, row.plugins, row.seen_at = task_queue, dict(plugins), now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_worker_presence(session: Session, *, identity: str) -> None:
+    """Forget a worker that stopped."""
+    row = session.get(WorkerPresence, identity)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def list_worker_presence(
+    session: Session, *, task_queue: str | None = None, seen_since: datetime | None = None
+) -> Sequence[WorkerPresence]:
+    """Worker rows, newest first; only those of ``task_queue`` and seen since ``seen_since``."""
+    conditions: list[ColumnElement[bool]] = []
+    if task_queue is not None:
+        conditions.append(col(WorkerPresence.task_queue) == task_queue)
+    if seen_since is not None:
+        conditions.append(col(WorkerPresence.seen_at) >= seen_since)
+    statement = (
+        select(WorkerPresence).where(*conditions).order_by(col(WorkerPresence.seen_at).desc())
+    )
+    return session.exec(statement).all()

@@ -36,6 +36,7 @@ __all__ = [
     "Staff",
     "Task",
     "Volunteer",
+    "WorkerPresence",
 ]
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -274,3 +275,19 @@ class Notification(SQLModel, table=True):
     adapter: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WorkerPresence(SQLModel, table=True):
+    """A running worker and the plugin versions it serves, refreshed while it runs.
+
+    A start checks a plan's plugins against the live rows (``seen_at`` recent), so that no
+    process starts that no running worker can run (see ``careflow.workers``).
+    """
+
+    __tablename__ = "worker_presence"
+
+    identity: str = Field(primary_key=True, max_length=255, description="Unique per run.")
+    task_queue: str = Field(max_length=255, index=True)
+    plugins: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,106 @@
+"""A running worker's presence row: which plugin versions it serves, refreshed while it runs.
+
+Starts check plans against these rows (``careflow.workers.check_plan_served``), so a plugin
+installed while a worker runs is refused at the start, naming what to restart, instead of
+stalling on a step whose activity this worker does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from careflow.db import crud
+from careflow.db.engine import session_scope
+from careflow.db.types import utcnow
+from careflow.registry import PluginRegistry
+from careflow.workers import HEARTBEAT
+
+__all__ = ["served_plugins", "worker_identity", "worker_presence"]
+
+log = structlog.get_logger("careflow.worker")
+
+
+def worker_identity() -> str:
+    """An identity unique to this worker run: process, host and a random suffix."""
+    return f"{os.getpid()}@{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+def served_plugins(registry: PluginRegistry) -> dict[str, str]:
+    """Plugin name → version of everything this worker registers."""
+    return {plugin.name: plugin.version for plugin in registry.plugins}
+
+
+def _beat(engine: Engine, identity: str, task_queue: str, plugins: dict[str, str]) -> None:
+    with session_scope(engine) as session:
+        crud.upsert_worker_presence(
+            session, identity=identity, task_queue=task_queue, plugins=plugins, now=utcnow()
+        )
+
+
+def _forget(engine: Engine, identity: str) -> None:
+    with session_scope(engine) as session:
+        crud.remove_worker_presence(session, identity=identity)
+
+
+@contextlib.asynccontextmanager
+async def worker_presence(
+    engine: Engine,
+    registry: PluginRegistry,
+    *,
+    task_queue: str,
+    identity: str | None = None,
+    interval: timedelta = HEARTBEAT,
+    also: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[str]:
+    """Keep this worker's presence row while the block runs; yield its identity.
+
+    The row is written before the block starts (so a start right after sees the worker),
+    refreshed every ``interval`` and deleted at the end. A database hiccup is logged and
+    retried at the next beat: the row only goes stale, which the start rule allows for.
+
+    Args:
+        engine: The app database.
+        registry: The plugins this worker serves.
+        task_queue: The queue it polls.
+        identity: Its identity (default: :func:`worker_identity`).
+        interval: Time between refreshes.
+        also: Periodic housekeeping to run after each refresh (e.g. the task sweep).
+    """
+    identity = identity or worker_identity()
+    plugins = served_plugins(registry)
+    await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval.total_seconds())
+            try:
+                await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
+            except SQLAlchemyError as err:
+                log.warning("worker.presence_failed", error=type(err).__name__)
+            if also is not None:
+                try:
+                    await also()
+                except Exception as err:  # housekeeping must never stop the worker
+                    log.warning("worker.housekeeping_failed", error=f"{type(err).__name__}")
+
+    task = asyncio.create_task(beat())
+    try:
+        yield identity
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        try:
+            await asyncio.to_thread(_forget, engine, identity)
+        except SQLAlchemyError as err:
+            log.warning("worker.presence_not_removed", error=type(err).__name__)

@@ -78,15 +78,20 @@ async def worker_presence(
     """
     identity = identity or worker_identity()
     plugins = served_plugins(registry)
-    await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
+
+    async def refresh() -> None:
+        try:
+            await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
+        except SQLAlchemyError as err:
+            # No row only means starts are not checked against this worker: never fatal.
+            log.warning("worker.presence_failed", error=type(err).__name__)
+
+    await refresh()
 
     async def beat() -> None:
         while True:
             await asyncio.sleep(interval.total_seconds())
-            try:
-                await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
-            except SQLAlchemyError as err:
-                log.warning("worker.presence_failed", error=type(err).__name__)
+            await refresh()
             if also is not None:
                 try:
                     await also()

@@ -4,19 +4,28 @@ drop-off recorded at the community → hand-over task for a grid worker or volun
 signed receipt → confirmation recorded → thank-you to the donor. A late hand-over escalates to
 community staff, then to the district admin; past the last deadline the fallback records the
 failure and tells the district. Micro-wishes and festival gifts both run through it.
+
+A drop-off recorded as not received ends the delivery as ``never_dropped_off``: no hand-over
+task opens for goods that are not there; the case record says so and the donor and the
+district admin are told.
+
+Refusals 拒绝规则: the recipient and the donor must be in the registry (``RegistryRef``; a
+donor may belong to any district, the recipient to the delivery's), so a delivery to an
+unknown id is refused at the start with exit 2 and nothing is started.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from temporalio import workflow
 
 from careflow.contract import CareEvent
 from careflow.forms import form_ref
+from careflow.inputs import Code, ExternalModel, Note, Ref, RegistryRef, ShortText
 from careflow.models import ProcessInput
 from careflow.params import PositiveDuration
 from careflow.plan import EscalationLevel, TaskTemplate
@@ -25,6 +34,7 @@ from workflows.runtime import CareProcess, TaskExpired
 
 __all__ = [
     "DELIVERY_POINTS",
+    "MAX_DELIVERY_ITEMS",
     "DeliveryItem",
     "DeliveryOutcome",
     "DeliveryParams",
@@ -37,23 +47,34 @@ __all__ = [
 ]
 
 DELIVERY_POINTS = ("after_dropoff", "after_handover", "before_close")
+_NOT_RECEIVED_PATCH = "delivery-dropoff-not-received-ends"
+"""A drop-off recorded as not received ends the delivery (before: the hand-over opened)."""
 
 
-class DeliveryItem(BaseModel):
+MAX_DELIVERY_ITEMS = 100
+"""The most kinds of goods one delivery carries."""
+
+
+class DeliveryItem(ExternalModel):
     """One kind of goods in a delivery."""
 
-    category: str = Field(min_length=1, description="e.g. school_bag, stationery, winter_coat")
-    description_zh: str = Field(default="", max_length=200)
-    size: str | None = None
+    category: Code = Field(description="e.g. school_bag, stationery, winter_coat")
+    description_zh: ShortText = ""
+    size: Annotated[str, Field(max_length=32)] | None = None
     quantity: int = Field(default=1, ge=1, le=1000)
 
 
-class DeliveryRequest(BaseModel):
+class DeliveryRequest(ExternalModel):
     """What starts a delivery. References only: names and addresses stay in the registry."""
 
-    recipient_ref: str = Field(min_length=1, description="Registry id of the recipient (P…).")
-    donor_ref: str | None = Field(default=None, description="Registry id of the donor (D…).")
-    items: list[DeliveryItem] = Field(min_length=1)
+    recipient_ref: Annotated[Ref, RegistryRef("person")] = Field(
+        description="Registry id of the recipient (P…)."
+    )
+    # Donors may give across districts, so only their existence is checked.
+    donor_ref: Annotated[Ref, RegistryRef("donor", in_district=False)] | None = Field(
+        default=None, description="Registry id of the donor (D…)."
+    )
+    items: list[DeliveryItem] = Field(min_length=1, max_length=MAX_DELIVERY_ITEMS)
     purpose: Literal["micro_wish", "festival_gift", "couplets", "community_goods"] = (
         "community_goods"
     )
@@ -70,23 +91,25 @@ class DeliveryParams(BaseModel):
     admin_escalation_due: PositiveDuration = timedelta(days=1)
 
 
-class DropoffForm(BaseModel):
-    """Community staff (or the station scanner) record that the goods arrived."""
+class DropoffForm(ExternalModel):
+    """Community staff (or the station scanner) record whether the goods arrived."""
 
-    received: bool = True
+    received: bool = Field(
+        default=True, description="False ends the delivery as not received: no hand-over."
+    )
     items_match: bool = Field(description="Goods match the items of the delivery.")
     storage_ref: str = Field(default="", max_length=64, description="Shelf or locker code.")
-    note: str = Field(default="", max_length=500)
+    note: Note = Field(default="", max_length=500)
 
 
-class HandoverForm(BaseModel):
+class HandoverForm(ExternalModel):
     """The person delivering records the hand-over and the signed receipt."""
 
     handed_over: bool
-    receipt_ref: str | None = Field(
+    receipt_ref: ShortText | None = Field(
         default=None, max_length=64, description="Reference of the scanned signed receipt."
     )
-    reason: str | None = Field(default=None, max_length=500, description="Why not handed over.")
+    reason: Note | None = Field(default=None, max_length=500, description="Why not handed over.")
 
     @model_validator(mode="after")
     def _signed_or_explained(self) -> HandoverForm:
@@ -100,9 +123,9 @@ class HandoverForm(BaseModel):
 class DropoffEvent(CareEvent):
     """A station scanner reports that goods for a delivery were dropped off."""
 
-    device_id: str = Field(min_length=1)
+    device_id: Code
     items_match: bool = True
-    storage_ref: str = ""
+    storage_ref: str = Field(default="", max_length=64)
 
 
 class DeliveryOutcome(StrEnum):
@@ -166,6 +189,10 @@ class DeliveryWorkflow(CareProcess):
         except TaskExpired:
             return await self._fail(DeliveryOutcome.NEVER_DROPPED_OFF, "物资未送达")
         await self.record("dropoff", "goods_dropped_off", {"by": dropoff.actor, **dropoff.data})
+        if not DropoffForm.model_validate(dropoff.data).received and workflow.patched(
+            _NOT_RECEIVED_PATCH
+        ):
+            return await self._not_received(request)
         await self.extension_point("after_dropoff", {"dropoff": dropoff.data})
 
         self.stage("handover", "入户交接 hand-over")
@@ -209,6 +236,20 @@ class DeliveryWorkflow(CareProcess):
             thanked_donor=thanked,
             hours_to_deliver=round((delivered - started).total_seconds() / 3600, 2),
         )
+
+    async def _not_received(self, request: DeliveryRequest) -> DeliveryResult:
+        """The goods did not arrive: no hand-over; the donor and the district are told."""
+        await self.record("not_received", "dropoff_not_received", {"items": len(request.items)})
+        if request.donor_ref:
+            await self.notify(
+                "not_received",
+                recipient_ref=request.donor_ref,
+                template="delivery_not_received",
+                body_zh="您捐赠的物资未在社区登记送达，工作人员将与您联系。"
+                " Your donated goods were not recorded as received; staff will contact you.",
+                params={"items": len(request.items), "purpose": request.purpose},
+            )
+        return await self._fail(DeliveryOutcome.NEVER_DROPPED_OFF, "物资登记为未收到")
 
     async def _fail(self, outcome: DeliveryOutcome, reason_zh: str) -> DeliveryResult:
         """Fallback: record the failure and tell the district, then close."""

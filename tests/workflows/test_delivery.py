@@ -278,3 +278,76 @@ async def test_station_scan_event_records_the_dropoff(
             task_queue="unused",
         )
     assert missing.value.field == "data.case_ref"
+
+
+async def test_dropoff_not_received_ends_the_delivery_without_a_handover(
+    ts_env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry
+) -> None:
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        handle = await _start(ts_env, registry, worker.task_queue, district="yingze")
+        dropoff = await wait_for_task(engine, handle.id, "dropoff")
+        await _complete(
+            ts_env,
+            engine,
+            dropoff.task_id,
+            "community_staff",
+            {"received": False, "items_match": False, "note": "站点未收到"},
+        )
+        result = DeliveryResult.model_validate(await result_of(ts_env, handle))
+        await record_history(ts_env.client, handle, "delivery_dropoff_not_received")
+
+    assert result.outcome == "never_dropped_off"
+    # No hand-over task was opened for goods that never arrived.
+    assert [(t.step_key, t.status) for t in tasks_of(engine, handle.id)] == [("dropoff", "done")]
+    assert ("not_received", "dropoff_not_received") in records_of(engine, handle.id)
+    assert ("failed", "delivery_failed") in records_of(engine, handle.id)
+    sent = notifications_of(engine, handle.id)
+    assert ("not_received", "D0003", "delivery_not_received") in sent
+    assert ("failed", "role:district_admin", "delivery_failed") in sent
+
+
+def _prepare(registry: PluginRegistry, engine: Engine, request: Any) -> None:
+    service.prepare_start(
+        registry,
+        process="delivery",
+        district="wanbailin",
+        request=request,
+        started_by="staff:S0001",
+        engine=engine,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"recipient_ref": "P99999"}, "input.recipient_ref", "unknown person"),
+        ({"donor_ref": "D9999"}, "input.donor_ref", "unknown donor"),
+        ({"donor_ref": "P00012"}, "input.donor_ref", "unknown donor"),
+        ({"recipient_ref": "P" * 1_000_000}, "input", "KiB"),
+        ({"recipient_ref": "P" * 40}, "input.recipient_ref", "at most"),
+        ({"items": [{"category": "school_bag", "quantity": "3"}]}, "input.items.0.quantity", ""),
+        ({"items": [{"category": "school_bag", "quantity": True}]}, "input.items.0.quantity", ""),
+        ({"items": [{"category": "school_bag"}] * 101}, "input.items", "at most 100"),
+        ({"items": [{"category": "school_bag"}] * 5000}, "input.items", "more than"),
+        ({"colour": "red"}, "input.colour", "Extra inputs"),
+        ({"items": [{"category": "school_bag", "colour": "red"}]}, "input.items.0.colour", ""),
+    ],
+)
+def test_delivery_start_refuses_what_the_registry_or_the_model_does_not_support(
+    seeded_engine: Engine,
+    registry: PluginRegistry,
+    change: dict[str, Any],
+    field: str,
+    problem: str,
+) -> None:
+    with pytest.raises(InputError) as refused:
+        _prepare(registry, seeded_engine, {**REQUEST, **change})
+    assert refused.value.field == field
+    assert problem in str(refused.value)
+
+
+def test_delivery_start_accepts_a_donor_of_another_district(
+    seeded_engine: Engine, registry: PluginRegistry
+) -> None:
+    # P00012 lives in Wanbailin; D0003 is a Yingze donor: donors may give across districts.
+    _prepare(registry, seeded_engine, REQUEST)

@@ -9,13 +9,19 @@ reminder to every confirmed registrant the day before → registration closes at
 attendance task for community staff (escalates to the district admin) → report.
 
 Registrants are registry ids (``P…``); names and phones never enter the workflow.
+
+Refusals 拒绝规则: a registrant the registry does not hold (or of another district) is refused
+at the boundary (exit 2, nothing sent). Whether a registration or a cancellation can be
+accepted (registration closed, already registered, not registered) is known only to the
+running process: the ``register`` / ``cancel`` Updates answer it at once; a routed event is
+refused by the process and recorded in the case record (``event_request_refused``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from temporalio import workflow
@@ -23,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from careflow.contract import CareEvent
 from careflow.forms import form_ref
+from careflow.inputs import MAX_ITEMS, ExternalModel, Ref, RegistryRef
 from careflow.models import ProcessInput
 from careflow.params import NonNegativeDuration, PositiveDuration
 from careflow.plan import EscalationLevel, TaskTemplate
@@ -55,8 +62,11 @@ COMMUNITY_EVENT_POINTS = (
 PERSON_REF = r"^P\d{3,}$"
 """Registrants are registry ids, so a typo'd name or a phone number cannot slip in."""
 
+PersonRef = Annotated[Ref, Field(pattern=PERSON_REF), RegistryRef("person")]
+"""A registrant: a person of the registry, in the event's district."""
 
-class CommunityEventRequest(BaseModel):
+
+class CommunityEventRequest(ExternalModel):
     """What starts an event. The title is the event's, never a person's."""
 
     kind: Literal["film_screening", "safety_workshop", "culture_class", "other"]
@@ -84,30 +94,30 @@ class CommunityEventParams(BaseModel):
     attendance_escalation_due: PositiveDuration = timedelta(days=2)
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(ExternalModel):
     """Argument of the ``register`` Update."""
 
-    person_ref: str = Field(pattern=PERSON_REF)
+    person_ref: PersonRef
     seats: int = Field(default=1, ge=1, le=10)
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(ExternalModel):
     """Argument of the ``cancel`` Update."""
 
-    person_ref: str = Field(pattern=PERSON_REF)
+    person_ref: PersonRef
 
 
 class RegistrationEvent(CareEvent):
     """A registration entered at the community desk (``careflow event``)."""
 
-    person_ref: str = Field(pattern=PERSON_REF)
+    person_ref: PersonRef
     seats: int = Field(default=1, ge=1, le=10)
 
 
 class CancellationEvent(CareEvent):
     """A cancellation entered at the community desk (``careflow event``)."""
 
-    person_ref: str = Field(pattern=PERSON_REF)
+    person_ref: PersonRef
 
 
 class RegistrationStatus(StrEnum):
@@ -128,10 +138,12 @@ class RegistrationView(BaseModel):
     seats_left: int
 
 
-class AttendanceForm(BaseModel):
+class AttendanceForm(ExternalModel):
     """Community staff record who came, by registry id, and how many came without registering."""
 
-    attended: list[str] = Field(default_factory=list, description="Registry ids (P…) present.")
+    attended: list[Ref] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Registry ids (P…) present."
+    )
     walk_ins: int = Field(default=0, ge=0, le=2000, description="People who came unregistered.")
     note: str = Field(default="", max_length=500)
 

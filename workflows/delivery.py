@@ -25,7 +25,7 @@ from temporalio import workflow
 
 from careflow.contract import CareEvent
 from careflow.forms import form_ref
-from careflow.inputs import Code, ExternalModel, Note, Ref, RegistryRef, ShortText
+from careflow.inputs import Code, ExternalModel, Ref, RegistryRef, ShortText
 from careflow.models import ProcessInput
 from careflow.params import PositiveDuration
 from careflow.plan import EscalationLevel, TaskTemplate
@@ -99,17 +99,17 @@ class DropoffForm(ExternalModel):
     )
     items_match: bool = Field(description="Goods match the items of the delivery.")
     storage_ref: str = Field(default="", max_length=64, description="Shelf or locker code.")
-    note: Note = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=500)
 
 
 class HandoverForm(ExternalModel):
     """The person delivering records the hand-over and the signed receipt."""
 
     handed_over: bool
-    receipt_ref: ShortText | None = Field(
+    receipt_ref: str | None = Field(
         default=None, max_length=64, description="Reference of the scanned signed receipt."
     )
-    reason: Note | None = Field(default=None, max_length=500, description="Why not handed over.")
+    reason: str | None = Field(default=None, max_length=500, description="Why not handed over.")
 
     @model_validator(mode="after")
     def _signed_or_explained(self) -> HandoverForm:

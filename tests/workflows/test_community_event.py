@@ -183,3 +183,59 @@ async def test_attendance_never_recorded_escalates_then_reports_it_missing(
         "role:district_admin",
         "event_attendance_missing",
     ) in notifications_of(engine, handle.id)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change", "field"),
+    [
+        ("community_event.register", {"person_ref": "P99999"}, "data.person_ref"),
+        ("community_event.cancel", {"person_ref": "P99999"}, "data.person_ref"),
+        ("community_event.register", {"seats": "2"}, "data.seats"),
+        ("community_event.register", {"guest": "P00013"}, "data.guest"),
+    ],
+)
+def test_desk_events_for_people_the_registry_does_not_hold_are_refused(
+    seeded_engine: Engine,
+    events_registry: PluginRegistry,
+    event_type: str,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    data = {"district": "wanbailin", "case_ref": "C1", "person_ref": "P00012", **change}
+    if event_type.endswith("cancel"):
+        data.pop("seats", None)
+    from careflow.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        service.prepare_event(
+            events_registry, event_type=event_type, data=data, engine=seeded_engine
+        )
+    assert refused.value.field == field
+
+
+def test_a_start_with_unknown_fields_or_text_too_long_is_refused(
+    seeded_engine: Engine, events_registry: PluginRegistry
+) -> None:
+    from careflow.errors import InputError
+
+    request = {
+        "kind": "film_screening",
+        "title_zh": "公益观影",
+        "capacity": 30,
+        "starts_at": "2026-12-05T14:00:00+08:00",
+    }
+    for change, field in (
+        ({"capacity": "30"}, "input.capacity"),
+        ({"venue": "礼堂"}, "input.venue"),
+        ({"title_zh": "影" * 65}, "input.title_zh"),
+    ):
+        with pytest.raises(InputError) as refused:
+            service.prepare_start(
+                events_registry,
+                process="community_event",
+                district="wanbailin",
+                request={**request, **change},
+                started_by="staff:S0001",
+                engine=seeded_engine,
+            )
+        assert refused.value.field == field

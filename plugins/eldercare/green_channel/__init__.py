@@ -8,6 +8,14 @@ Other processes start it as a child::
                                     source_ref=alert_id).model_dump(mode="json"),
         case_ref=f"{self.context.case_ref}.gc",
     )
+
+Refusals 拒绝规则: the elder must be an elder of the registry in the district; a staff start
+for an elder with no disability level, and a hospital event whose ``booking_ref`` is not a
+booking of its case (or answers a booking already answered), are refused before anything is
+sent (``checks.py``; exit 2 at the CLI). A child channel (health alert, curtain check) is
+started by its parent without those checks: the process rejects an ineligible elder itself and
+records ``green_channel_rejected``; a hospital event it cannot use (a race) is recorded as
+``hospital_event_ignored``.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
 from plugins.eldercare.green_channel.activities import GreenChannelActivities
 from plugins.eldercare.green_channel.adapters import EmbeddedHospitalAdapter, HospitalAdapter
+from plugins.eldercare.green_channel.checks import check_booking_event, check_start
 from plugins.eldercare.green_channel.models import (
     GREEN_CHANNEL_POINTS,
     GREEN_CHANNEL_PROCESS,
@@ -55,6 +64,7 @@ GREEN_CHANNEL = ProcessSpec(
     request_model=GreenChannelRequest,
     params_model=GreenChannelParams,
     extension_points=GREEN_CHANNEL_POINTS,
+    check=check_start,
     # Hospital events (response, arrival, discharge) name the booking.
     status_refs=("booking_ref", "hospital_ref"),
 )
@@ -67,18 +77,21 @@ part = PluginPart(
             model=HospitalResponseEvent,
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_response",
+            check=check_booking_event,
         ),
         EventRoute(
             event_type="eldercare.hospital_arrival",
             model=HospitalArrivalEvent,
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_arrival",
+            check=check_booking_event,
         ),
         EventRoute(
             event_type="eldercare.hospital_discharge",
             model=HospitalDischargeEvent,
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_discharge",
+            check=check_booking_event,
         ),
     ),
     activities=(

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import ExternalModel, Ref, RegistryRef
 from careflow.params import DayList, PositiveDuration
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "BookingUpdateInput",
     "ElderCheck",
     "ElderCheckInput",
+    "ElderRef",
     "GreenChannelActivity",
     "GreenChannelOutcome",
     "GreenChannelParams",
@@ -63,10 +65,14 @@ class TriageLevel(StrEnum):
     ROUTINE = "routine"
 
 
-class GreenChannelRequest(BaseModel):
+ElderRef = Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
+"""An elder of the registry, in the request's district."""
+
+
+class GreenChannelRequest(ExternalModel):
     """What opens a green channel. References only: the registry keeps the person's data."""
 
-    elder_ref: str = Field(min_length=1, max_length=16, description="Registry id of the elder.")
+    elder_ref: ElderRef = Field(description="Registry id of the elder.")
     source: Literal["staff", "family_call", "health_alert", "curtain_check"] = "staff"
     source_ref: str | None = Field(
         default=None,
@@ -129,7 +135,7 @@ class GreenChannelResult(BaseModel):
 class HospitalResponseEvent(CareEvent):
     """The hospital accepts or refuses a booking (event ``eldercare.hospital_response``)."""
 
-    booking_ref: str = Field(min_length=1, max_length=32)
+    booking_ref: Ref
     accepted: bool
     reason_code: str = Field(default="", max_length=64, description="e.g. no_beds, no_icu")
 
@@ -143,13 +149,13 @@ class HospitalResponseEvent(CareEvent):
 class HospitalArrivalEvent(CareEvent):
     """The hospital confirms the elder arrived (``eldercare.hospital_arrival``)."""
 
-    booking_ref: str = Field(min_length=1, max_length=32)
+    booking_ref: Ref
 
 
 class HospitalDischargeEvent(CareEvent):
     """The hospital reports the discharge (``eldercare.hospital_discharge``)."""
 
-    booking_ref: str = Field(min_length=1, max_length=32)
+    booking_ref: Ref
     disposition: Literal["home", "transferred", "deceased"] = "home"
 
 

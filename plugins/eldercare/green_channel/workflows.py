@@ -9,6 +9,7 @@ day 1, 7 and 30 → close with an outcome summary.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -47,6 +48,9 @@ from workflows.runtime import ENGINE_RETRY, ENGINE_TIMEOUT, CareProcess, TaskExp
 
 __all__ = ["GreenChannelWorkflow"]
 
+_IGNORED_PATCH = "green-channel-records-ignored-hospital-events"
+"""Hospital events the process does not use are recorded (before: only a worker log line)."""
+
 _LEVEL_ZH = {
     TriageLevel.CRITICAL: "危重 critical",
     TriageLevel.URGENT: "紧急 urgent",
@@ -80,6 +84,8 @@ class GreenChannelWorkflow(CareProcess):
         super().__init__()
         self._booking: BookingReceipt | None = None
         self._response_key: str | None = None
+        # Case-record writes for hospital events the process cannot use (kept referenced).
+        self._ignored: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, input: ProcessInput[GreenChannelRequest]) -> GreenChannelResult:
@@ -483,9 +489,11 @@ class GreenChannelWorkflow(CareProcess):
             workflow.logger.warning(
                 "green_channel.stale_response", extra={"booking_ref": event.booking_ref}
             )
+            self._record_ignored("hospital_response", event.booking_ref, "not_current_booking")
             return
         key = self._response_key
         if key is None:
+            self._record_ignored("hospital_response", event.booking_ref, "already_answered")
             return
         self.complete_from_event(
             key,
@@ -500,6 +508,8 @@ class GreenChannelWorkflow(CareProcess):
             self.complete_from_event(
                 "arrival", actor=f"hospital:{self._booking.hospital_ref}", data={"arrived": True}
             )
+        else:
+            self._record_ignored("hospital_arrival", event.booking_ref, "not_current_booking")
 
     @workflow.signal(name="hospital_discharge")
     def hospital_discharge(self, event: HospitalDischargeEvent) -> None:
@@ -510,6 +520,30 @@ class GreenChannelWorkflow(CareProcess):
                 actor=f"hospital:{self._booking.hospital_ref}",
                 data={"disposition": event.disposition},
             )
+        else:
+            self._record_ignored("hospital_discharge", event.booking_ref, "not_current_booking")
+
+    def _record_ignored(self, signal: str, booking_ref: str, reason: str) -> None:
+        """Put a hospital event the process does not use into the case record.
+
+        The route check refuses most of them at the boundary; what still arrives (a race with
+        a second answer, a fallback booking) must not vanish into a log line. The signal
+        handlers stay synchronous so the usual path replays unchanged; only this path adds a
+        command, behind the patch.
+        """
+        if not workflow.patched(_IGNORED_PATCH):
+            return
+        n = len(self._ignored) + 1
+
+        async def write() -> None:
+            await workflow.wait_condition(lambda: self._input is not None)
+            await self.record(
+                f"hospital_ignored.{n}",
+                "hospital_event_ignored",
+                {"event": signal, "booking_ref": booking_ref, "reason": reason},
+            )
+
+        self._ignored.append(asyncio.create_task(write()))
 
 
 def _summary_zh(result: GreenChannelResult) -> str:

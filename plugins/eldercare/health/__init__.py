@@ -2,6 +2,10 @@
 
 Public contract: the event ``eldercare.reading`` (:class:`ReadingEvent`, ``case_ref`` = the
 elder's registry id), the monitor and alert processes, their params and the alert result.
+
+Refusals 拒绝规则: a reading whose ``case_ref`` is not an elder of the registry in the event's
+district is refused before it is sent (exit 2 at the CLI): no monitor starts, nothing is
+stored. Whether a reading raises an alert is the process's decision, recorded in its case.
 """
 
 from __future__ import annotations

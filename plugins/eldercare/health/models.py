@@ -9,11 +9,12 @@ summaries or logs.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import CaseRef, Code, ExternalModel, Ref, RegistryRef
 from careflow.models import ProcessContext
 from careflow.params import PositiveDuration
 
@@ -56,9 +57,14 @@ class ActivityNames:
 
 
 class ReadingEvent(CareEvent):
-    """One measurement at a health station; ``case_ref`` is the elder's registry id."""
+    """One measurement at a health station; ``case_ref`` is the elder's registry id.
 
-    device_id: str = Field(min_length=1, max_length=64)
+    The elder must be in the registry (an elder of the event's district): a reading for an
+    unknown id is refused before it starts a monitor or is stored.
+    """
+
+    case_ref: Annotated[CaseRef, RegistryRef("person", person_kind="elder")]
+    device_id: Code
     measured_at: datetime
     systolic: int | None = Field(default=None, ge=40, le=300, description="mmHg")
     diastolic: int | None = Field(default=None, ge=20, le=200, description="mmHg")
@@ -75,7 +81,7 @@ class ReadingEvent(CareEvent):
         return self
 
 
-class MonitorRequest(BaseModel):
+class MonitorRequest(ExternalModel):
     """What starts an elder's monitor: the first reading (signal-with-start)."""
 
     opened_by: Literal["reading", "staff"] = "reading"
@@ -202,13 +208,13 @@ class AlertDecision(BaseModel):
     )
 
 
-class AlertRequest(BaseModel):
+class AlertRequest(ExternalModel):
     """What starts the review of one alert."""
 
-    elder_ref: str = Field(min_length=1, max_length=16)
+    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
     alert_id: int
     severity: Severity
-    rules: list[str] = Field(default_factory=list)
+    rules: list[Code] = Field(default_factory=list, max_length=50)
 
 
 class CloseAlertInput(BaseModel):

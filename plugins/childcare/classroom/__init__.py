@@ -5,6 +5,12 @@ Public contract: the processes ``childcare.classroom`` (one session of one commu
 ``childcare.classroom_enrolment`` (one child's enrolment changes), the ``hand_over`` Update,
 the events ``childcare.classroom.handover``, ``childcare.classroom_enrol`` and
 ``childcare.classroom_unenrol``, and the enrolment table.
+
+Refusals 拒绝规则: children must be children of the registry in the district. A desk hand-over
+to a person the registry does not authorise to collect the child, or of a child not enrolled,
+is refused before it is sent (``checks.py``; exit 2 at the CLI). What only the session knows
+(not checked in, already collected, session closed) the process refuses and records
+(``pickup_refused``); the ``hand_over`` Update answers those at once.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from pydantic import BaseModel
 
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.classroom.activities import ClassroomActivities
+from plugins.childcare.classroom.checks import check_handover
 from plugins.childcare.classroom.enrolment import ENROLMENT_POINTS, ClassroomEnrolmentWorkflow
 from plugins.childcare.classroom.forms import CallForm, CheckInForm
 from plugins.childcare.classroom.models import (
@@ -128,6 +135,7 @@ part = PluginPart(
             model=HandoverEvent,
             process="childcare.classroom",
             signal="handover_event",
+            check=check_handover,
         ),
     ),
     schedules=(

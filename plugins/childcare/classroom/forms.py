@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
+
+from careflow.inputs import MAX_ITEMS, ExternalModel, Ref
 
 __all__ = ["CallForm", "CheckInForm"]
 
 
-class CheckInForm(BaseModel):
+class CheckInForm(ExternalModel):
     """Attendance check-in 点名签到: registry ids of the children present."""
 
-    present: list[str] = Field(default_factory=list, description="Registry ids (P…) present.")
+    present: list[Ref] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Registry ids (P…) present."
+    )
     note: str = Field(default="", max_length=500)
 
     @field_validator("present")
@@ -24,7 +28,7 @@ class CheckInForm(BaseModel):
         return value
 
 
-class CallForm(BaseModel):
+class CallForm(ExternalModel):
     """A call to the guardians of a child nobody has collected 致电监护人."""
 
     reached: bool

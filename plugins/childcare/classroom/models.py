@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import CaseRef, ExternalModel, Ref, RegistryRef
 from careflow.params import NonNegativeDuration, PositiveDuration
 
 __all__ = [
@@ -40,8 +41,13 @@ CLASSROOM_POINTS = ("after_check_in", "after_handover", "before_close")
 
 PERSON_REF = r"^P\d{3,}$"
 
+ChildRef = Annotated[Ref, Field(pattern=PERSON_REF), RegistryRef("person", person_kind="child")]
+"""A child of the registry, in the district of the request or event."""
+GuardianRef = Annotated[Ref, Field(pattern=PERSON_REF), RegistryRef("person", in_district=False)]
+"""A person of the registry (a guardian may live in another district)."""
 
-class ClassroomRequest(BaseModel):
+
+class ClassroomRequest(ExternalModel):
     """One session of one community (the community comes from the process context)."""
 
     ends_at: datetime | None = Field(
@@ -56,7 +62,7 @@ class ClassroomRequest(BaseModel):
         return value
 
 
-class ClassroomDayRequest(BaseModel):
+class ClassroomDayRequest(ExternalModel):
     """The scheduled day of a district: one session per community with enrolled children."""
 
 
@@ -113,20 +119,20 @@ class CommunitiesInput(BaseModel):
     district: str
 
 
-class HandoverRequest(BaseModel):
+class HandoverRequest(ExternalModel):
     """Argument of the ``hand_over`` Update: who collected which child, who handed over."""
 
-    child_ref: str = Field(pattern=PERSON_REF)
-    guardian_ref: str = Field(pattern=PERSON_REF)
-    actor: str = Field(min_length=1, description="Staff or volunteer id handing the child over.")
+    child_ref: ChildRef
+    guardian_ref: GuardianRef
+    actor: Ref = Field(description="Staff or volunteer id handing the child over.")
 
 
 class HandoverEvent(CareEvent):
     """A hand-over entered at the classroom desk (``careflow event``)."""
 
-    child_ref: str = Field(pattern=PERSON_REF)
-    guardian_ref: str = Field(pattern=PERSON_REF)
-    actor: str = Field(min_length=1)
+    child_ref: ChildRef
+    guardian_ref: GuardianRef
+    actor: Ref
 
 
 class Handover(BaseModel):
@@ -176,9 +182,11 @@ class EnrolmentChangeEvent(CareEvent):
     ``child_ref``, so every change of one child goes to the same enrolment process.
     """
 
-    case_ref: str = Field(pattern=PERSON_REF, description="The child's registry id (P…).")
-    child_ref: str = Field(pattern=PERSON_REF)
-    actor: str = Field(min_length=1, max_length=32, description="Staff id making the change.")
+    case_ref: Annotated[CaseRef, Field(pattern=PERSON_REF)] = Field(
+        description="The child's registry id (P…)."
+    )
+    child_ref: ChildRef
+    actor: Ref = Field(description="Staff id making the change.")
     active: bool = True
 
     @model_validator(mode="before")
@@ -215,10 +223,10 @@ class ClassroomUnenrolEvent(EnrolmentChangeEvent):
     active: Literal[False] = False
 
 
-class EnrolmentRequest(BaseModel):
+class EnrolmentRequest(ExternalModel):
     """The enrolment process of one child; the changes arrive as ``enrolment_change`` signals."""
 
-    child_ref: str = Field(pattern=PERSON_REF)
+    child_ref: ChildRef
 
 
 class SetEnrolmentInput(BaseModel):

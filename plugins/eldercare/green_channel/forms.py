@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from careflow.inputs import ExternalModel
 from plugins.eldercare.green_channel.models import TriageLevel
 
 __all__ = [
@@ -19,7 +20,7 @@ __all__ = [
 ]
 
 
-class TriageForm(BaseModel):
+class TriageForm(ExternalModel):
     """The health centre doctor's triage 分诊."""
 
     level: TriageLevel
@@ -35,14 +36,14 @@ class TriageForm(BaseModel):
         return self
 
 
-class HospitalResponseForm(BaseModel):
+class HospitalResponseForm(ExternalModel):
     """The hospital's answer to a booking, from its event or entered by staff after a call."""
 
     accepted: bool
     reason_code: str = Field(default="", max_length=64)
 
 
-class ArrangeHospitalForm(BaseModel):
+class ArrangeHospitalForm(ExternalModel):
     """The district admin 区民政 arranges a hospital when both hospitals declined."""
 
     arranged: bool
@@ -56,7 +57,7 @@ class ArrangeHospitalForm(BaseModel):
         return self
 
 
-class TransportForm(BaseModel):
+class TransportForm(ExternalModel):
     """The escort 陪同转运 records who accompanies the elder and how."""
 
     escort_ref: str = Field(min_length=1, max_length=16, description="Staff or volunteer id.")
@@ -64,19 +65,19 @@ class TransportForm(BaseModel):
     departed: bool = True
 
 
-class ArrivalForm(BaseModel):
+class ArrivalForm(ExternalModel):
     """The hospital (or staff on its behalf) confirms arrival."""
 
     arrived: bool = True
 
 
-class DischargeForm(BaseModel):
+class DischargeForm(ExternalModel):
     """The hospital (or staff on its behalf) records the discharge."""
 
     disposition: Literal["home", "transferred", "deceased"] = "home"
 
 
-class FollowUpForm(BaseModel):
+class FollowUpForm(ExternalModel):
     """The family doctor's follow-up home visit 随访."""
 
     visited: bool

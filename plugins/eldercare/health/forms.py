@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["HomeVisitForm", "ReviewForm"]
 
 
-class ReviewForm(BaseModel):
+class ReviewForm(ExternalModel):
     """The family doctor 家庭医生 reviews an alert and decides what happens next."""
 
     outcome: Literal["advice", "home_visit", "referral"]
@@ -25,7 +27,7 @@ class ReviewForm(BaseModel):
         return self
 
 
-class HomeVisitForm(BaseModel):
+class HomeVisitForm(ExternalModel):
     """The doctor records the home visit."""
 
     visited: bool

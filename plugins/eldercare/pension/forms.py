@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["CertificationVisitForm"]
 
 
-class CertificationVisitForm(BaseModel):
+class CertificationVisitForm(ExternalModel):
     """The grid worker records what they found at the elder's home."""
 
     found: Literal["at_home", "deceased", "not_reached"]

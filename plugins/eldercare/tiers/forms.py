@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["AssessmentForm", "VisitForm"]
 
 
-class AssessmentForm(BaseModel):
+class AssessmentForm(ExternalModel):
     """What community staff find at the assessment; age comes from the registry."""
 
     disability_level: int = Field(ge=0, le=4, description="0 none … 4 most severe (失能等级).")
@@ -18,7 +20,7 @@ class AssessmentForm(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class VisitForm(BaseModel):
+class VisitForm(ExternalModel):
     """The visitor records the home visit."""
 
     visited: bool

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, computed_field, model_validator
+from pydantic import Field, computed_field, model_validator
+
+from careflow.inputs import MAX_ITEMS, ExternalModel
 
 __all__ = ["CharityCoSignForm"]
 
 
-class CharityCoSignForm(BaseModel):
+class CharityCoSignForm(ExternalModel):
     """The district charity association co-signs the micro-wish list 区慈善会联签."""
 
     cosigned: bool
     signatory_ref: str = Field(min_length=1, max_length=64, description="Officer's staff id.")
     withheld_wish_ids: list[int] = Field(
-        default_factory=list, description="Wishes the association does not co-sign."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="Wishes the association does not co-sign.",
     )
     reason: str = Field(default="", max_length=300)
 

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from careflow.inputs import ExternalModel, ShortText
 
 __all__ = ["AntiFraudTalkForm", "ChildSafetyLawForm", "CoupletSessionForm"]
 
 
-class AntiFraudTalkForm(BaseModel):
+class AntiFraudTalkForm(ExternalModel):
     """The lawyer's anti-fraud talk 防诈骗普法 at the elder's home."""
 
     held: bool
-    topics: list[str] = Field(
+    topics: list[ShortText] = Field(
         default_factory=list, max_length=10, description="e.g. 保健品, 冒充公检法, 养老投资."
     )
     suspected_fraud: bool = Field(default=False, description="Signs the elder is being targeted.")
     note: str = Field(default="", max_length=200)
 
 
-class ChildSafetyLawForm(BaseModel):
+class ChildSafetyLawForm(ExternalModel):
     """The lawyer's child-safety law session 儿童安全普法 with the family before enrolment."""
 
     held: bool
     guardians_attended: int = Field(default=0, ge=0, le=10)
-    topics: list[str] = Field(default_factory=list, max_length=10)
+    topics: list[ShortText] = Field(default_factory=list, max_length=10)
     note: str = Field(default="", max_length=200)
 
 
-class CoupletSessionForm(BaseModel):
+class CoupletSessionForm(ExternalModel):
     """The joint couplet-writing session 老少同写春联 before delivery."""
 
     held_on: date

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field, model_validator
+from pydantic import Field, computed_field, model_validator
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["FamilyDoctorTriageForm", "HomeSickbedForm", "PreEnrolmentHealthCheckForm"]
 
 
-class FamilyDoctorTriageForm(BaseModel):
+class FamilyDoctorTriageForm(ExternalModel):
     """The contracted family doctor joins the green-channel triage 家庭医生参与分诊."""
 
     joined: bool = Field(description="The family doctor joined the triage (phone or on site).")
@@ -20,7 +22,7 @@ class FamilyDoctorTriageForm(BaseModel):
     note: str = Field(default="", max_length=300)
 
 
-class HomeSickbedForm(BaseModel):
+class HomeSickbedForm(ExternalModel):
     """The community health centre assesses a home sickbed after discharge 家庭病床评估."""
 
     eligible: bool
@@ -34,7 +36,7 @@ class HomeSickbedForm(BaseModel):
         return self
 
 
-class PreEnrolmentHealthCheckForm(BaseModel):
+class PreEnrolmentHealthCheckForm(ExternalModel):
     """The partner medical institution's health check before enrolment 入托前体检 (医育融合)."""
 
     fit_for_care: bool

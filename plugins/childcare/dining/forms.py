@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["CHECKLIST_ITEMS", "InspectionForm"]
 
@@ -19,7 +21,7 @@ CHECKLIST_ITEMS: dict[str, str] = {
 """Item → what staff read on the form. Every item must be answered: no defaults."""
 
 
-class InspectionForm(BaseModel):
+class InspectionForm(ExternalModel):
     """Each item passes (true) or fails (false); a failure needs the inspector's finding."""
 
     licence_valid: bool = Field(description=CHECKLIST_ITEMS["licence_valid"])

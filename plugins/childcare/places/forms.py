@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from careflow.inputs import ExternalModel
 
 __all__ = ["OfferAnswerForm"]
 
 
-class OfferAnswerForm(BaseModel):
+class OfferAnswerForm(ExternalModel):
     """The family accepts the offered place or declines it 托位答复."""
 
     accept: bool

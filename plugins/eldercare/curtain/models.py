@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import ExternalModel, Ref, RegistryRef
 from careflow.models import ChildStart, process_workflow_id
 from careflow.params import PositiveDuration
 
@@ -76,6 +77,10 @@ def report_workflow_id(event: CurtainReportEvent) -> str:
     return process_workflow_id(CHECK_PROCESS, event.district, event.case_ref)
 
 
+ElderRef = Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
+"""An elder of the registry, in the district of the request or event."""
+
+
 class CurtainActivity(StrEnum):
     """Names of the curtain appointment's activities."""
 
@@ -86,7 +91,7 @@ class CurtainActivity(StrEnum):
     FILE_AWAY = "eldercare.curtain.file_away"
 
 
-class CurtainRoundRequest(BaseModel):
+class CurtainRoundRequest(ExternalModel):
     """What starts a morning round; the schedule sends nothing and the round uses today."""
 
     day: date | None = Field(default=None, description="The local day; today by default.")
@@ -117,19 +122,19 @@ class CurtainCheckParams(BaseModel):
     door_escalation_due: PositiveDuration = timedelta(minutes=30)
 
 
-class CurtainCheckRequest(BaseModel):
+class CurtainCheckRequest(ExternalModel):
     """One elder's check on one morning. Registry ids only.
 
     A batch starts the check only to escalate: ``report`` then says what the batch saw
     (closed curtains, or no report by the deadline) and the check starts at the phone call.
     """
 
-    elder_ref: str = Field(min_length=1, max_length=16)
-    volunteer_ref: str | None = Field(default=None, max_length=16)
+    elder_ref: ElderRef
+    volunteer_ref: Annotated[Ref, Field(max_length=16), RegistryRef("volunteer")] | None = None
     day: date
     due_by: datetime | None = None
     report: Literal["closed", "none"] | None = None
-    reported_by: str | None = None
+    reported_by: str | None = Field(default=None, max_length=64)
 
 
 class CurtainOutcome(StrEnum):
@@ -231,10 +236,10 @@ class ElderContacts(BaseModel):
     family_refs: list[str]
 
 
-class AwayRequest(BaseModel):
+class AwayRequest(ExternalModel):
     """An "away until" notice 外出报备 filed by the elder, the family or staff."""
 
-    elder_ref: str = Field(min_length=1, max_length=16)
+    elder_ref: ElderRef
     away_from: date
     away_until: date
     filed_by: Literal["elder", "family", "staff"] = "family"
@@ -273,7 +278,9 @@ class CurtainReportEvent(CareEvent):
     """
 
     curtains: Literal["open", "closed"]
-    reporter_ref: str = Field(min_length=1, max_length=16, description="Volunteer id.")
+    reporter_ref: Annotated[Ref, Field(max_length=16), RegistryRef("volunteer")] = Field(
+        description="Volunteer id."
+    )
     batch_ref: str | None = Field(
         default=None, max_length=24, description="The batch of the round, e.g. 20260302.b3."
     )
@@ -282,7 +289,7 @@ class CurtainReportEvent(CareEvent):
 class AwayNoticeEvent(CareEvent):
     """An elder or family files an away notice (``careflow event eldercare.curtain_away``)."""
 
-    elder_ref: str = Field(min_length=1, max_length=16)
+    elder_ref: ElderRef
     away_from: date
     away_until: date
     filed_by: Literal["elder", "family", "staff"] = "family"

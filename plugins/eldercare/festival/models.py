@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.delivery import DeliveryItem
+from careflow.inputs import AreaCode, ExternalModel
+from workflows.delivery import MAX_DELIVERY_ITEMS, DeliveryItem
 
 __all__ = [
     "FESTIVAL_PROCESS",
@@ -38,16 +39,19 @@ def default_items() -> list[DeliveryItem]:
     ]
 
 
-class FestivalRequest(BaseModel):
+class FestivalRequest(ExternalModel):
     """What starts a district's festival round (the schedule passes an empty request)."""
 
     year: int | None = Field(default=None, ge=2020, le=2100, description="Default: this year.")
-    communities: list[str] = Field(
-        default_factory=list, description="Limit to these communities; empty means all."
+    communities: list[AreaCode] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Limit to these communities of the district; empty means all.",
     )
     items: list[DeliveryItem] | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_DELIVERY_ITEMS,
         description="Goods for every elder; default: the district's items, else the city's.",
     )
 

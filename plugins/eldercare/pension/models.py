@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from careflow.inputs import AreaCode, ExternalModel, Ref, RegistryRef
 from careflow.models import ProcessContext
 from careflow.params import PositiveDuration
 
@@ -40,12 +41,14 @@ class ActivityNames:
     SUBMIT = "eldercare.pension.submit_certification"
 
 
-class CampaignRequest(BaseModel):
+class CampaignRequest(ExternalModel):
     """What starts a district's yearly campaign (the schedule passes an empty request)."""
 
     year: int | None = Field(default=None, ge=2020, le=2100, description="Default: this year.")
-    communities: list[str] = Field(
-        default_factory=list, description="Limit to these communities; empty means all."
+    communities: list[AreaCode] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Limit to these communities of the district; empty means all.",
     )
 
 
@@ -55,10 +58,10 @@ class CampaignParams(BaseModel):
     batch_size: int = Field(default=50, ge=1, le=500, description="Visits started per batch.")
 
 
-class VisitRequest(BaseModel):
+class VisitRequest(ExternalModel):
     """One elder's certification visit of one year."""
 
-    elder_ref: str = Field(min_length=1, max_length=16)
+    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
     year: int = Field(ge=2020, le=2100)
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from careflow.inputs import ExternalModel
 from careflow.models import ProcessContext, process_workflow_id
 from careflow.params import PositiveDuration
 
@@ -66,7 +67,7 @@ def tiers_workflow_id(district: str, elder_ref: str) -> str:
     return process_workflow_id(TIERS_PROCESS, district, elder_ref)
 
 
-class TiersRequest(BaseModel):
+class TiersRequest(ExternalModel):
     """What opens an elder's care plan.
 
     The elder is the case: start it with ``--case-ref <registry id>`` (``P00012``), so that the
@@ -107,7 +108,7 @@ class TiersParams(BaseModel):
     )
 
 
-class ReassessSignal(BaseModel):
+class ReassessSignal(ExternalModel):
     """Signal ``reassess``: a health alert, referral, discharge or staff asks for a new grade."""
 
     reason: ReassessReason
@@ -116,7 +117,7 @@ class ReassessSignal(BaseModel):
     )
 
 
-class ClosePlanSignal(BaseModel):
+class ClosePlanSignal(ExternalModel):
     """Signal ``close_plan``: the elder moved away, died or left the programme."""
 
     reason: Literal["moved", "deceased", "withdrawn", "not_registered"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
+from careflow.inputs import CaseRef, ExternalModel, Ref, RegistryRef
 from careflow.params import PositiveDuration
 
 __all__ = [
@@ -38,14 +39,19 @@ DINING_ROUND_POINTS = ("after_inspections_started",)
 PERSON_REF = r"^P\d{3,}$"
 PROVIDER_REF = r"^PV\d{3,}$"
 
+ChildRef = Annotated[Ref, Field(pattern=PERSON_REF), RegistryRef("person", person_kind="child")]
+"""A child of the registry, in the district of the request or event."""
+ProviderRef = Annotated[Ref, Field(pattern=PROVIDER_REF), RegistryRef("provider")]
+"""A small dining table (a provider) of the district."""
 
-class DiningInspectionRequest(BaseModel):
+
+class DiningInspectionRequest(ExternalModel):
     """Inspect one small dining table, by registry id."""
 
-    provider_ref: str = Field(pattern=PROVIDER_REF)
+    provider_ref: ProviderRef
 
 
-class DiningRoundRequest(BaseModel):
+class DiningRoundRequest(ExternalModel):
     """The scheduled round of a district: every active small dining table."""
 
 
@@ -126,10 +132,12 @@ class DiningEnrolmentEvent(CareEvent):
     ``child_ref``, so every change of one child goes to the same enrolment process.
     """
 
-    case_ref: str = Field(pattern=PERSON_REF, description="The child's registry id (P…).")
-    child_ref: str = Field(pattern=PERSON_REF)
-    provider_ref: str = Field(pattern=PROVIDER_REF, description="The small dining table.")
-    actor: str = Field(min_length=1, max_length=32, description="Staff id making the change.")
+    case_ref: Annotated[CaseRef, Field(pattern=PERSON_REF)] = Field(
+        description="The child's registry id (P…)."
+    )
+    child_ref: ChildRef
+    provider_ref: ProviderRef = Field(description="The small dining table.")
+    actor: Ref = Field(description="Staff id making the change.")
     active: bool = True
 
     @model_validator(mode="before")
@@ -160,10 +168,10 @@ class DiningUnenrolEvent(DiningEnrolmentEvent):
     active: Literal[False] = False
 
 
-class DiningEnrolmentRequest(BaseModel):
+class DiningEnrolmentRequest(ExternalModel):
     """The enrolment process of one child; changes arrive as ``enrolment_change`` signals."""
 
-    child_ref: str = Field(pattern=PERSON_REF)
+    child_ref: ChildRef
 
 
 class SetDiningEnrolmentInput(BaseModel):

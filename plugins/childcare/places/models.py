@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from careflow.contract import CareEvent
+from careflow.inputs import ExternalModel, Ref, RegistryRef
 from careflow.params import PositiveDuration
 
 __all__ = [
@@ -35,12 +36,18 @@ OPERATOR_KINDS = ("public_centre", "community", "employer", "kindergarten")
 OperatorKind = Literal["public_centre", "community", "employer", "kindergarten"]
 
 
-class PlacesRequest(BaseModel):
+ChildRef = Annotated[Ref, Field(pattern=r"^P\d{3,}$"), RegistryRef("person", person_kind="child")]
+"""A child of the registry, in the district of the application."""
+ProviderRef = Annotated[Ref, RegistryRef("provider")]
+"""A childcare provider of the district."""
+
+
+class PlacesRequest(ExternalModel):
     """A family applies for a place for a child (registry id) with their preferences."""
 
-    child_ref: str = Field(pattern=r"^P\d{3,}$")
-    preferred_kinds: list[OperatorKind] = Field(default_factory=list)
-    preferred_providers: list[str] = Field(default_factory=list)
+    child_ref: ChildRef
+    preferred_kinds: list[OperatorKind] = Field(default_factory=list, max_length=10)
+    preferred_providers: list[ProviderRef] = Field(default_factory=list, max_length=20)
 
 
 class PlacesApplicationEvent(CareEvent):
@@ -50,9 +57,9 @@ class PlacesApplicationEvent(CareEvent):
     names the process, so a number already used by a finished application is refused.
     """
 
-    child_ref: str = Field(pattern=r"^P\d{3,}$")
-    preferred_kinds: list[OperatorKind] = Field(default_factory=list)
-    preferred_providers: list[str] = Field(default_factory=list)
+    child_ref: ChildRef
+    preferred_kinds: list[OperatorKind] = Field(default_factory=list, max_length=10)
+    preferred_providers: list[ProviderRef] = Field(default_factory=list, max_length=20)
 
     def to_request(self) -> PlacesRequest:
         """The request of the application process this event starts."""

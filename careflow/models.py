@@ -20,6 +20,7 @@ __all__ = [
     "CloseTaskInput",
     "CompleteTaskInput",
     "EscalateTaskInput",
+    "LaunchInput",
     "NotifyInput",
     "OpenTaskInput",
     "OpenTasksInput",
@@ -49,6 +50,19 @@ class ActivityName(StrEnum):
     RECORD_CASE = "careflow.case.record"
     NOTIFY = "careflow.notify"
     RESOLVE_PLAN = "careflow.plan.resolve"
+
+
+class LaunchInput(BaseModel):
+    """What a Temporal Schedule passes to its launcher workflow (``careflow.scheduled_launch``).
+
+    In the core, not with the launcher, because the service builds schedules and must not
+    import the engine layer above it.
+    """
+
+    schedule_id: str
+    process: str
+    district: str
+    request: dict[str, Any] = Field(default_factory=dict)
 
 
 class TaskStatus(StrEnum):

@@ -47,6 +47,7 @@ from careflow.inputs import (
 )
 from careflow.models import (
     CompleteTaskInput,
+    LaunchInput,
     ProcessContext,
     ProcessInput,
     TaskOutcome,
@@ -524,8 +525,6 @@ async def sync_schedules(
         Schedule ids by what happened: ``created``, ``updated``, ``unchanged`` (already as
         wanted, not touched) and ``deleted``.
     """
-    from workflows.launcher import LaunchInput
-
     targets = _schedule_targets(registry)
     existing = {
         s.id async for s in await client.list_schedules() if s.id.startswith(SCHEDULE_PREFIX)

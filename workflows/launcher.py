@@ -7,23 +7,13 @@ process as an abandoned child, so each scheduled run is one auditable pair in th
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from temporalio import workflow
 
+from careflow.models import LaunchInput
 from workflows.runtime import start_process
 
 __all__ = ["LaunchInput", "LaunchResult", "ScheduledLaunchWorkflow"]
-
-
-class LaunchInput(BaseModel):
-    """What a schedule passes to its launcher."""
-
-    schedule_id: str
-    process: str
-    district: str
-    request: dict[str, Any] = Field(default_factory=dict)
 
 
 class LaunchResult(BaseModel):

@@ -166,6 +166,9 @@ class CompleteTaskInput(BaseModel):
     actor: str = Field(min_length=1, description="Staff id of the person completing the task.")
     role: str
     data: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = Field(
+        default=None, description="The staff service's request id, joining history to audit."
+    )
 
 
 class TaskOutcome(BaseModel):

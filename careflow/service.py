@@ -7,6 +7,7 @@ The CLI today, and the staff HTTP API later, are thin layers over these function
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -82,6 +84,7 @@ __all__ = [
     "route_event",
     "start_prepared",
     "start_process",
+    "submit_completion",
     "sync_schedules",
 ]
 
@@ -305,19 +308,73 @@ async def complete_task(
     role: str,
     data: Any,
 ) -> TaskOutcome:
-    """Complete a human task through its process's ``complete_task`` Update.
+    """Complete a human task through its process's ``complete_task`` Update, waiting for it.
+
+    This trusts ``actor`` and ``role``: it is the engine's own path (tests, tools with
+    Temporal credentials). People go through :func:`careflow.access.actions.complete_task`,
+    which checks their grants, audits the attempt and answers within a deadline.
 
     Rejections of the workflow's validator come back as ``InputError`` naming the field
     (``task_id``, ``role`` or ``data``), with nothing written.
     """
     task = check_completion(engine, task_id=task_id, actor=actor, role=role, data=data)
-    handle = client.get_workflow_handle(task.workflow_id)
+    outcome = await submit_completion(
+        client,
+        workflow_id=task.workflow_id,
+        update=CompleteTaskInput(task_id=task_id, actor=actor, role=role, data=data),
+    )
+    assert outcome is not None  # no deadline: the Update's result was awaited
+    return outcome
+
+
+async def submit_completion(
+    client: Client,
+    *,
+    workflow_id: str,
+    update: CompleteTaskInput,
+    update_id: str | None = None,
+    accept_within: float | None = None,
+    reply_within: float | None = None,
+) -> TaskOutcome | None:
+    """Send a ``complete_task`` Update; with deadlines, never wait longer than they say.
+
+    The Update is accepted once the workflow's validator passed and it is in the history; it
+    completes once the task row is closed (an activity, which waits for the database).
+
+    Args:
+        client: The Temporal client.
+        workflow_id: The workflow holding the task.
+        update: The Update's argument.
+        update_id: Makes a repeated submission (a double click, a retried post) the same
+            Update: Temporal answers it with the first one's outcome instead of running it
+            again.
+        accept_within: Seconds to wait for acceptance; ``TimeoutError`` past it (no worker
+            answered: the Update was not accepted).
+        reply_within: Seconds to wait, once accepted, for the task to be recorded; past it
+            the answer is None: accepted, still being recorded.
+
+    Returns:
+        The task's outcome, or None if accepted but not yet recorded within ``reply_within``.
+
+    Raises:
+        InputError: The validator refused it (naming ``task_id``, ``role`` or ``data``) or the
+            process is not running.
+        TimeoutError: Not accepted within ``accept_within``.
+    """
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(
+        accepting = handle.start_update(
             "complete_task",
-            CompleteTaskInput(task_id=task_id, actor=actor, role=role, data=data),
+            update,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=TaskOutcome,
         )
+        accepted = await asyncio.wait_for(accepting, timeout=accept_within)
+        try:
+            return await asyncio.wait_for(accepted.result(), timeout=reply_within)
+        except TimeoutError:
+            return None
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
@@ -326,7 +383,9 @@ async def complete_task(
         raise
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise InputError("task_id", f"the process of task {task_id} is not running") from err
+            raise InputError(
+                "task_id", f"the process of task {update.task_id} is not running"
+            ) from err
         raise
 
 

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key.")
     task_queue: str = "careflow"
     ui_port: int = 8233
+    api_host: str = Field(default="127.0.0.1", description="Address the staff service binds.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Staff service port.")
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark console cookies Secure (on in production behind HTTPS; off for the "
+        "dev stack on http://127.0.0.1).",
+    )
+    reply_within: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds a task completion waits for its process to record it before "
+        "answering 'accepted, still being recorded'.",
+    )
     plugin_config: Path | None = Field(
         default=None,
         description="TOML file with per-district parameter overrides for processes.",

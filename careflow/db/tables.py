@@ -18,11 +18,15 @@ from careflow.db.types import UTCDateTime, utcnow
 
 __all__ = [
     "AREA_LEVELS",
+    "AUDIT_CHANNELS",
+    "AUDIT_OUTCOMES",
     "NAMING_CONVENTION",
     "NOTIFICATION_STATUSES",
     "PERSON_KINDS",
     "PROVIDER_KINDS",
+    "ApiToken",
     "Area",
+    "AuditEntry",
     "CaseRecord",
     "Donor",
     "FamilyDoctorContract",
@@ -34,6 +38,8 @@ __all__ = [
     "Person",
     "Provider",
     "Staff",
+    "StaffGrant",
+    "StaffSession",
     "Task",
     "Volunteer",
     "WorkerPresence",
@@ -54,6 +60,8 @@ AREA_LEVELS = ("district", "street", "community")
 PERSON_KINDS = ("elder", "child", "adult")
 PROVIDER_KINDS = ("hospital", "health_centre", "dining_table", "childcare")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+AUDIT_CHANNELS = ("console", "api", "cli")
+AUDIT_OUTCOMES = ("accepted", "refused", "failed")
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -175,7 +183,12 @@ class Donor(SQLModel, table=True):
 
 
 class Staff(SQLModel, table=True):
-    """A member of staff who acts in processes (the actors of the CLI)."""
+    """An account that acts in processes: a member of staff, or a partner system.
+
+    ``role``, ``district_code`` and ``community_code`` say where the person works (the registry
+    view, e.g. which doctor a family-doctor contract names). What an account may *do* is decided
+    by its grants (:class:`StaffGrant`) alone.
+    """
 
     __tablename__ = "staff"
 
@@ -184,6 +197,13 @@ class Staff(SQLModel, table=True):
     role: str = Field(max_length=32, index=True, description="A careflow.roles.Role value.")
     district_code: str = Field(foreign_key="area.code", index=True)
     community_code: str | None = Field(default=None, foreign_key="area.code")
+    kind: str = Field(default="person", max_length=16, description="'person' or 'system'.")
+    username: str | None = Field(default=None, max_length=64, unique=True)
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    failed_logins: int = Field(default=0, description="Failed logins since the last success.")
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class FamilyDoctorContract(SQLModel, table=True):
@@ -233,6 +253,10 @@ class Task(SQLModel, table=True):
     completed_by: str | None = Field(default=None, max_length=64)
     completed_role: str | None = Field(default=None, max_length=32)
     result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    assignee: str | None = Field(
+        default=None, max_length=16, index=True, description="Staff id of who claimed it."
+    )
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseRecord(SQLModel, table=True):
@@ -291,3 +315,80 @@ class WorkerPresence(SQLModel, table=True):
     plugins: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- access: grants, tokens, sessions and the audit trail --------------------------------------
+
+
+class StaffGrant(SQLModel, table=True):
+    """A role an account holds over an area; a grant at an area covers everything under it.
+
+    ``area_code`` is ``taiyuan`` (the whole city), a district, a street or a community code.
+    A revoked grant keeps its row (``revoked_at``) as the record of what was held when.
+    """
+
+    __tablename__ = "staff_grant"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "role", "area_code", name="uq_staff_grant_role_area"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: str = Field(foreign_key="staff.id", index=True, max_length=16)
+    role: str = Field(max_length=32)
+    area_code: str = Field(max_length=64)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A machine client's token: only its SHA-256 is stored; scoped, revocable, expiring.
+
+    The secret is shown once when it is issued (``cft_<id>_<secret>``).
+    """
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=16, description="Public part of the token.")
+    staff_id: str = Field(foreign_key="staff.id", index=True, max_length=16)
+    name: str = Field(max_length=64)
+    secret_hash: str = Field(max_length=64)
+    event_types: list[str] = Field(default_factory=list, sa_type=JSON)
+    districts: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffSession(SQLModel, table=True):
+    """A console login: the cookie holds a random secret, the row only its SHA-256."""
+
+    __tablename__ = "staff_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: str = Field(foreign_key="staff.id", index=True, max_length=16)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One attempt at an action, accepted or refused. Append-only: the code has no update or
+    delete path, and a database trigger refuses both (see migration ``0004_core_access``)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_district_at", "district", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    request_id: str = Field(max_length=64, index=True)
+    actor: str = Field(max_length=64, index=True, description="Account id, or what was tried.")
+    channel: str = Field(max_length=16, description="'console', 'api' or 'cli'.")
+    action: str = Field(max_length=64, index=True)
+    target: str | None = Field(default=None, max_length=255)
+    district: str | None = Field(default=None, max_length=64)
+    community: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=16, description="'accepted', 'refused' or 'failed'.")
+    reason: str | None = Field(default=None, max_length=64, description="A rule or field code.")
+    message: str | None = Field(default=None, max_length=500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import Engine
@@ -16,7 +16,7 @@ from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.tables import Task
 from careflow.db.types import utcnow
-from careflow.forms import FormRefError, form_schema
+from careflow.forms import FormRefError, resolve_form
 from careflow.models import (
     ActivityName,
     CloseTaskInput,
@@ -25,16 +25,12 @@ from careflow.models import (
     OpenTasksInput,
 )
 
+if TYPE_CHECKING:
+    from careflow.registry import PluginRegistry
+
 __all__ = ["TaskActivities", "unknown_task"]
 
 _log = structlog.get_logger("careflow.activities.tasks")
-
-
-def _schema(ref: str) -> dict[str, Any]:
-    try:
-        return form_schema(ref)
-    except FormRefError as err:
-        raise ApplicationError(str(err), type="BadFormRef", non_retryable=True) from err
 
 
 def unknown_task(task_id: str) -> ApplicationError:
@@ -47,22 +43,37 @@ class TaskActivities:
 
     Args:
         engine: Engine of the app database.
+        registry: The loaded plugins; a task's form is looked up among their forms.
         clock: Source of the current time (UTC); ``datetime.now(UTC)`` by default.
     """
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        registry: PluginRegistry,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         """Keep the dependencies."""
         self._engine = engine
+        self._registry = registry
         self._clock = clock or utcnow
+
+    def _schema(self, ref: str) -> dict[str, Any]:
+        try:
+            return resolve_form(self._registry, ref).model_json_schema()
+        except FormRefError as err:
+            raise ApplicationError(str(err), type="BadFormRef", non_retryable=True) from err
 
     @activity.defn(name=ActivityName.OPEN_TASK)
     def open_task(self, input: OpenTaskInput) -> None:
         """Open a task row with its form schema, once per (workflow id, step key).
 
         Raises:
-            ApplicationError: ``BadFormRef`` (non-retryable) when the form cannot be loaded.
+            ApplicationError: ``BadFormRef`` (non-retryable) when no loaded plugin declares
+                the form.
         """
-        schema = _schema(input.form_ref)
+        schema = self._schema(input.form_ref)
         with session_scope(self._engine) as session:
             task, created = self._insert(session, input, schema)
         _log.info(
@@ -83,10 +94,11 @@ class TaskActivities:
             How many rows this call created.
 
         Raises:
-            ApplicationError: ``BadFormRef`` (non-retryable) when a form cannot be loaded.
+            ApplicationError: ``BadFormRef`` (non-retryable) when no loaded plugin declares
+                a form.
         """
         # Every check of a batch shares one form: build each JSON schema once.
-        schemas = {ref: _schema(ref) for ref in {t.form_ref for t in input.tasks}}
+        schemas = {ref: self._schema(ref) for ref in {t.form_ref for t in input.tasks}}
         created = 0
         with session_scope(self._engine) as session:
             for item in input.tasks:

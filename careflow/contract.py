@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from careflow.notify import NotificationAdapter
     from careflow.registry import PluginRegistry
     from careflow.settings import Settings
+    from careflow.task_context import ContextView
 
 __all__ = [
     "ActivityDeps",
@@ -45,6 +46,7 @@ __all__ = [
     "ScheduleSpec",
     "StateCheck",
     "StepSpec",
+    "TaskType",
     "WaitStep",
     "activity_names",
 ]
@@ -349,6 +351,35 @@ class DistrictProgramme:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskType:
+    """A kind of human task a plugin opens: its form and what the task shows staff.
+
+    Every form a process opens a task with must be known to the registry: the forms of
+    :class:`HumanTaskStep` are known through the steps; a process that opens tasks in its own
+    code (``form_ref(DropoffForm)``) declares them here. Clients and workers resolve a task
+    row's ``form_ref`` only among these, never by importing the module it names.
+
+    Attributes:
+        form: The pydantic model the task's data must validate against.
+        context: Reads from the app database what a person needs to act on the task (the
+            items of a drop-off, the child of a late pickup), when the task is shown; see
+            :mod:`careflow.task_context`. ``None`` shows nothing beyond title and form.
+        title_zh: What staff call this kind of task, for listings.
+        title_en: The same in English.
+    """
+
+    form: type[BaseModel]
+    context: ContextView | None = None
+    title_zh: str = ""
+    title_en: str = ""
+
+    @property
+    def form_ref(self) -> str:
+        """The reference task rows and plans store for the form."""
+        return form_ref(self.form)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PluginPart:
     """What one unit of a plugin (one process and its helpers) contributes.
 
@@ -363,6 +394,7 @@ class PluginPart:
     programmes: Sequence[DistrictProgramme] = ()
     workflows: Sequence[type] = ()
     activities: Sequence[ActivitySet] = ()
+    task_types: Sequence[TaskType] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -376,6 +408,8 @@ class CarePlugin:
             districts 50 by convention.
         workflows: Workflow classes beyond those of the processes (e.g. launchers).
         activities: Activity classes with how to build them.
+        task_types: Forms of tasks its processes open in their own code, and the context
+            view of each task type (including those of its steps' forms).
     """
 
     name: str
@@ -390,6 +424,7 @@ class CarePlugin:
     programmes: Sequence[DistrictProgramme] = ()
     workflows: Sequence[type] = ()
     activities: Sequence[ActivitySet] = ()
+    task_types: Sequence[TaskType] = ()
 
     @classmethod
     def assemble(
@@ -416,6 +451,7 @@ class CarePlugin:
             programmes=tuple(x for p in parts for x in p.programmes),
             workflows=tuple(x for p in parts for x in p.workflows),
             activities=tuple(x for p in parts for x in p.activities),
+            task_types=tuple(x for p in parts for x in p.task_types),
         )
 
     def all_workflows(self) -> list[type]:

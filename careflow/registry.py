@@ -30,9 +30,11 @@ from careflow.contract import (
     ProcessSpec,
     ScheduleSpec,
     StepSpec,
+    TaskType,
     WaitStep,
 )
 from careflow.errors import InputError, PluginError, format_validation_error
+from careflow.forms import FormRefError, check_ref, form_ref, register_forms
 from careflow.models import ActivityName
 from careflow.params import unknown_keys
 from careflow.plan import Plan
@@ -131,6 +133,12 @@ class _Contribution:
     step: StepSpec
 
 
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    plugin: CarePlugin
+    task_type: TaskType
+
+
 @dataclass
 class PluginRegistry:
     """The validated set of loaded plugins; build it with :meth:`build`."""
@@ -142,6 +150,7 @@ class PluginRegistry:
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     config_source: str | None = None
     _steps: dict[str, list[_Contribution]] = field(default_factory=dict)
+    _task_types: dict[str, _Declared] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -166,6 +175,7 @@ class PluginRegistry:
         ordered = tuple(sorted(plugins, key=lambda p: (p.order, p.name)))
         registry = cls(plugins=ordered, overrides=overrides or {}, config_source=config_source)
         registry._validate()
+        register_forms(registry.forms())
         return registry
 
     @classmethod
@@ -201,6 +211,8 @@ class PluginRegistry:
                     activities[name] = plugin.name
             for spec in plugin.processes:
                 self._add_process(plugin, spec)
+            for task_type in plugin.task_types:
+                self._add_task_type(plugin, task_type)
         for plugin in self.plugins:
             for step in plugin.steps:
                 self._add_step(plugin, step, activities)
@@ -265,6 +277,15 @@ class PluginRegistry:
             for role in [step.role, *(level.role for level in step.escalation)]:
                 if role not in Role.__members__.values():
                     raise PluginError(plugin.name, f"{where} names unknown role {role!r}")
+            if not _is_model(step.form):
+                raise PluginError(
+                    plugin.name, f"{where}: form {step.form!r} is not a pydantic model"
+                )
+            if form_ref(step.form) not in self._task_types:
+                implicit = TaskType(form=step.form, title_zh=step.title_zh, title_en=step.title_en)
+                self._add_task_type(plugin, implicit)
+            else:
+                self._check_same_form(plugin, step.form, where)
         if isinstance(step, ChildProcessStep):
             child = self.processes.get(step.child_process)
             if child is None:
@@ -278,6 +299,35 @@ class PluginRegistry:
                     plugin.name, f"{where} request: {format_validation_error(err)}"
                 ) from err
         self._steps[step.process].append(_Contribution(plugin, step))
+
+    def _add_task_type(self, plugin: CarePlugin, task_type: TaskType) -> None:
+        form = task_type.form
+        if not _is_model(form):
+            raise PluginError(plugin.name, f"task type form {form!r} is not a pydantic model")
+        ref = form_ref(form)
+        where = f"task type {ref!r}"
+        try:
+            check_ref(ref)
+        except FormRefError as err:
+            raise PluginError(plugin.name, f"{where}: {err}") from err
+        if task_type.context is not None and not callable(task_type.context):
+            raise PluginError(plugin.name, f"{where}: context view is not callable")
+        other = self._task_types.get(ref)
+        if other is not None:
+            owner = "itself" if other.plugin is plugin else repr(other.plugin.name)
+            raise PluginError(
+                plugin.name,
+                f"{where} is already declared by {owner}: a form belongs to one plugin",
+            )
+        self._task_types[ref] = _Declared(plugin, task_type)
+
+    def _check_same_form(self, plugin: CarePlugin, form: type[BaseModel], where: str) -> None:
+        declared = self._task_types[form_ref(form)].task_type.form
+        if declared is not form:
+            raise PluginError(
+                plugin.name,
+                f"{where}: form {form_ref(form)!r} is another class than the one declared",
+            )
 
     @staticmethod
     def _check_step_durations(plugin: CarePlugin, step: StepSpec) -> None:
@@ -560,9 +610,51 @@ class PluginRegistry:
         """Every declared schedule with its plugin."""
         return [(p, s) for p in self.plugins for s in p.schedules]
 
+    def form(self, ref: str) -> type[BaseModel]:
+        """The form a task row or plan names, among the forms the plugins declare.
+
+        Imports nothing: a reference no plugin declares is refused, whatever module it names.
+
+        Raises:
+            FormRefError: ``ref`` is malformed or no loaded plugin declares it.
+        """
+        return self.task_type(ref).form
+
+    def task_type(self, ref: str) -> TaskType:
+        """The task type (form, context view, titles) of a form reference.
+
+        Raises:
+            FormRefError: ``ref`` is malformed or no loaded plugin declares it.
+        """
+        declared = self._task_types.get(check_ref(ref))
+        if declared is None:
+            raise FormRefError(f"form {ref!r} is not declared by any loaded plugin")
+        return declared.task_type
+
+    def task_type_owner(self, ref: str) -> CarePlugin:
+        """The plugin that declares the form ``ref``.
+
+        Raises:
+            FormRefError: ``ref`` is malformed or no loaded plugin declares it.
+        """
+        self.task_type(ref)
+        return self._task_types[ref].plugin
+
+    def forms(self) -> dict[str, type[BaseModel]]:
+        """Every declared form by reference."""
+        return {ref: d.task_type.form for ref, d in self._task_types.items()}
+
+    def task_types(self) -> dict[str, TaskType]:
+        """Every task type by form reference, in declaration order."""
+        return {ref: d.task_type for ref, d in self._task_types.items()}
+
     def steps_of(self, plugin: CarePlugin) -> list[StepSpec]:
         """Steps a plugin contributes (for ``careflow plugins``)."""
         return list(plugin.steps)
+
+
+def _is_model(form: object) -> bool:
+    return isinstance(form, type) and issubclass(form, BaseModel)
 
 
 def _unknown_keys_problem(unknown: list[tuple[str, list[str]]]) -> str:

@@ -24,7 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ParentClosePolicy
 
-from careflow.forms import load_form
+from careflow.forms import known_form
 from careflow.localtime import local_minute
 from careflow.models import (
     ActivityName,
@@ -172,10 +172,10 @@ class _Task:
 
 
 def _form(ref: str) -> type[BaseModel]:
-    # Forms are pure data models, possibly from a plugin outside the passthrough list; load
-    # them outside the sandbox so their module's other imports are not re-run in it.
-    with workflow.unsafe.imports_passed_through():
-        return load_form(ref)
+    # The ref comes from the workflow's own code or its frozen plan, and is looked up among
+    # the forms the worker's registry declares (``careflow.forms.known_form``): a dict read,
+    # deterministic, and nothing is imported inside the sandbox.
+    return known_form(ref)
 
 
 def _role_zh(role: str) -> str:

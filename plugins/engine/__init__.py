@@ -10,9 +10,11 @@ from activities.notifications import NotificationActivities
 from activities.plans import PlanActivities
 from activities.records import CaseRecordActivities
 from activities.tasks import TaskActivities
-from careflow.contract import ActivitySet, CarePlugin, EventRoute, ProcessSpec
+from careflow.contract import ActivitySet, CarePlugin, EventRoute, ProcessSpec, TaskType
+from plugins.engine.views import attendance_context, dropoff_context, handover_context
 from workflows.community_event import (
     COMMUNITY_EVENT_POINTS,
+    AttendanceForm,
     CancellationEvent,
     CommunityEventParams,
     CommunityEventRequest,
@@ -25,6 +27,8 @@ from workflows.delivery import (
     DeliveryRequest,
     DeliveryWorkflow,
     DropoffEvent,
+    DropoffForm,
+    HandoverForm,
 )
 from workflows.launcher import ScheduledLaunchWorkflow
 
@@ -80,8 +84,25 @@ plugin = CarePlugin(
         ),
     ),
     workflows=(ScheduledLaunchWorkflow,),
+    task_types=(
+        TaskType(
+            form=DropoffForm, context=dropoff_context, title_zh="物资送达", title_en="Drop-off"
+        ),
+        TaskType(
+            form=HandoverForm, context=handover_context, title_zh="入户交接", title_en="Hand-over"
+        ),
+        TaskType(
+            form=AttendanceForm,
+            context=attendance_context,
+            title_zh="活动签到",
+            title_en="Event attendance",
+        ),
+    ),
     activities=(
-        ActivitySet(cls=TaskActivities, build=lambda deps: TaskActivities(deps.engine)),
+        ActivitySet(
+            cls=TaskActivities,
+            build=lambda deps: TaskActivities(deps.engine, registry=deps.registry),
+        ),
         ActivitySet(cls=CaseRecordActivities, build=lambda deps: CaseRecordActivities(deps.engine)),
         ActivitySet(
             cls=NotificationActivities,

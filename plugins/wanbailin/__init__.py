@@ -27,6 +27,7 @@ from plugins.wanbailin.activities import (
     WanbailinActivities,
 )
 from plugins.wanbailin.forms import CharityCoSignForm
+from plugins.wanbailin.views import TASK_TYPES
 
 __all__ = ["DISTRICT", "plugin"]
 
@@ -45,6 +46,7 @@ plugin = CarePlugin(
     title_zh="万柏林区 精准分级与智慧服务",
     title_en="Wanbailin: precise grading and smart services",
     order=50,
+    task_types=TASK_TYPES,
     steps=(
         ActivityStep(
             key="wanbailin.triage_readings",

@@ -24,6 +24,7 @@ from careflow.plan import EscalationLevel
 from plugins.xiaodian.activities import CHECK_INSURANCE, XiaodianActivities
 from plugins.xiaodian.adapters import EmbeddedMedicalInsurance
 from plugins.xiaodian.forms import AntiFraudTalkForm, ChildSafetyLawForm, CoupletSessionForm
+from plugins.xiaodian.views import TASK_TYPES
 
 __all__ = ["DISTRICT", "plugin"]
 
@@ -37,6 +38,7 @@ plugin = CarePlugin(
     title_zh="小店区 重点领域保障",
     title_en="Xiaodian: guarantees in key areas",
     order=50,
+    task_types=TASK_TYPES,
     steps=(
         ActivityStep(
             key="xiaodian.insurance_check",

@@ -27,6 +27,7 @@ from plugins.xinghualing.forms import (
     HomeSickbedForm,
     PreEnrolmentHealthCheckForm,
 )
+from plugins.xinghualing.views import TASK_TYPES
 
 __all__ = ["DISTRICT", "plugin"]
 
@@ -43,6 +44,7 @@ plugin = CarePlugin(
     title_zh="杏花岭区 医养结合",
     title_en="Xinghualing: medical and elderly care combined",
     order=50,
+    task_types=TASK_TYPES,
     steps=(
         ActivityStep(
             key="xinghualing.family_doctor_notice",

@@ -21,6 +21,7 @@ from careflow.contract import (
 from careflow.plan import EscalationLevel
 from plugins.yingze.activities import INVITE_FREE_CLINIC, YingzeActivities
 from plugins.yingze.forms import StudentVolunteerRoster
+from plugins.yingze.views import TASK_TYPES
 
 __all__ = ["DISTRICT", "plugin"]
 
@@ -33,6 +34,7 @@ plugin = CarePlugin(
     title_zh="迎泽区 服务上门",
     title_en="Yingze: services brought to the door",
     order=50,
+    task_types=TASK_TYPES,
     steps=(
         ActivityStep(
             key="yingze.free_clinic",

@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import TaskActivities
+from careflow.contract import CarePlugin, TaskType
 from careflow.db import get_task, list_tasks, session_scope
 from careflow.models import (
     CloseTaskInput,
@@ -20,14 +21,24 @@ from careflow.models import (
     ProcessContext,
     TaskStatus,
 )
+from careflow.registry import PluginRegistry
 
 NOW = datetime(2026, 2, 1, 1, 0, tzinfo=UTC)
 FORM = "careflow.models:CompleteTaskInput"
 
 
+FORMS = CarePlugin(
+    name="forms",
+    version="1.0.0",
+    title_zh="测试表单",
+    title_en="Test forms",
+    task_types=(TaskType(form=CompleteTaskInput),),
+)
+
+
 @pytest.fixture
 def acts(any_engine: Engine) -> TaskActivities:
-    return TaskActivities(any_engine, clock=lambda: NOW)
+    return TaskActivities(any_engine, registry=PluginRegistry.build([FORMS]), clock=lambda: NOW)
 
 
 def open_input(**overrides: object) -> OpenTaskInput:
@@ -98,6 +109,17 @@ def test_open_many_writes_one_row_per_key_when_retried(
         ("check.3", "R3"),
     ]
     assert all(t.form_schema == CompleteTaskInput.model_json_schema() for t in tasks)
+
+
+@pytest.mark.parametrize("ref", ["os:system", "tests.evil:Thing", "careflow.db.tables:Task"])
+def test_open_task_refuses_a_form_no_plugin_declares(
+    acts: TaskActivities, any_engine: Engine, ref: str
+) -> None:
+    with pytest.raises(ApplicationError) as info:
+        ActivityEnvironment().run(acts.open_task, open_input(form_ref=ref))
+    assert info.value.type == "BadFormRef" and info.value.non_retryable
+    with session_scope(any_engine) as session:
+        assert list_tasks(session, workflow_id="wf-1") == []
 
 
 def test_open_many_with_bad_form_ref_writes_nothing(

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
-from careflow.contract import CarePlugin, ProcessSpec
+from careflow.contract import CarePlugin, ProcessSpec, TaskType
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
@@ -180,6 +180,7 @@ def _bulk_registry() -> PluginRegistry:
         title_zh="批量测试",
         title_en="Bulk sample",
         processes=(spec,),
+        task_types=(TaskType(form=CallForm),),  # opened in the workflow's own code
     )
     return PluginRegistry.build([engine_plugin, bulk])
 

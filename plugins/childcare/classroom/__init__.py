@@ -38,6 +38,7 @@ from plugins.childcare.classroom.models import (
     HandoverRequest,
 )
 from plugins.childcare.classroom.tables import ClassroomEnrolment
+from plugins.childcare.classroom.views import TASK_TYPES
 from plugins.childcare.classroom.workflows import (
     CLASSROOM_DAY_POINTS,
     ClassroomDayWorkflow,
@@ -150,4 +151,5 @@ part = PluginPart(
     activities=(
         ActivitySet(cls=ClassroomActivities, build=lambda deps: ClassroomActivities(deps.engine)),
     ),
+    task_types=TASK_TYPES,
 )

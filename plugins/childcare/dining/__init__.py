@@ -30,6 +30,7 @@ from plugins.childcare.dining.models import (
     DiningUnenrolEvent,
 )
 from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
+from plugins.childcare.dining.views import TASK_TYPES
 from plugins.childcare.dining.workflows import DiningInspectionWorkflow, DiningRoundWorkflow
 
 __all__ = [
@@ -126,4 +127,5 @@ part = PluginPart(
     activities=(
         ActivitySet(cls=DiningActivities, build=lambda deps: DiningActivities(deps.engine)),
     ),
+    task_types=TASK_TYPES,
 )

@@ -36,6 +36,7 @@ from plugins.childcare.microwish.models import (
     PledgeWithdrawnEvent,
     WishCategory,
 )
+from plugins.childcare.microwish.views import TASK_TYPES, wish_list_context
 from plugins.childcare.microwish.workflows import MICROWISH_POINTS, MicroWishWorkflow
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "VisitForm",
     "WishCategory",
     "part",
+    "wish_list_context",
 ]
 
 MICROWISH = ProcessSpec(
@@ -108,4 +110,5 @@ part = PluginPart(
             build=lambda deps: MicroWishActivities(deps.engine, deps.settings),
         ),
     ),
+    task_types=TASK_TYPES,
 )

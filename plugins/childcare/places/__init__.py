@@ -19,6 +19,7 @@ from plugins.childcare.places.models import (
     PlacesResult,
 )
 from plugins.childcare.places.tables import PlacesApplication, PlacesCapacity
+from plugins.childcare.places.views import TASK_TYPES, application_context
 from plugins.childcare.places.workflows import PlacesWorkflow
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PlacesParams",
     "PlacesRequest",
     "PlacesResult",
+    "application_context",
     "part",
 ]
 
@@ -60,4 +62,5 @@ part = PluginPart(
     activities=(
         ActivitySet(cls=PlacesActivities, build=lambda deps: PlacesActivities(deps.engine)),
     ),
+    task_types=TASK_TYPES,
 )

@@ -30,6 +30,7 @@ from plugins.eldercare.curtain.models import (
     check_case_ref,
     report_workflow_id,
 )
+from plugins.eldercare.curtain.views import TASK_TYPES
 from plugins.eldercare.curtain.workflows import (
     CurtainAwayWorkflow,
     CurtainBatchWorkflow,
@@ -129,4 +130,5 @@ part = PluginPart(
             build=lambda deps: CurtainActivities(deps.engine, deps.notifications),
         ),
     ),
+    task_types=TASK_TYPES,
 )

@@ -36,6 +36,7 @@ from plugins.eldercare.green_channel.models import (
     HospitalResponseEvent,
     TriageLevel,
 )
+from plugins.eldercare.green_channel.views import TASK_TYPES, green_channel_context
 from plugins.eldercare.green_channel.workflows import GreenChannelWorkflow
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "HospitalDischargeEvent",
     "HospitalResponseEvent",
     "TriageLevel",
+    "green_channel_context",
     "part",
 ]
 
@@ -67,6 +69,8 @@ GREEN_CHANNEL = ProcessSpec(
     check=check_start,
     # Hospital events (response, arrival, discharge) name the booking.
     status_refs=("booking_ref", "hospital_ref"),
+    # A family doctor or the grid worker who finds the elder opens a referral, too.
+    start_roles=("community_staff", "grid_worker", "doctor", "district_admin"),
 )
 
 part = PluginPart(
@@ -78,6 +82,7 @@ part = PluginPart(
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_response",
             check=check_booking_event,
+            sender_roles=("hospital",),
         ),
         EventRoute(
             event_type="eldercare.hospital_arrival",
@@ -85,6 +90,7 @@ part = PluginPart(
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_arrival",
             check=check_booking_event,
+            sender_roles=("hospital",),
         ),
         EventRoute(
             event_type="eldercare.hospital_discharge",
@@ -92,6 +98,7 @@ part = PluginPart(
             process=GREEN_CHANNEL_PROCESS,
             signal="hospital_discharge",
             check=check_booking_event,
+            sender_roles=("hospital",),
         ),
     ),
     activities=(
@@ -99,4 +106,5 @@ part = PluginPart(
             cls=GreenChannelActivities, build=lambda deps: GreenChannelActivities(deps.engine)
         ),
     ),
+    task_types=TASK_TYPES,
 )

@@ -24,6 +24,7 @@ from plugins.eldercare.health.models import (
     MonitorResult,
     ReadingEvent,
 )
+from plugins.eldercare.health.views import TASK_TYPES
 from plugins.eldercare.health.workflows import (
     ALERT_POINTS,
     HealthAlertWorkflow,
@@ -97,4 +98,5 @@ part = PluginPart(
     activities=(
         ActivitySet(cls=HealthActivities, build=lambda deps: HealthActivities(deps.engine)),
     ),
+    task_types=TASK_TYPES,
 )

@@ -20,6 +20,7 @@ from plugins.eldercare.pension.models import (
     VisitRequest,
     VisitResult,
 )
+from plugins.eldercare.pension.views import TASK_TYPES
 from plugins.eldercare.pension.workflows import (
     CAMPAIGN_POINTS,
     VISIT_POINTS,
@@ -89,4 +90,5 @@ part = PluginPart(
             build=lambda deps: PensionActivities(deps.engine, EmbeddedSocialInsurance(deps.engine)),
         ),
     ),
+    task_types=TASK_TYPES,
 )

@@ -20,6 +20,7 @@ from plugins.eldercare.tiers.models import (
     TiersResult,
     tiers_workflow_id,
 )
+from plugins.eldercare.tiers.views import TASK_TYPES
 from plugins.eldercare.tiers.workflows import TIERS_POINTS, TiersWorkflow
 
 __all__ = [
@@ -55,4 +56,5 @@ TIERS = ProcessSpec(
 part = PluginPart(
     processes=(TIERS,),
     activities=(ActivitySet(cls=TiersActivities, build=lambda deps: TiersActivities(deps.engine)),),
+    task_types=TASK_TYPES,
 )

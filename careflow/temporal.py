@@ -31,8 +31,15 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect to the Temporal frontend named by the settings, with pydantic payloads."""
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """Connect to the Temporal frontend named by the settings, with pydantic payloads.
+
+    Args:
+        settings: Where Temporal is and how to reach it.
+        lazy: Connect on the first call instead of now, and again on each call until one
+            succeeds (the staff service starts, and serves what needs no Temporal, while
+            Temporal is down).
+    """
     api_key = settings.temporal_api_key
     return await Client.connect(
         settings.temporal_address,
@@ -40,4 +47,5 @@ async def connect(settings: Settings) -> Client:
         data_converter=pydantic_data_converter,
         tls=tls_config(settings),
         api_key=api_key.get_secret_value() if api_key else None,
+        lazy=lazy,
     )

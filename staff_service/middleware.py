@@ -46,7 +46,7 @@ class RequestContextMiddleware:
       trusted), bound into structlog's context vars and returned as ``X-Request-ID``.
     * ``Cache-Control: no-store`` on everything but ``/static/``: pages and API answers hold
       personal data and must not stay in a shared cache or the browser's history.
-    * One log line per request: method, route template, status and milliseconds (no values
+    * One log line per request: method, route name, status and milliseconds (no values
       from the path or query: they may name a case).
     * An error no handler answered becomes a 500 problem naming only the request id; the log
       line names the exception's type, never its message (which may hold personal data).
@@ -89,11 +89,11 @@ class RequestContextMiddleware:
             await _internal_error(send_with_headers, request_id)
         finally:
             route = scope.get("route")
-            # The route's template (``/api/v1/tasks/{task_id}``), never the values in the path.
+            # The route's name (``task.complete``), never the values in the path or query.
             log.info(
                 "request",
                 method=scope.get("method"),
-                route=getattr(route, "path", None) or "(unmatched)",
+                route=getattr(route, "name", None) or "(unmatched)",
                 status=status,
                 ms=round((time.perf_counter() - began) * 1000, 1),
             )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from careflow.access import actions
 from careflow.access.audit import Attempt
 from careflow.access.principal import Principal
+from careflow.access.refusals import Refused
 from careflow.service import StartedProcess
 from staff_service.api.models import CaseEntry, ProcessEntry, ProcessStatus, StartBody
 from staff_service.deps import api_attempt, current_principal, services
@@ -64,18 +65,31 @@ async def start(
     client = await found.temporal.for_attempt(
         found.engine, attempt, action="process.start", target=process, district=body.district
     )
-    return await actions.start_process(
-        client,
-        found.engine,
-        found.registry,
-        attempt,
-        process=process,
-        district=body.district,
-        community=body.community,
-        case_ref=body.case_ref,
-        request=body.request,
-        task_queue=found.task_queue,
-    )
+    try:
+        return await actions.start_process(
+            client,
+            found.engine,
+            found.registry,
+            attempt,
+            process=process,
+            district=body.district,
+            community=body.community,
+            case_ref=body.case_ref,
+            request=body.request,
+            task_queue=found.task_queue,
+        )
+    except Refused as refusal:
+        raise _in_body_terms(refusal) from None
+
+
+def _in_body_terms(refusal: Refused) -> Refused:
+    """Name fields as the API body does: the service calls the request ``input``."""
+    if refusal.field is not None and refusal.field.split(".", 1)[0] == "input":
+        refusal.field = "request" + refusal.field[len("input") :]
+    for problem in refusal.problems:
+        if problem.field.split(".", 1)[0] == "input":
+            problem.field = "request" + problem.field[len("input") :]
+    return refusal
 
 
 @router.get(

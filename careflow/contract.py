@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import temporalio.plugin
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from careflow.forms import form_ref
 from careflow.inputs import AreaCode, CaseRef, Code, ExternalModel
@@ -126,6 +126,8 @@ class ProcessSpec:
             ``careflow status`` shows: the ids the process creates that staff or partners
             need to send its events (e.g. the hospital's ``booking_ref``). The case ref and
             district are always shown.
+        start_roles: Roles whose grant over the district (or the community) lets them start
+            it from the console, API or CLI; schedules and events start it regardless.
     """
 
     id: str
@@ -140,6 +142,7 @@ class ProcessSpec:
     long_lived: bool = False
     check: StateCheck | None = None
     status_refs: tuple[str, ...] = ()
+    start_roles: tuple[str, ...] = ("community_staff", "district_admin")
 
     @property
     def workflow_type(self) -> str:
@@ -277,6 +280,14 @@ class CareEvent(ExternalModel):
     district: Code
     community: AreaCode | None = None
     case_ref: CaseRef
+    sent_by: Code | None = Field(
+        default=None,
+        description="Set by careflow: the account (person or partner system) that sent it; "
+        "a payload that sets it is refused.",
+    )
+    request_id: Code | None = Field(
+        default=None, description="Set by careflow: the request id of its audit row."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +308,9 @@ class EventRoute:
         check: Refuses an event the app database shows the process would refuse or ignore
             (see ``StateCheck``), so the sender learns it at once instead of the event being
             dropped inside the process.
+        sender_roles: Roles whose grant over the event's district (or community) lets a
+            person send it; a partner system sends it with an API token whose scope names the
+            event type and the district.
     """
 
     event_type: str
@@ -307,6 +321,7 @@ class EventRoute:
     to_request: Callable[[Any], BaseModel] | None = None
     workflow_id: Callable[[Any], str] | None = None
     check: StateCheck | None = None
+    sender_roles: tuple[str, ...] = ("community_staff", "district_admin")
 
 
 @dataclass(frozen=True, kw_only=True)

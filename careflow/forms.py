@@ -28,7 +28,6 @@ __all__ = [
     "form_schema",
     "known_form",
     "known_forms",
-    "load_form",
     "register_forms",
     "resolve_form",
 ]
@@ -84,19 +83,6 @@ def known_form(ref: str) -> type[BaseModel]:
     if form is None:
         raise FormRefError(f"form {ref!r} is not declared by any loaded plugin")
     return form
-
-
-def load_form(ref: str) -> type[BaseModel]:
-    """The form named by ``ref``, for callers that hold no registry.
-
-    Deprecated: use :func:`resolve_form` with the caller's registry. Kept so that code not
-    yet given a registry keeps working; it looks ``ref`` up exactly like :func:`known_form`
-    and imports nothing.
-
-    Raises:
-        FormRefError: No loaded plugin declares that form.
-    """
-    return known_form(ref)
 
 
 def resolve_form(registry: PluginRegistry, ref: str) -> type[BaseModel]:

@@ -37,7 +37,7 @@ from careflow.db import crud
 from careflow.db.refs import check_refs
 from careflow.db.tables import Task
 from careflow.errors import InputError
-from careflow.forms import FormRefError, load_form
+from careflow.forms import FormRefError, known_form, resolve_form
 from careflow.inputs import (
     CASE_REF_MAX,
     CODE_MAX,
@@ -270,8 +270,19 @@ async def start_process(
     return await start_prepared(client, prepare_start(registry, **start), task_queue=task_queue)
 
 
-def check_completion(engine: Engine, *, task_id: str, actor: str, role: str, data: Any) -> Task:
+def check_completion(
+    engine: Engine,
+    *,
+    task_id: str,
+    actor: str,
+    role: str,
+    data: Any,
+    registry: PluginRegistry | None = None,
+) -> Task:
     """Check a task completion against the task table and the task's form.
+
+    The form is looked up among the registry's known forms (``registry``, or every registry
+    built in this process when None), never imported by the name the task row holds.
 
     The workflow's ``complete_task`` validator is the authority and checks again; this lets a
     client reject plainly bad input at once, even while Temporal is unreachable.
@@ -292,7 +303,9 @@ def check_completion(engine: Engine, *, task_id: str, actor: str, role: str, dat
     if task.status != TaskStatus.OPEN:
         raise InputError("task_id", f"task {task_id} is already {task.status}")
     try:
-        form = load_form(task.form_ref)
+        form = (
+            known_form(task.form_ref) if registry is None else resolve_form(registry, task.form_ref)
+        )
     except FormRefError:
         return task  # a worker may know forms this client does not: the workflow decides
     validate_external(form, data, field="data")

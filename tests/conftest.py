@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from careflow.db.seed import seed_demo
+from careflow.db.seed_accounts import seed_demo_accounts
 from careflow.registry import PluginRegistry
 from careflow.testing import local_environment, time_skipping_environment
 from plugins.engine import plugin as engine_plugin
@@ -72,9 +73,10 @@ def full_registry() -> PluginRegistry:
 
 @pytest.fixture
 def seeded_engine(engine: Engine) -> Engine:
-    """The migrated test database with the deterministic demo registry."""
+    """The migrated test database with the deterministic demo registry and demo accounts."""
     with Session(engine) as session:
         seed_demo(session)
+        seed_demo_accounts(session)
         session.commit()
     return engine
 

@@ -16,7 +16,7 @@ The workflow's own ``complete_task`` validator stays the last word on a completi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -39,7 +39,7 @@ from careflow.contract import ProcessSpec
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.tables import AuditEntry, CaseRecord, Task
-from careflow.errors import InputError
+from careflow.errors import InputError, PayloadError
 from careflow.inputs import validate_external
 from careflow.models import CompleteTaskInput, TaskOutcome, TaskStatus
 from careflow.registry import PluginRegistry
@@ -55,6 +55,7 @@ from careflow.service import (
 
 __all__ = [
     "READ_ALL_ROLES",
+    "ClientSource",
     "Completion",
     "InboxFilter",
     "TaskDetail",
@@ -80,6 +81,9 @@ ACCEPT_WITHIN = 10.0
 _EVENT_RESERVED = ("sent_by", "request_id")
 
 InboxFilter = Literal["open", "done", "overdue"]
+ClientSource = Client | Callable[[], Awaitable[Client]]
+"""A Temporal client, or how to get one: actions connect only once every local check passed,
+so bad input is refused (and audited) even while Temporal is down."""
 
 
 def _now() -> datetime:
@@ -114,6 +118,34 @@ def _refuse(
         if refusal.reason != "database_unavailable":
             raise
     return refusal
+
+
+async def _connect(
+    source: ClientSource, engine: Engine, attempt: Attempt, *, action: str, where: dict[str, Any]
+) -> Client:
+    """The client of ``source``; a failed connect is audited (``temporal_unavailable``).
+
+    Raises:
+        Refused: ``temporal_unavailable`` when the source raised it.
+        Exception: Whatever else the source raised (the caller's own connect error).
+    """
+    if isinstance(source, Client):
+        return source
+    try:
+        return await source()
+    except Refused as refusal:
+        raise _refuse(engine, attempt, refusal, action=action, **where) from None
+    except Exception:
+        record(
+            engine,
+            attempt,
+            action=action,
+            outcome="failed",
+            reason="temporal_unavailable",
+            message="Temporal unreachable",
+            **where,
+        )
+        raise
 
 
 def _require(attempt: Attempt) -> Principal:
@@ -202,7 +234,7 @@ def _sees(principal: Principal, task: Task) -> bool:
 
 def inbox(
     engine: Engine,
-    principal: Principal,
+    principal: Principal | None,
     *,
     role: str | None = None,
     district: str | None = None,
@@ -218,13 +250,16 @@ def inbox(
 
     A task shows to the roles it is with in the areas their grants cover (a task of a process
     started without a community shows under its district); auditors and district admins see
-    every task of their areas. Filters narrow that, never widen it.
+    every task of their areas. Filters narrow that, never widen it. ``principal=None`` is the
+    operator at the CLI with database access: every task.
     """
-    scope = _task_scope(principal)
-    if scope is None:
-        return []
+    conditions: list[ColumnElement[bool]] = []
+    if principal is not None:
+        scope = _task_scope(principal)
+        if scope is None:
+            return []
+        conditions.append(scope)
     now = _now()
-    conditions: list[ColumnElement[bool]] = [scope]
     for column, value in (
         (Task.role, role),
         (Task.district, district),
@@ -237,7 +272,7 @@ def inbox(
     if street is not None:
         conditions.append(col(Task.community).startswith(street + "."))
     if assigned == "me":
-        conditions.append(col(Task.assignee) == principal.staff_id)
+        conditions.append(col(Task.assignee) == (principal.staff_id if principal else None))
     elif assigned == "unassigned":
         conditions.append(col(Task.assignee).is_(None))
     overdue = and_(
@@ -293,14 +328,23 @@ def _load_task(
             target=task_id,
         )
     if not _sees(principal, task):
+        refusal = (
+            Refused(
+                "wrong_role",
+                f"该工单需由「{task.role}」处理 this task is for role {task.role}",
+                field="task_id",
+            )
+            if principal.reads(task.district, task.community)
+            else Refused(
+                "out_of_scope",
+                "该工单不在您的负责范围 this task is outside your area",
+                field="task_id",
+            )
+        )
         raise _refuse(
             engine,
             attempt,
-            Refused(
-                "out_of_scope",
-                "该工单不在您的负责范围 this task is outside your area or role",
-                field="task_id",
-            ),
+            refusal,
             action=action,
             target=task_id,
             district=task.district,
@@ -431,7 +475,7 @@ def _form_of(registry: PluginRegistry, task: Task) -> type[BaseModel]:
 
 
 async def complete_task(
-    client: Client,
+    client: ClientSource,
     engine: Engine,
     registry: PluginRegistry,
     attempt: Attempt,
@@ -500,8 +544,11 @@ async def complete_task(
         )
     try:
         validate_external(_form_of(registry, task), data, field="data")
-    except ValidationError as err:
-        problems = field_problems(err, prefix="data")
+    except PayloadError as err:
+        # validate_external wraps pydantic's error; its cause lists every failing field.
+        cause = err.__cause__
+        assert isinstance(cause, ValidationError)
+        problems = field_problems(cause, prefix="data")
         raise _refuse(
             engine,
             attempt,
@@ -535,9 +582,10 @@ async def complete_task(
     if idempotency_key:
         digest = hashlib.sha256(f"{principal.staff_id}:{idempotency_key}".encode()).hexdigest()
         update_id = f"complete-{task_id}-{digest[:16]}"
+    connected = await _connect(client, engine, attempt, action=action, where=where)
     try:
         outcome = await submit_completion(
-            client,
+            connected,
             workflow_id=task.workflow_id,
             update=CompleteTaskInput(
                 task_id=task_id,
@@ -611,7 +659,7 @@ def startable(
     if principal.token is not None:
         return []
     found = []
-    for spec in registry.processes():
+    for spec in registry.processes.values():
         areas = sorted({g.area for g in principal.grants if g.role in spec.start_roles})
         if areas:
             found.append((spec, areas))
@@ -619,7 +667,7 @@ def startable(
 
 
 async def start_process(
-    client: Client,
+    client: ClientSource,
     engine: Engine,
     registry: PluginRegistry,
     attempt: Attempt,
@@ -682,8 +730,9 @@ async def start_process(
     except Refused as refusal:
         raise _refuse(engine, attempt, refusal, action=action, **where) from None
     where["target"] = prepared.workflow_id
+    connected = await _connect(client, engine, attempt, action=action, where=where)
     try:
-        started = await start_prepared(client, prepared, task_queue=task_queue)
+        started = await start_prepared(connected, prepared, task_queue=task_queue)
     except InputError as err:
         raise _refuse(
             engine,
@@ -705,7 +754,7 @@ async def start_process(
 
 
 async def send_event(
-    client: Client,
+    client: ClientSource,
     engine: Engine,
     registry: PluginRegistry,
     attempt: Attempt,
@@ -783,8 +832,9 @@ async def send_event(
         start=prepared.start,
     )
     where["target"] = prepared.workflow_id
+    connected = await _connect(client, engine, attempt, action=action, where=where)
     try:
-        workflow_id = await deliver_event(client, prepared, task_queue=task_queue)
+        workflow_id = await deliver_event(connected, prepared, task_queue=task_queue)
     except InputError as err:
         raise _refuse(
             engine,
@@ -820,7 +870,7 @@ def _sent_by(engine: Engine, staff_id: str, workflow_id: str) -> bool:
 
 
 async def process_view(
-    client: Client,
+    client: ClientSource,
     engine: Engine,
     registry: PluginRegistry,
     attempt: Attempt,
@@ -839,9 +889,13 @@ async def process_view(
     where: dict[str, Any] = {"target": workflow_id}
     try:
         principal = _require(attempt)
+    except Refused as refusal:
+        raise _refuse(engine, attempt, refusal, action=action, **where) from None
+    connected = await _connect(client, engine, attempt, action=action, where=where)
+    try:
         try:
             status = await process_status(
-                client, engine, workflow_id=workflow_id, registry=registry
+                connected, engine, workflow_id=workflow_id, registry=registry
             )
         except InputError as err:
             raise Refused("unknown", f"没有这个流程 {err.problem}", field="workflow_id") from None

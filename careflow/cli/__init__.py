@@ -11,12 +11,14 @@ import os
 import sys
 
 from careflow.cli import (
+    audit_cmd,
     db_cmd,
     events_cmd,
     plugins_cmd,
     process_cmd,
     schedules_cmd,
     stack_cmd,
+    staff_cmd,
     tasks_cmd,
 )
 from careflow.cli.app import app
@@ -30,6 +32,8 @@ for _module in (
     events_cmd,
     schedules_cmd,
     db_cmd,
+    staff_cmd,
+    audit_cmd,
     stack_cmd,
 ):
     _module.register(app)

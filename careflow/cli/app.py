@@ -47,8 +47,10 @@ from typer._click.formatting import HelpFormatter
 from typer._click.globals import get_current_context
 
 import careflow.registry
+from careflow.access.refusals import Refused
 from careflow.datadir import DATA_DIR_RULE
 from careflow.errors import InputError, PayloadError, PluginError, format_validation_error
+from careflow.logging import configure_logging
 from careflow.registry import PluginRegistry, load_overrides
 from careflow.settings import Settings
 
@@ -79,6 +81,8 @@ EXIT_FAILURE = 1
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a JSON input; forms need a handful."""
 _JSON_ERRORS = "careflow.json_errors"
+_SERVING_COMMANDS = frozenset({"worker", "dev", "serve"})
+"""Commands that run until stopped and configure logging at the settings' level themselves."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -259,6 +263,17 @@ def _failure(err: Exception) -> _Failure | None:
     """Classify an expected failure; None for anything else (a bug keeps its traceback)."""
     if isinstance(err, PluginError):
         return _Failure(EXIT_BAD_INPUT, "插件错误 plugin error", str(err), "plugins")
+    if isinstance(err, Refused):
+        if err.unavailable:
+            return _Failure(EXIT_FAILURE, "失败 failed", err.message, err.field or err.reason)
+        where = f"{err.field}: " if err.field else ""
+        return _Failure(
+            EXIT_BAD_INPUT,
+            "拒绝 refused",
+            f"{where}{err.message} [{err.reason}]",
+            err.field or err.reason,
+            f"{err.message} [{err.reason}]",
+        )
     if isinstance(err, PayloadError):
         return _Failure(EXIT_BAD_INPUT, "错误 error", str(err), err.field)
     if isinstance(err, InputError):
@@ -333,6 +348,10 @@ def _load(ctx: typer.Context) -> None:
         config_source=None if config is None else str(config),
     )
     ctx.obj = CliState(settings=settings, registry=registry)
+    if ctx.invoked_subcommand not in _SERVING_COMMANDS:
+        # One-shot commands print their result; their log lines (the audit line of an
+        # attempt, say) go to stderr only when something is wrong.
+        configure_logging(level="WARNING", fmt=settings.log_format)
 
 
 def load_plugins(settings: Settings) -> list[Any]:

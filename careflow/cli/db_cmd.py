@@ -31,15 +31,18 @@ def seed_database(settings: Settings, *, seed: int = 2026) -> dict[str, Any]:
     """
     from careflow.db import seed_demo as run_seed
     from careflow.db import session_scope
+    from careflow.db.seed_accounts import seed_demo_accounts
 
     migrate_database(settings)
     with database(settings) as engine, session_scope(engine) as session:
         summary = run_seed(session, seed=seed)
+        accounts = seed_demo_accounts(session)
     return {
         "seed": summary.seed,
         "skipped": summary.skipped,
         "reason": summary.reason,
         "counts": dict(summary.counts),
+        "demo_accounts": accounts,
     }
 
 
@@ -63,18 +66,25 @@ def seed_demo(
     ] = 2026,
     as_json: JsonOption = False,
 ) -> None:
-    """Migrate, then seed the demo registry if it is empty · 演示数据."""
+    """Migrate, then seed the demo registry and demo accounts if empty · 演示数据."""
     result = seed_database(state(ctx).settings, seed=seed)
     if as_json:
         echo_json(result)
         return
+    from careflow.db.seed_accounts import DEMO_PASSWORD
+
     if result["skipped"]:
         typer.echo(f"未写入 skipped: {result['reason']}")
-        return
-    echo_lines(
-        [f"演示数据已写入 demo registry seeded (seed {result['seed']}):"]
-        + [f"  {table}: {count}" for table, count in result["counts"].items()]
-    )
+    else:
+        echo_lines(
+            [f"演示数据已写入 demo registry seeded (seed {result['seed']}):"]
+            + [f"  {table}: {count}" for table, count in result["counts"].items()]
+        )
+    if result["demo_accounts"]:
+        typer.echo(
+            f"演示账号已创建 {result['demo_accounts']} demo accounts, password {DEMO_PASSWORD} "
+            "(see `careflow staff list`)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
+from careflow.access import Attempt, actions
+from careflow.cli.acting import ActorOption, cli_attempt, connector, require_actor
 from careflow.cli.app import (
     CliState,
     cli_errors,
@@ -14,18 +17,27 @@ from careflow.cli.app import (
     read_json,
     run_async,
     state,
-    temporal_client,
 )
-from careflow.service import PreparedEvent, deliver_event, prepare_event
+from careflow.service import prepare_event
 
 __all__ = ["event", "register"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
-async def _deliver(st: CliState, prepared: PreparedEvent) -> str:
-    async with temporal_client(st.settings) as client:
-        return await deliver_event(client, prepared, task_queue=st.settings.task_queue)
+async def _deliver(
+    st: CliState, engine: Engine, attempt: Attempt, *, event_type: str, data: Any
+) -> str:
+    client = connector(st)
+    return await actions.send_event(
+        client,
+        engine,
+        st.registry,
+        attempt,
+        event_type=event_type,
+        data=data,
+        task_queue=st.settings.task_queue,
+    )
 
 
 @cli_errors
@@ -35,9 +47,14 @@ def event(
     data_file: Annotated[
         str, typer.Option("--data", help="JSON file with the event, or - for stdin.")
     ],
+    actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Route an event to its process, starting it if the route says so · 事件."""
+    """Route an event to its process as your account, starting it if the route says so · 事件.
+
+    Your account must hold one of the route's sender roles over the event's area (partner
+    systems send through the staff service's API with a token instead); audited.
+    """
     st = state(ctx)
     st.registry.route(event_type)  # an unknown type fails before the file is read
     data = read_json(data_file, field="data")
@@ -45,9 +62,10 @@ def event(
     # events the process would refuse exit 2 and reach no process. The event alone first, so
     # it is refused (2) even when the app database is missing or not migrated (1).
     prepare_event(st.registry, event_type=event_type, data=data)
+    actor_id = require_actor(actor)
     with database(st.settings) as engine:
-        prepared = prepare_event(st.registry, event_type=event_type, data=data, engine=engine)
-    workflow_id = run_async(_deliver(st, prepared))
+        attempt = cli_attempt(engine, actor_id, action="event.send")
+        workflow_id = run_async(_deliver(st, engine, attempt, event_type=event_type, data=data))
     if as_json:
         echo_json({"event_type": event_type, "workflow_id": workflow_id})
         return

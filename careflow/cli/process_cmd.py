@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
+from careflow.access import Attempt, actions
+from careflow.cli.acting import ActorOption, cli_attempt, connector, require_actor
 from careflow.cli.app import (
     CliState,
     cli_errors,
@@ -19,14 +21,11 @@ from careflow.cli.app import (
     state,
     temporal_client,
 )
-from careflow.inputs import check_id
 from careflow.localtime import local_minute
 from careflow.service import (
-    PreparedStart,
     StartedProcess,
     prepare_start,
     process_status,
-    start_prepared,
 )
 
 __all__ = ["register", "start", "status"]
@@ -34,9 +33,11 @@ __all__ = ["register", "start", "status"]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
-async def _start(st: CliState, prepared: PreparedStart) -> StartedProcess:
-    async with temporal_client(st.settings) as client:
-        return await start_prepared(client, prepared, task_queue=st.settings.task_queue)
+async def _start(st: CliState, engine: Engine, attempt: Attempt, **start: Any) -> StartedProcess:
+    client = connector(st)
+    return await actions.start_process(
+        client, engine, st.registry, attempt, task_queue=st.settings.task_queue, **start
+    )
 
 
 @cli_errors
@@ -51,30 +52,47 @@ def start(
     case_ref: Annotated[
         str | None, typer.Option("--case-ref", help="Opaque case reference (default: new).")
     ] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="Staff id of who starts it.")] = None,
+    actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start a process and print its workflow id · 启动流程."""
+    """Start a process as your account and print its workflow id · 启动流程.
+
+    Your account must hold one of the process's start roles over the community (or the
+    district); the attempt is audited.
+    """
     st = state(ctx)
     request = read_json(input_file, field="input")
+    if actor is not None:
+        require_actor(actor)  # a malformed --actor is named as such, before the input
     # Everything that can be checked without Temporal is checked first, so bad input exits 2
     # even when the stack is down, and nothing is started: the input alone, then (exit 1 when
-    # it is missing or not migrated) the app database, then the input against the database.
-    prepare = functools.partial(
-        prepare_start,
+    # it is missing or not migrated) the app database, then the account and the input against
+    # the database.
+    prepare_start(
         st.registry,
         process=process,
         district=district,
         request=request,
-        started_by="cli" if actor is None else f"staff:{check_id('actor', actor)}",
+        started_by=actor or "cli",  # the account is checked next, once the input passed
         community=community,
         case_ref=case_ref,
         task_queue=st.settings.task_queue,
     )
-    prepare()
+    actor_id = require_actor(actor)
     with database(st.settings) as engine:
-        prepared = prepare(engine=engine)
-    started = run_async(_start(st, prepared))
+        attempt = cli_attempt(engine, actor_id, action="process.start")
+        started = run_async(
+            _start(
+                st,
+                engine,
+                attempt,
+                process=process,
+                district=district,
+                request=request,
+                community=community,
+                case_ref=case_ref,
+            )
+        )
     if as_json:
         echo_json(started)
         return

@@ -11,8 +11,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from careflow.access import Attempt, actions
+from careflow.access.accounts import load_principal
+from careflow.access.actions import Completion
+from careflow.cli.acting import ActorOption, cli_attempt, connector, require_actor
 from careflow.cli.app import (
     CliState,
     cli_errors,
@@ -22,14 +27,12 @@ from careflow.cli.app import (
     read_json,
     run_async,
     state,
-    temporal_client,
 )
-from careflow.db import Task, crud
+from careflow.db import Task
 from careflow.errors import InputError
 from careflow.localtime import local_minute
-from careflow.models import TaskOutcome, TaskStatus
+from careflow.models import TaskStatus
 from careflow.roles import ROLE_TITLES, Role
-from careflow.service import check_completion, complete_task
 
 __all__ = ["TaskView", "complete", "describe_task", "register", "tasks"]
 
@@ -76,6 +79,7 @@ def describe_task(task: Task, *, now: datetime) -> dict[str, Any]:
         "opened_at": task.opened_at.isoformat(),
         "closed_at": task.closed_at.isoformat() if task.closed_at else None,
         "completed_by": task.completed_by,
+        "assignee": task.assignee,
         "form_ref": task.form_ref,
         "form_schema": task.form_schema,
     }
@@ -100,30 +104,64 @@ def _task_lines(info: dict[str, Any]) -> list[str]:
     ]
 
 
+class Assigned(StrEnum):
+    """Claimed tasks: mine, or nobody's."""
+
+    ME = "me"
+    UNASSIGNED = "unassigned"
+
+
 @cli_errors
 def tasks(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Option(help="Only tasks held by this role.")] = None,
     district: Annotated[str | None, typer.Option("--district", "-d", help="District code.")] = None,
+    street: Annotated[str | None, typer.Option(help="Street code (its communities).")] = None,
     community: Annotated[str | None, typer.Option(help="Community code.")] = None,
+    process: Annotated[str | None, typer.Option(help="Process id.")] = None,
+    case_ref: Annotated[str | None, typer.Option("--case-ref", help="Case reference.")] = None,
     status: Annotated[TaskView | None, typer.Option(help="open, done or overdue.")] = None,
+    assigned: Annotated[
+        Assigned | None, typer.Option(help="me (claimed by --actor) or unassigned.")
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", help="Only this account's inbox: the tasks its grants cover."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List human tasks 工单 with their forms as JSON Schema · 工单列表."""
+    """List human tasks 工单 (overdue first) with their forms as JSON Schema · 工单列表.
+
+    With --actor, only that account's inbox: the tasks its grants cover. Without, every task
+    (the operator's view, for whoever holds the database).
+    """
     st = state(ctx)
     if role is not None:
         _check_role(role)
     if district is not None:
         st.registry.check_district(district)
+    if process is not None:
+        st.registry.process(process)
+    if assigned == Assigned.ME and actor is None:
+        raise InputError("assigned", "--assigned me needs --actor")
     now = datetime.now(UTC)
-    with database(st.settings) as engine, Session(engine) as session:
-        rows = crud.list_tasks(
-            session,
+    with database(st.settings) as engine:
+        principal = None
+        if actor is not None:
+            with Session(engine) as session:
+                principal = load_principal(session, require_actor(actor))
+        rows = actions.inbox(
+            engine,
+            principal,
             role=role,
             district=district,
+            street=street,
             community=community,
+            process=process,
+            case_ref=case_ref,
             status=status.value if status else None,
-            now=now,
+            assigned=assigned.value if assigned else None,
+            limit=1000,
         )
         described = [describe_task(row, now=now) for row in rows]
     if as_json:
@@ -135,34 +173,52 @@ def tasks(
     echo_lines([line for info in described for line in _task_lines(info)])
 
 
-async def _complete(st: CliState, **kwargs: Any) -> TaskOutcome:
-    with database(st.settings) as engine:
-        async with temporal_client(st.settings) as client:
-            return await complete_task(client, engine, **kwargs)
+async def _complete(st: CliState, engine: Engine, attempt: Attempt, **kwargs: Any) -> Completion:
+    client = connector(st)
+    return await actions.complete_task(
+        client,
+        engine,
+        st.registry,
+        attempt,
+        reply_within=st.settings.reply_within,
+        **kwargs,
+    )
 
 
 @cli_errors
 def complete(
     ctx: typer.Context,
     task_id: Annotated[str, typer.Argument(help="Task id from `careflow tasks`.")],
-    actor: Annotated[str, typer.Option("--actor", help="Your staff id.")],
-    role: Annotated[str, typer.Option("--role", help="The role you act in.")],
     data_file: Annotated[
         str, typer.Option("--data", help="JSON file with the form data, or - for stdin.")
     ],
+    actor: ActorOption = None,
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="The task's role, if you want it checked (default: inferred)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Complete a task with its form data · 完成工单."""
+    """Complete a task with its form data, as your account · 完成工单.
+
+    Your account must hold the task's current role over its community; the attempt is audited.
+    The answer comes within CAREFLOW_REPLY_WITHIN seconds: completed, or accepted by the
+    process and still being recorded (it will be; do not repeat it).
+    """
     st = state(ctx)
-    if not actor.strip():
-        raise InputError("actor", "staff id must not be empty")
     data = read_json(data_file, field="data")
-    # Checked before Temporal is contacted; the workflow's validator checks again.
+    actor_id = require_actor(actor)
+    if role is not None:
+        _check_role(role)
     with database(st.settings) as engine:
-        check_completion(engine, task_id=task_id, actor=actor, role=role, data=data)
-    outcome = run_async(_complete(st, task_id=task_id, actor=actor, role=role, data=data))
+        attempt = cli_attempt(engine, actor_id, action="task.complete")
+        done = run_async(_complete(st, engine, attempt, task_id=task_id, data=data, role=role))
     if as_json:
-        echo_json(outcome)
+        echo_json(done)
+        return
+    outcome = done.outcome
+    if outcome is None:
+        typer.echo(f"{done.message} · {task_id} (request {done.request_id})")
         return
     typer.echo(
         f"已完成 completed {outcome.task_id} by {outcome.actor} ({outcome.role}) "

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from careflow.contract import CarePlugin, HumanTaskStep, TaskType
 from careflow.db.tables import Task
 from careflow.errors import PluginError
-from careflow.forms import FormRefError, form_ref, known_form, load_form, resolve_form
+from careflow.forms import FormRefError, form_ref, known_form, resolve_form
 from careflow.registry import PluginRegistry
 from careflow.task_context import (
     UNAVAILABLE,
@@ -105,8 +105,6 @@ def test_an_arbitrary_module_named_by_a_row_is_refused_without_importing(ref: st
     before = set(sys.modules)
     with pytest.raises(FormRefError):
         registry.form(ref)
-    with pytest.raises(FormRefError):
-        load_form(ref)
     with pytest.raises(FormRefError):
         known_form(ref)
     assert "tests.evil" not in sys.modules

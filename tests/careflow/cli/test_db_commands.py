@@ -39,7 +39,9 @@ def test_seed_demo_prints_counts_only(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("演示数据已写入 demo registry seeded")
+    # The demo accounts and their documented password (demo data only).
+    assert lines[-1].startswith("演示账号已创建") and "careflow-demo" in lines[-1]
     # Every other line is "table: count": no names, phones or addresses reach the terminal.
-    for line in lines[1:]:
+    for line in lines[1:-1]:
         table, _, count = line.strip().partition(": ")
         assert table.isidentifier() and count.isdigit(), line

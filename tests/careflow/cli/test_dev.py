@@ -122,7 +122,9 @@ def stack_env(cli_env: Path) -> Iterator[dict[str, str]]:
         "CAREFLOW_DATABASE_URL": f"sqlite:///{(cli_env / 'careflow.db').as_posix()}",
         "CAREFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "CAREFLOW_UI_PORT": str(free_port()),
+        "CAREFLOW_API_PORT": str(free_port()),
         "CAREFLOW_LOG_FORMAT": "json",
+        "CAREFLOW_ACTOR": "S0001",  # the demo district admin of Wanbailin
     }
     yield env
     for pid in _processes_using(cli_env / "temporal.db"):  # never leave a server behind

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
+from careflow.db.tables import Staff
 from careflow.registry import PluginRegistry
 from careflow.testing import cli_environment, running_worker
 from plugins.engine import plugin as engine_plugin
@@ -36,6 +38,15 @@ async def _careflow(
     out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+JIUSI = "wanbailin.wanghua.jiusi"
+
+
+def _account(engine: Engine, username: str) -> str:
+    """The staff id of a demo account."""
+    with Session(engine) as session:
+        return session.exec(select(Staff.id).where(Staff.username == username)).one()
 
 
 async def test_staff_drive_a_delivery_end_to_end(
@@ -91,16 +102,14 @@ async def test_staff_drive_a_delivery_end_to_end(
         dropoff = next(t for t in inbox if t["workflow_id"] == workflow_id)
         assert dropoff["form_schema"]["properties"]["items_match"]["type"] == "boolean"
 
-        # A volunteer may not complete it: exit 2, nothing written.
+        # A volunteer of the community may not complete it: exit 2, nothing written.
         code, _, err = await _careflow(
             env,
             "task",
             "complete",
             dropoff["task_id"],
             "--actor",
-            "V0001",
-            "--role",
-            "volunteer",
+            _account(seeded_engine, f"{JIUSI}-volunteer"),
             "--data",
             "-",
             stdin='{"items_match": true}',
@@ -118,9 +127,7 @@ async def test_staff_drive_a_delivery_end_to_end(
                 "complete",
                 task.task_id,
                 "--actor",
-                "S0001",
-                "--role",
-                role,
+                _account(seeded_engine, f"{JIUSI}-{role}"),
                 "--data",
                 "-",
                 stdin=json.dumps(data),

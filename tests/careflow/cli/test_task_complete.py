@@ -1,4 +1,5 @@
-"""``careflow task complete`` rejects what is plainly wrong before contacting Temporal."""
+"""``careflow task complete`` acts as a named account and rejects what is plainly wrong (or not
+the account's to do) before contacting Temporal; every attempt leaves an audit row."""
 
 from __future__ import annotations
 
@@ -19,14 +20,35 @@ from workflows.delivery import HandoverForm
 COMPLETE = ["task", "complete"]
 
 
+JIUSI = "wanbailin.wanghua.jiusi"
+
+
 @pytest.fixture
 def migrated(runner: CliRunner) -> str:
-    """Migrate the test database through the CLI; return its URL."""
-    result = runner.invoke(app, ["migrate", "--json"])
+    """Migrate and seed the test database (registry and demo accounts) through the CLI."""
+    result = runner.invoke(app, ["seed-demo", "--json"])
     assert result.exit_code == 0, result.stderr
-    info = json.loads(result.stdout)
-    assert info["revision"]
-    return str(info["database"])
+    assert json.loads(result.stdout)["demo_accounts"] > 0
+    result = runner.invoke(app, ["migrate", "--json"])
+    return str(json.loads(result.stdout)["database"])
+
+
+def _account(runner: CliRunner, username: str) -> str:
+    result = runner.invoke(app, ["staff", "list", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return next(a["staff_id"] for a in json.loads(result.stdout) if a["username"] == username)
+
+
+def _audit(runner: CliRunner) -> list[tuple[str, str, str | None]]:
+    result = runner.invoke(app, ["audit", "--action", "task.complete", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return [(r["actor"], r["outcome"], r["reason"]) for r in json.loads(result.stdout)]
+
+
+@pytest.fixture
+def grid(runner: CliRunner, migrated: str) -> str:
+    """The demo grid worker of 九四社区, whose inbox the task opens in."""
+    return _account(runner, f"{JIUSI}-grid_worker")
 
 
 def _open_task(url: str, task_id: str = "T-1", *, status: TaskStatus | None = None) -> None:
@@ -64,71 +86,113 @@ def _open_task(url: str, task_id: str = "T-1", *, status: TaskStatus | None = No
         engine.dispose()
 
 
-def test_unknown_task_id(runner: CliRunner, migrated: str) -> None:
+def test_unknown_task_id(runner: CliRunner, migrated: str, grid: str) -> None:
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-nope", "--actor", "S1", "--role", "grid_worker", "--data", "-"],
+        [*COMPLETE, "T-nope", "--actor", grid, "--role", "grid_worker", "--data", "-"],
         input='{"handed_over": true, "receipt_ref": "R-1"}',
     )
     assert_bad_input(result, "task_id", "'T-nope'")
 
 
-def test_closed_task(runner: CliRunner, migrated: str) -> None:
+def test_closed_task(runner: CliRunner, migrated: str, grid: str) -> None:
     _open_task(migrated, status=TaskStatus.DONE)
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "grid_worker", "--data", "-"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "grid_worker", "--data", "-"],
         input='{"handed_over": true, "receipt_ref": "R-1"}',
     )
     assert_bad_input(result, "task_id", "already done")
 
 
-def test_form_that_does_not_validate(runner: CliRunner, migrated: str) -> None:
+def test_form_that_does_not_validate(runner: CliRunner, migrated: str, grid: str) -> None:
     _open_task(migrated)
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "grid_worker", "--data", "-"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "grid_worker", "--data", "-"],
         input='{"handed_over": true}',
     )
     assert_bad_input(result, "data", "receipt_ref")
 
 
-def test_data_must_be_an_object(runner: CliRunner, migrated: str) -> None:
+def test_data_must_be_an_object(runner: CliRunner, migrated: str, grid: str) -> None:
+    _open_task(migrated)
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "grid_worker", "--data", "-"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "grid_worker", "--data", "-"],
         input="[true]",
     )
     assert_bad_input(result, "data", "JSON object")
 
 
-def test_unknown_role(runner: CliRunner, migrated: str) -> None:
+def test_unknown_role(runner: CliRunner, migrated: str, grid: str) -> None:
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "mayor", "--data", "-"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "mayor", "--data", "-"],
         input="{}",
     )
     assert_bad_input(result, "role", "'mayor'")
 
 
-def test_missing_data_file(runner: CliRunner, migrated: str, tmp_path: Path) -> None:
+def test_missing_data_file(runner: CliRunner, migrated: str, grid: str, tmp_path: Path) -> None:
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "grid_worker", "--data", "nope.json"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "grid_worker", "--data", "nope.json"],
     )
     assert_bad_input(result, "data", "nope.json")
 
 
-def test_valid_completion_needs_temporal(runner: CliRunner, migrated: str) -> None:
+def test_valid_completion_needs_temporal(runner: CliRunner, migrated: str, grid: str) -> None:
     """Input that passes every local check goes to the workflow; no server → exit 1."""
     _open_task(migrated)
     result = runner.invoke(
         app,
-        [*COMPLETE, "T-1", "--actor", "S1", "--role", "grid_worker", "--data", "-"],
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "grid_worker", "--data", "-"],
         input='{"handed_over": true, "receipt_ref": "R-1"}',
     )
     assert result.exit_code == 1, result.stderr
     assert "cannot reach Temporal" in result.stderr
+    assert _audit(runner) == [(grid, "failed", "temporal_unavailable")]
+
+
+def test_an_actor_must_be_an_existing_account(
+    runner: CliRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAREFLOW_ACTOR")
+    _open_task(migrated)
+    data = '{"handed_over": true, "receipt_ref": "R-1"}'
+    result = runner.invoke(app, [*COMPLETE, "T-1", "--data", "-"], input=data)
+    assert_bad_input(result, "actor", "--actor")
+    result = runner.invoke(app, [*COMPLETE, "T-1", "--actor", "S9999", "--data", "-"], input=data)
+    assert_bad_input(result, "actor", "S9999")
+    assert _audit(runner) == [("S9999", "refused", "unknown")]
+
+
+def test_staff_of_another_community_or_role_are_refused_and_audited(
+    runner: CliRunner, migrated: str
+) -> None:
+    _open_task(migrated)
+    data = '{"handed_over": true, "receipt_ref": "R-1"}'
+    other = _account(runner, "wanbailin.wanghua.wanghua_north-grid_worker")
+    staff = _account(runner, f"{JIUSI}-community_staff")
+    auditor = _account(runner, "wanbailin-auditor")
+    expected = []
+    for actor, reason in ((other, "out_of_scope"), (staff, "wrong_role"), (auditor, "read_only")):
+        result = runner.invoke(
+            app, [*COMPLETE, "T-1", "--actor", actor, "--data", "-"], input=data
+        )
+        assert result.exit_code == 2, result.stderr
+        assert reason in result.stderr
+        expected.insert(0, (actor, "refused", reason))
+    assert _audit(runner) == expected
+    # Claiming a role one does not hold is refused too, even by the task's own grid worker.
+    grid = _account(runner, f"{JIUSI}-grid_worker")
+    result = runner.invoke(
+        app,
+        [*COMPLETE, "T-1", "--actor", grid, "--role", "community_staff", "--data", "-"],
+        input=data,
+    )
+    assert_bad_input(result, "role", "grid_worker")
 
 
 def test_tasks_lists_rows_with_form_schema(runner: CliRunner, migrated: str) -> None:

@@ -10,7 +10,8 @@ Handlers installed by :func:`install_problem_handlers`:
 * :class:`~careflow.access.Refused` → its ``status`` (401, 403, 404, 409, 422, 429, 503).
 * FastAPI's request validation (a query parameter, a header, a body that does not parse) →
   422 ``bad_input`` naming the field (``limit``, ``data``, ``username``).
-* Starlette's HTTP errors (an unknown route 404, a wrong method 405) → the same shape.
+* Starlette's HTTP errors (an unknown route 404, a wrong method 405) → the same shape; a
+  body that cannot be parsed at all (400) → 422 ``bad_input`` on ``(body)``.
 * Anything else → 500 ``internal`` with the request id only, answered by
   :class:`staff_service.middleware.RequestContextMiddleware` (logged by type, never message).
 """
@@ -242,6 +243,18 @@ def _audit_bad_input(request: Request, errors: list[FieldError]) -> None:
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # A body that cannot even be parsed (not UTF-8, cut short): bad input like any other.
+        errors = [FieldError(field="(body)", message="不是有效的 JSON not valid JSON")]
+        _audit_bad_input(request, errors)
+        return problem_response(
+            request,
+            status=422,
+            reason="bad_input",
+            detail="请求体不是有效的 JSON the body is not valid JSON",
+            field="(body)",
+            errors=errors,
+        )
     reason, detail = _HTTP_REASONS.get(exc.status_code, ("bad_input", str(exc.detail)))
     if isinstance(exc.detail, str) and exc.status_code not in _HTTP_REASONS:
         detail = exc.detail

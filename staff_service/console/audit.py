@@ -7,10 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from careflow.access import actions
 from careflow.access.refusals import Refused
 from careflow.areas import DISTRICTS
+from careflow.db.tables import Staff
 from careflow.localtime import STAFF_TIMEZONE
 from staff_service.console.auth import logged_in
 from staff_service.console.labels import ACTIONS, CHANNELS, OUTCOMES
@@ -23,6 +26,15 @@ router = APIRouter()
 
 _TEXT_FILTERS = ("actor", "action", "outcome", "channel", "district")
 _ROWS = 300
+
+
+def _names(engine: Engine, ids: set[str]) -> dict[str, str]:
+    """Names of the accounts among ``ids`` (an actor may be a username that was tried)."""
+    if not ids:
+        return {}
+    with Session(engine) as session:
+        rows = session.exec(select(Staff).where(col(Staff.id).in_(sorted(ids)))).all()
+    return {r.id: r.name for r in rows}
 
 
 def local_day_bounds(since: str | None, until: str | None) -> dict[str, datetime]:
@@ -66,6 +78,7 @@ def audit_page(request: Request) -> Response:
         "audit.html",
         {
             "rows": rows,
+            "actors": _names(svc.engine, {r.actor for r in rows}),
             "filters": chosen,
             "limit": _ROWS,
             "actions": sorted(ACTIONS.items()),

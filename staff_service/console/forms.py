@@ -123,7 +123,10 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, An
             target: Any = schema
             for part in ref.removeprefix("#/").split("/"):
                 target = target.get(part, {}) if isinstance(target, Mapping) else {}
-            resolved = {**dict(target), **resolved}
+            # A definition's title and description say what the type is (``WishCategory``),
+            # not what the field asks: the property's own keep their place.
+            shared = {k: v for k, v in dict(target).items() if k not in ("title", "description")}
+            resolved = {**shared, **resolved}
         elif isinstance(resolved.get("allOf"), list) and len(resolved["allOf"]) == 1:
             inner = resolved.pop("allOf")[0]
             resolved = {**dict(inner), **resolved}

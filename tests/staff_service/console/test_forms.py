@@ -84,6 +84,9 @@ def test_labels_are_chinese_with_english_beside_for_plugin_forms() -> None:
     assert value.kind == "integer" and value.attrs["max"] == "100000"
     assert visit["category"].kind == "select"  # seven categories, nullable
     assert visit["category"].choices[1].label == "书包 school_bag"
+    # The enum's own title and docstring describe the type, not the question.
+    assert (visit["category"].label, visit["category"].label_en) == ("类别", "Category")
+    assert visit["category"].help is None
     assert visit["guardian_consent"].kind == "checkbox"
     assert visit["guardian_consent"].help == (
         "The guardian agrees to the wish being published anonymised."

@@ -72,8 +72,12 @@ class TemporalConnection:
     async def client(self) -> Client:
         """The client, connecting first if there is none.
 
+        Pass this method itself as an action's client source
+        (``actions.complete_task(services.temporal.client, ...)``): the action connects only
+        after every check that needs no Temporal passed, and audits a failed connect.
+
         Raises:
-            Refused: ``temporal_unavailable`` (not audited: see :meth:`for_attempt`).
+            Refused: ``temporal_unavailable`` (not audited here).
         """
         if self._client is not None:
             return self._client
@@ -98,6 +102,9 @@ class TemporalConnection:
         district: str | None = None,
     ) -> Client:
         """The client for an attempt; when there is none, audit the attempt and refuse it.
+
+        Prefer passing :meth:`client` to the action: this connects before the action's own
+        checks, so an out-of-scope attempt while Temporal is down is answered 503, not 403.
 
         Raises:
             Refused: ``temporal_unavailable``, after its audit row (outcome ``failed``).

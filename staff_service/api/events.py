@@ -37,11 +37,8 @@ async def send(
     A partner's token must name the event type and the event's district. The event's actor
     (``sent_by``) is the token's owner, never a payload field.
     """
-    client = await found.temporal.for_attempt(
-        found.engine, attempt, action="event.send", target=event_type
-    )
     workflow_id = await actions.send_event(
-        client,
+        found.temporal.client,
         found.engine,
         found.registry,
         attempt,

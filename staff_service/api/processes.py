@@ -62,12 +62,9 @@ async def start(
     attempt: Annotated[Attempt, Depends(api_attempt("process.start"))],
 ) -> StartedProcess:
     """Start ``process`` for a case in the caller's area (``start_roles`` of the process)."""
-    client = await found.temporal.for_attempt(
-        found.engine, attempt, action="process.start", target=process, district=body.district
-    )
     try:
         return await actions.start_process(
-            client,
+            found.temporal.client,
             found.engine,
             found.registry,
             attempt,
@@ -106,11 +103,12 @@ async def view(
 ) -> ProcessStatus:
     """Status, stage, plan (plugins and versions) and timeline of a process in the caller's
     areas; a partner system sees only the cases it sent events to."""
-    client = await found.temporal.for_attempt(
-        found.engine, attempt, action="process.view", target=workflow_id
-    )
     status = await actions.process_view(
-        client, found.engine, found.registry, attempt, workflow_id=workflow_id
+        found.temporal.client,
+        found.engine,
+        found.registry,
+        attempt,
+        workflow_id=workflow_id,
     )
     return ProcessStatus.model_validate(status)
 

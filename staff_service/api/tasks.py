@@ -170,11 +170,8 @@ async def complete(
     200: the process recorded it. 202: the process accepted it and is still recording it
     (the database is slow). A repeat (double click, retry) completes the task once.
     """
-    client = await found.temporal.for_attempt(
-        found.engine, attempt, action="task.complete", target=task_id
-    )
     completion = await actions.complete_task(
-        client,
+        found.temporal.client,
         found.engine,
         found.registry,
         attempt,

@@ -16,7 +16,9 @@ from careflow.settings import Settings
 from staff_service.app import create_app
 from tests.staff_service.conftest import (
     BASE,
+    DELIVERY_REQUEST,
     STAFF_XINGHUA,
+    XINGHUA,
     StaffStack,
     audit_rows,
     last_audit_id,
@@ -153,12 +155,19 @@ async def test_without_any_temporal_client_a_start_is_503_audited(
         before = last_audit_id(staff_engine)
         answer = await http.post(
             "/api/v1/processes/delivery",
-            json={"district": "wanbailin", "request": {}},
+            json={"district": "wanbailin", "community": XINGHUA, "request": DELIVERY_REQUEST},
+        )
+        # Checks that need no Temporal come first: out of scope is 403 even now.
+        elsewhere = await http.post(
+            "/api/v1/processes/delivery",
+            json={"district": "yingze", "request": DELIVERY_REQUEST},
         )
         health = await http.get("/api/v1/health")
     assert answer.status_code == 503 and answer.json()["reason"] == "temporal_unavailable"
     rows = audit_rows(staff_engine, since_id=before)
+    assert elsewhere.status_code == 403 and elsewhere.json()["reason"] == "out_of_scope"
     assert [(r.action, r.outcome, r.reason) for r in rows] == [
-        ("process.start", "failed", "temporal_unavailable")
+        ("process.start", "failed", "temporal_unavailable"),
+        ("process.start", "refused", "out_of_scope"),
     ]
     assert health.json()["temporal_client"] is False

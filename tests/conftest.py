@@ -30,13 +30,18 @@ pytest_plugins = ["tests.db_fixtures"]
 @pytest.fixture(scope="session", autouse=True)
 def only_built_in_plugins() -> Iterator[None]:
     """Every ``careflow`` command a test runs, in process or as a subprocess, loads only the
-    built-in plugins (``CAREFLOW_PLUGINS``), whatever else is installed or set outside."""
+    built-in plugins (``CAREFLOW_PLUGINS``), whatever else is installed or set outside, and
+    acts as ``S0001`` (``CAREFLOW_ACTOR``), the demo district admin of Wanbailin, unless the
+    test names another ``--actor``."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PLUGINS_ENV, built_in_names())
+        patch.setenv("CAREFLOW_ACTOR", DEMO_ADMIN)
         yield
 
 
 HISTORIES = Path(__file__).parent / "histories"
+DEMO_ADMIN = "S0001"
+"""The demo registry's district admin of Wanbailin (demo account ``wanbailin-district_admin``)."""
 
 
 @pytest.fixture(scope="session")

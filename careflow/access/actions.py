@@ -328,7 +328,7 @@ def _load_task(
             target=task_id,
         )
     if not _sees(principal, task):
-        refusal = (
+        denied = (
             Refused(
                 "wrong_role",
                 f"该工单需由「{task.role}」处理 this task is for role {task.role}",
@@ -344,7 +344,7 @@ def _load_task(
         raise _refuse(
             engine,
             attempt,
-            refusal,
+            denied,
             action=action,
             target=task_id,
             district=task.district,

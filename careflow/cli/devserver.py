@@ -126,6 +126,8 @@ class DevServerConfig:
     db_file: Path
     log_file: Path
     search_attributes: Mapping[str, str] = field(default_factory=dict)
+    companion_ports: tuple[tuple[str, int, str], ...] = ()
+    """(host, port, setting) of the services the stack runs beside the worker."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DevServerConfig:
@@ -141,6 +143,7 @@ class DevServerConfig:
             host=host,
             port=port,
             ui_port=settings.ui_port,
+            companion_ports=((settings.api_host, settings.api_port, "CAREFLOW_API_PORT"),),
             namespace=settings.temporal_namespace,
             db_file=data_dir / "temporal.db",
             log_file=data_dir / "temporal-server.log",
@@ -203,11 +206,15 @@ class DevServer:
             DevStackError: The gRPC or the UI port is in use.
         """
         cfg = self.config
-        ports = ((cfg.port, "CAREFLOW_TEMPORAL_ADDRESS"), (cfg.ui_port, "CAREFLOW_UI_PORT"))
-        for port, variable in ports:
-            if _port_taken(cfg.host, port):
+        ports = (
+            (cfg.host, cfg.port, "CAREFLOW_TEMPORAL_ADDRESS"),
+            (cfg.host, cfg.ui_port, "CAREFLOW_UI_PORT"),
+            *cfg.companion_ports,
+        )
+        for host, port, variable in ports:
+            if _port_taken(host, port):
                 raise DevStackError(
-                    f"端口被占用 port {cfg.host}:{port} is already in use (another `careflow dev` "
+                    f"端口被占用 port {host}:{port} is already in use (another `careflow dev` "
                     f"or Temporal server?); stop it or choose another port with {variable}"
                 )
 

@@ -20,6 +20,7 @@ from careflow.cli.app import (
     cli_errors,
     echo_lines,
     redacted_url,
+    require_migrated,
     run_async,
     state,
     temporal_client,
@@ -28,11 +29,13 @@ from careflow.cli.app import (
 from careflow.cli.db_cmd import migrate_database, seed_database
 from careflow.cli.devserver import DevServer, DevServerConfig, DevStackError
 from careflow.cli.schedules_cmd import sync_report_lines
+from careflow.companions import load_service
+from careflow.db.seed_accounts import DEMO_PASSWORD
 from careflow.errors import InputError
 from careflow.logging import configure_logging
 from careflow.service import missing_plugins, sync_schedules
 
-__all__ = ["dev", "register", "run_stack", "worker"]
+__all__ = ["dev", "register", "run_stack", "serve", "worker"]
 
 log = structlog.get_logger("careflow.dev")
 
@@ -96,7 +99,11 @@ async def _watch(server: DevServer, stop: asyncio.Event) -> None:
 
 
 def _banner(
-    st: CliState, config: DevServerConfig, seeded: dict[str, Any], report: dict[str, list[str]]
+    st: CliState,
+    config: DevServerConfig,
+    seeded: dict[str, Any],
+    report: dict[str, list[str]],
+    console_url: str,
 ) -> list[str]:
     if seeded["skipped"]:
         seed_line = f"已有数据 kept ({seeded['reason']})"
@@ -105,6 +112,10 @@ def _banner(
     return [
         "careflow 开发环境已启动 · dev stack is up",
         f"  Temporal Web UI 界面:  {config.ui_url}",
+        f"  员工控制台 console:     {console_url}  (API {console_url}/api/v1 · {console_url}/docs)",
+        f"  演示账号 demo accounts: <区域 area>-<角色 role>, 密码 password {DEMO_PASSWORD}",
+        "      e.g. wanbailin.wanghua.jiusi-grid_worker · wanbailin.wanghua.jiusi-community_staff",
+        "           wanbailin-district_admin · taiyuan-auditor   (all: careflow staff list)",
         f"  Temporal gRPC:         {config.host}:{config.port} · namespace "
         f"{config.namespace} · task queue {st.settings.task_queue}",
         f"  流程状态 state:         {config.db_file} (重启后继续 processes resume after restart)",
@@ -119,16 +130,21 @@ def _banner(
 async def run_stack(st: CliState, config: DevServerConfig) -> None:
     """Run the embedded stack until SIGINT or SIGTERM; always stop the server at the end.
 
+    The staff service (console and API) and the worker run side by side in this process and
+    stop together.
+
     Raises:
         DevStackError: The server could not start, or died while the worker ran.
     """
     from worker.main import run_worker
 
+    run_staff_service = load_service("staff")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     server = DevServer(config)
     server.start()
     log.info("dev.server_started", pid=server.pid, address=f"{config.host}:{config.port}")
+    service: asyncio.Task[None] | None = None
     try:
         if not await server.wait_ready(stop=stop):
             return
@@ -137,25 +153,73 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
             return
         async with temporal_client(st.settings) as client:
             report = await sync_schedules(client, st.registry, task_queue=st.settings.task_queue)
-        echo_lines(_banner(st, config, seeded, report))
-        watchdog = asyncio.create_task(_watch(server, stop))
-        try:
-            await run_worker(st.settings, registry=st.registry, stop=stop)
-        finally:
-            watchdog.cancel()
+            urls: list[str] = []
+            up = asyncio.Event()
+
+            def ready(url: str) -> None:
+                urls.append(url)
+                up.set()
+
+            service = asyncio.create_task(
+                run_staff_service(
+                    st.settings, st.registry, stop=stop, client=client, on_ready=ready
+                )
+            )
+            listening = asyncio.create_task(up.wait())
+            await asyncio.wait({service, listening}, return_when=asyncio.FIRST_COMPLETED)
+            if not up.is_set():
+                listening.cancel()
+                await service  # it failed to start: raise its error
+                return
+            echo_lines(_banner(st, config, seeded, report, urls[0]))
+            watchdog = asyncio.create_task(_watch(server, stop))
+            try:
+                await run_worker(st.settings, registry=st.registry, stop=stop)
+            finally:
+                watchdog.cancel()
+                stop.set()
+                await service
         if server.exited() is not None:
             raise DevStackError(
                 f"Temporal dev server stopped unexpectedly; see {config.log_file}:\n"
                 + server.log_tail()
             )
     finally:
+        if service is not None and not service.done():
+            stop.set()
+            await asyncio.wait({service}, timeout=15)
         status = await asyncio.to_thread(server.stop)
         log.info("dev.server_stopped", status=status)
 
 
 @cli_errors
+def serve(ctx: typer.Context) -> None:
+    """Run the staff service alone: console and HTTP API · 员工服务.
+
+    Listens on CAREFLOW_API_HOST:CAREFLOW_API_PORT (127.0.0.1:8000); several instances may
+    run behind a reverse proxy against one Temporal and one database (see the README).
+    """
+    st = state(ctx)
+    run_staff_service = load_service("staff")
+    _configure_logging(st)
+    require_migrated(st.settings)
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        _stop_on_signals(stop)
+        await run_staff_service(
+            st.settings,
+            st.registry,
+            stop=stop,
+            on_ready=lambda url: typer.echo(f"员工服务 staff service: {url} · Ctrl-C to stop"),
+        )
+
+    run_async(main())
+
+
+@cli_errors
 def dev(ctx: typer.Context) -> None:
-    """Run the embedded stack: Temporal dev server, database, worker · 开发环境."""
+    """Run the embedded stack: Temporal dev server, database, worker, staff console · 开发环境."""
     st = state(ctx)
     config = DevServerConfig.from_settings(st.settings)
     # Before logging is configured, so a missing binary or a taken port is one plain line.
@@ -168,4 +232,5 @@ def dev(ctx: typer.Context) -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("worker")(worker)
+    app.command("serve")(serve)
     app.command("dev")(dev)

@@ -3,8 +3,8 @@
 Every test gets its own ``CAREFLOW_DATA_DIR`` and SQLite database under ``tmp_path`` and a
 Temporal address where nothing listens, so no test touches the repository's ``.careflow/`` or
 a running stack, and a command that wrongly reaches for Temporal fails instead of starting
-anything. Commands act as ``S0001``, the demo registry's district admin of Wanbailin (its
-demo account once ``seed-demo`` ran), unless a test names another ``--actor``.
+anything. Commands act as ``S0001`` (see ``tests/conftest.py``) unless a test names another
+``--actor``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.careflow.cli.helpers import free_port
-
-DEMO_ADMIN = "S0001"
-"""The demo district admin of Wanbailin (``wanbailin-district_admin``)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,7 +35,6 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CAREFLOW_TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("CAREFLOW_UI_PORT", str(free_port()))
     monkeypatch.setenv("CAREFLOW_API_PORT", str(free_port()))
-    monkeypatch.setenv("CAREFLOW_ACTOR", DEMO_ADMIN)
     for name in ("CAREFLOW_PLUGIN_CONFIG", "CAREFLOW_TEMPORAL_NAMESPACE", "CAREFLOW_TASK_QUEUE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

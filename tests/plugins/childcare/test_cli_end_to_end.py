@@ -55,16 +55,16 @@ class Cli:
         """Run a command with ``--json`` and parse its output."""
         return json.loads(await self.run(*args, "--json", stdin=stdin))
 
-    async def complete(self, task_id: str, actor: str, role: str, data: Any) -> None:
-        """``careflow task complete``."""
+    async def complete(self, task_id: str, role: str, community: str, data: Any) -> None:
+        """``careflow task complete`` as the demo account of ``role`` in ``community``."""
+        accounts = await self.json("staff", "list")
+        actor = next(a for a in accounts if a["username"] == f"{community}-{role}")["staff_id"]
         await self.run(
             "task",
             "complete",
             task_id,
             "--actor",
             actor,
-            "--role",
-            role,
             "--data",
             "-",
             stdin=data,
@@ -160,7 +160,7 @@ async def test_five_thirty_classroom_from_enrolment_to_hand_over(
             "tasks", "--role", "volunteer", "--community", community, "--status", "open"
         )
         check_in = next(t for t in inbox if t["workflow_id"] == session_id)
-        await cli.complete(check_in["task_id"], "V0001", "volunteer", {"present": [child]})
+        await cli.complete(check_in["task_id"], "volunteer", community, {"present": [child]})
         while ("check_in", "classroom_check_in") not in records_of(engine, session_id):
             await asyncio.sleep(0.05)
 
@@ -235,7 +235,7 @@ async def test_community_event_registration_and_attendance(
         )
         assert task.task_id in {t["task_id"] for t in inbox}
         await cli.complete(
-            task.task_id, "S0002", "community_staff", {"attended": [guardian], "walk_ins": 2}
+            task.task_id, "community_staff", community, {"attended": [guardian], "walk_ins": 2}
         )
         await dev_env.client.get_workflow_handle(workflow_id).result()
         status = await cli.json("status", workflow_id)

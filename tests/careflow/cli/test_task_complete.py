@@ -178,9 +178,7 @@ def test_staff_of_another_community_or_role_are_refused_and_audited(
     auditor = _account(runner, "wanbailin-auditor")
     expected = []
     for actor, reason in ((other, "out_of_scope"), (staff, "wrong_role"), (auditor, "read_only")):
-        result = runner.invoke(
-            app, [*COMPLETE, "T-1", "--actor", actor, "--data", "-"], input=data
-        )
+        result = runner.invoke(app, [*COMPLETE, "T-1", "--actor", actor, "--data", "-"], input=data)
         assert result.exit_code == 2, result.stderr
         assert reason in result.stderr
         expected.insert(0, (actor, "refused", reason))

@@ -211,13 +211,11 @@ async def start(request: Request, process: str) -> Response:
 
 
 def _plan_lines(plan: Any) -> list[str]:
+    """The steps of the plan's markdown (its title and plugin line are shown apart)."""
     if not isinstance(plan, str):
         return []
-    return [
-        _MARKUP.sub("", line).removeprefix("- ").strip()
-        for line in plan.splitlines()
-        if line.strip()
-    ]
+    lines = [_MARKUP.sub("", line).removeprefix("- ").strip() for line in plan.splitlines()]
+    return [line for line in lines[1:] if line and not line.startswith("插件 plugins")]
 
 
 @router.get("/processes/{workflow_id}", include_in_schema=False, response_model=None)

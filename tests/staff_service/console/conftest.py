@@ -86,7 +86,7 @@ class ConsoleStack:
         return await http.get(answer.headers["location"])
 
     async def start_microwish(self, community: str) -> str:
-        """Start a micro-wish campaign in one community (as the service layer would)."""
+        """Start a micro-wish campaign of one community (as its community staff would)."""
         case_ref = f"MW{uuid.uuid4().hex[:8]}"
         started = await service.start_process(
             self.client,
@@ -94,6 +94,7 @@ class ConsoleStack:
             process=MICROWISH,
             district="wanbailin",
             request={"communities": [community]},
+            community=community,
             case_ref=case_ref,
             started_by="staff:S0001",
             task_queue=self.task_queue,

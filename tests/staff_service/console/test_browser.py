@@ -53,9 +53,15 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture
-async def base_url(console_stack: ConsoleStack) -> AsyncIterator[str]:
-    """The console served by uvicorn on a free port of 127.0.0.1."""
+def chromium() -> Path:
+    """Debian's Chromium, checked before anything else is set up."""
     _need_chromium()
+    return CHROMIUM
+
+
+@pytest.fixture
+async def base_url(chromium: Path, console_stack: ConsoleStack) -> AsyncIterator[str]:
+    """The console served by uvicorn on a free port of 127.0.0.1."""
     stop = asyncio.Event()
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     server = asyncio.create_task(
@@ -75,18 +81,18 @@ async def base_url(console_stack: ConsoleStack) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def browser(base_url: str) -> AsyncIterator[Any]:
+async def browser(chromium: Path, base_url: str) -> AsyncIterator[Any]:
     """Chromium, headless."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            yield chromium
+            yield launched
         finally:
-            await chromium.close()
+            await launched.close()
 
 
 async def _phone(browser: Any) -> Any:
@@ -226,6 +232,15 @@ async def test_grid_worker_phone_flow_refusal_and_audit(
     assert review.role == "community_staff"
     described_run = await stack.client.get_workflow_handle(jiusi).describe()
     assert described_run.status is not None and described_run.status.name == "RUNNING"
+    # The process page shows the completion in its timeline and links to the Temporal UI.
+    await page.get_by_role("link", name="查看流程").click()
+    await page.locator("#timeline-title").wait_for()
+    timeline = await page.locator(".timeline").inner_text()
+    assert "工单完成" in timeline and _staff_id(stack, GRID_JIUSI) in timeline
+    ui = page.get_by_role("link", name="在 Temporal 界面中查看")
+    assert (await ui.get_attribute("href") or "").endswith(f"/namespaces/default/workflows/{jiusi}")
+    await _check_phone_layout(page)
+    await _shot(page, "process")
 
     # (2) Community staff of another community: not listed, and refused at the direct URL.
     page2 = await _phone(browser)

@@ -201,3 +201,21 @@ async def test_community_staff_starts_a_campaign_from_the_console(
         assert started.headers["location"].startswith("/processes/childcare.microwish-wanbailin-")
         cases = await http.get("/cases?case_ref=nothing-like-this")
         assert "没有找到" in cases.text
+
+
+async def test_logout_needs_the_csrf_token_and_ends_the_session(
+    console_stack: ConsoleStack,
+) -> None:
+    async with console_stack.http() as http:
+        inbox = await console_stack.login(http, GRID_JIUSI)
+        csrf = hidden(inbox.text, "csrf_token")
+        refused = await http.post("/logout", data={})
+        assert refused.status_code == 403
+        assert (await http.get("/tasks")).status_code == 200  # still logged in
+        out = await http.post("/logout", data={"csrf_token": csrf})
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert (await http.get("/tasks")).status_code == 303
+    assert [(r.outcome, r.reason) for r in _audit(console_stack, "auth.logout")] == [
+        ("refused", "csrf"),
+        ("accepted", None),
+    ]

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.careflow-installed
 
 PACKAGES := careflow workflows activities plugins worker staff_service
 
-.PHONY: venv run test lint bench
+.PHONY: venv run test lint bench browser
 
 venv: $(STAMP)
 
@@ -26,9 +26,19 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/careflow dev
 
+# The console's browser tests drive Debian's Chromium (never a downloaded browser). Installed
+# with apt-get when missing and this user may; without it they skip, or fail when CI=true.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; } || \
+		echo "could not install chromium: the browser tests will say so"; \
+	fi
+
 # The whole suite. With CAREFLOW_TEST_DATABASE_URL set (see .ci/run), the database tests
 # also run against that PostgreSQL server.
-test: venv
+test: venv browser
 	$(BIN)/pytest -q
 
 lint: venv

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
@@ -226,20 +227,30 @@ def prepare_start(
 
 
 async def start_prepared(
-    client: Client, prepared: PreparedStart, *, task_queue: str
+    client: Client, prepared: PreparedStart, *, task_queue: str, request_id: str | None = None
 ) -> StartedProcess:
     """Start a prepared process.
+
+    Args:
+        client: The Temporal client.
+        prepared: What :func:`prepare_start` made.
+        task_queue: The workers' task queue.
+        request_id: The staff service's request id, kept in the memo so the history joins
+            the audit row of the start.
 
     Raises:
         InputError: A process is already running for the same case.
     """
+    options = prepared.start_options()
+    if request_id is not None:
+        options["memo"] = {**options["memo"], "request_id": request_id}
     try:
         handle = await client.start_workflow(
             prepared.workflow_type,
             prepared.input,
             id=prepared.workflow_id,
             task_queue=task_queue,
-            **prepared.start_options(),
+            **options,
         )
     except WorkflowAlreadyStartedError as err:
         raise InputError(
@@ -383,10 +394,14 @@ async def submit_completion(
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=TaskOutcome,
         )
-        accepted = await asyncio.wait_for(accepting, timeout=accept_within)
+        try:
+            accepted = await asyncio.wait_for(accepting, timeout=accept_within)
+        except RPCTimeoutOrCancelledError as err:
+            # wait_for's cancel surfaces as temporalio's error, not TimeoutError.
+            raise TimeoutError("the update was not accepted in time") from err
         try:
             return await asyncio.wait_for(accepted.result(), timeout=reply_within)
-        except TimeoutError:
+        except (TimeoutError, RPCTimeoutOrCancelledError):
             return None
     except WorkflowUpdateFailedError as err:
         cause = err.cause

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_FAILED_LOGINS",
     "SESSION_TTL",
     "TOKEN_PREFIX",
+    "account_id",
     "add_account",
     "authenticate",
     "check_area",
@@ -223,6 +224,14 @@ def list_accounts(session: Session, *, district: str | None = None) -> Sequence[
     if district is not None:
         statement = statement.where(Staff.district_code == district)
     return session.exec(statement.order_by(col(Staff.id))).all()
+
+
+def account_id(session: Session, ref: str) -> str:
+    """The staff id of the account ``ref`` names: a staff id, else a username (else ``ref``)."""
+    if session.get(Staff, ref) is not None:
+        return ref
+    found = session.exec(select(Staff.id).where(Staff.username == ref)).first()
+    return found or ref
 
 
 def load_principal(

@@ -732,7 +732,9 @@ async def start_process(
     where["target"] = prepared.workflow_id
     connected = await _connect(client, engine, attempt, action=action, where=where)
     try:
-        started = await start_prepared(connected, prepared, task_queue=task_queue)
+        started = await start_prepared(
+            connected, prepared, task_queue=task_queue, request_id=attempt.request_id
+        )
     except InputError as err:
         raise _refuse(
             engine,

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from careflow.access import Attempt, Refused, new_request_id, record
-from careflow.access.accounts import load_principal
+from careflow.access.accounts import account_id, load_principal
 from careflow.cli.app import CliState, temporal_reachable
 from careflow.errors import InputError
 from careflow.inputs import check_id
@@ -29,8 +29,9 @@ ActorOption = Annotated[
     typer.Option(
         "--actor",
         envvar="CAREFLOW_ACTOR",
-        help="The account you act as (staff id, e.g. S0009); its grants decide, and the "
-        "attempt is audited under it. Default: CAREFLOW_ACTOR.",
+        help="The account you act as: staff id or username (S0009, "
+        "wanbailin.wanghua.jiusi-grid_worker); its grants decide, and the attempt is audited "
+        "under it. Default: CAREFLOW_ACTOR.",
     ),
 ]
 
@@ -45,7 +46,7 @@ def require_actor(actor: str | None) -> str:
         raise InputError(
             "actor", "name the account you act as: --actor STAFF_ID (or set CAREFLOW_ACTOR)"
         )
-    return check_id("actor", actor, max_length=16)
+    return check_id("actor", actor, max_length=64)
 
 
 def cli_attempt(engine: Engine, actor: str, *, action: str) -> Attempt:
@@ -57,7 +58,7 @@ def cli_attempt(engine: Engine, actor: str, *, action: str) -> Attempt:
     request_id = new_request_id()
     try:
         with Session(engine) as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session, account_id(session, actor))
     except Refused as refusal:
         attempt = Attempt(principal=None, channel="cli", request_id=request_id, claimed=actor)
         record(

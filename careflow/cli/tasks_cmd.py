@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from careflow.access import Attempt, actions
-from careflow.access.accounts import load_principal
+from careflow.access.accounts import account_id, load_principal
 from careflow.access.actions import Completion
 from careflow.cli.acting import ActorOption, cli_attempt, connector, require_actor
 from careflow.cli.app import (
@@ -149,7 +149,7 @@ def tasks(
         principal = None
         if actor is not None:
             with Session(engine) as session:
-                principal = load_principal(session, require_actor(actor))
+                principal = load_principal(session, account_id(session, require_actor(actor)))
         rows = actions.inbox(
             engine,
             principal,

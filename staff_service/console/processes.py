@@ -186,11 +186,8 @@ async def start(request: Request, process: str) -> Response:
     request_data = parse_form(schema, values)
     attempt = attempt_for(request, caller.principal, "console")
     try:
-        client = await svc.temporal.for_attempt(
-            svc.engine, attempt, action="process.start", target=process, district=district or None
-        )
         started = await actions.start_process(
-            client,
+            svc.temporal.client,
             svc.engine,
             svc.registry,
             attempt,
@@ -227,11 +224,8 @@ async def process_page(request: Request, workflow_id: str) -> Response:
     svc = services(request)
     attempt = attempt_for(request, caller.principal, "console")
     try:
-        client = await svc.temporal.for_attempt(
-            svc.engine, attempt, action="process.view", target=workflow_id
-        )
         view = await actions.process_view(
-            client, svc.engine, svc.registry, attempt, workflow_id=workflow_id
+            svc.temporal.client, svc.engine, svc.registry, attempt, workflow_id=workflow_id
         )
     except Refused as refusal:
         return error_page(request, refusal, caller=caller, back="/tasks")

@@ -188,11 +188,8 @@ async def complete(request: Request, task_id: str) -> Response:
     data = parse_form(schema, {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form})
     key = form.get("idempotency_key")
     try:
-        client = await found.temporal.for_attempt(
-            found.engine, attempt, action="task.complete", target=task_id
-        )
         completion = await actions.complete_task(
-            client,
+            found.temporal.client,
             found.engine,
             found.registry,
             attempt,

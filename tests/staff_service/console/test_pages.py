@@ -8,6 +8,8 @@ import time
 from sqlmodel import Session, col, select
 
 from careflow.db.tables import AuditEntry, Task
+from careflow.settings import Settings
+from staff_service.app import create_app
 from tests.staff_service.console.conftest import (
     AUDITOR,
     GRID_JIUSI,
@@ -219,3 +221,35 @@ async def test_logout_needs_the_csrf_token_and_ends_the_session(
         ("refused", "csrf"),
         ("accepted", None),
     ]
+
+
+async def test_temporal_down_refuses_bad_forms_as_such_and_says_nothing_was_done(
+    console_stack: ConsoleStack,
+) -> None:
+    workflow_id = await console_stack.start_microwish(JIUSI)
+    task = (await _open_visits(console_stack, workflow_id))[0]
+    down = ConsoleStack(
+        app=create_app(
+            settings=Settings(task_queue=console_stack.task_queue),
+            registry=console_stack.registry,
+            engine=console_stack.engine,
+        ),
+        engine=console_stack.engine,
+        registry=console_stack.registry,
+        client=console_stack.client,
+        task_queue=console_stack.task_queue,
+    )
+    async with down.http() as http:
+        await down.login(http, GRID_JIUSI)
+        page = await http.get(f"/tasks/{task.task_id}")
+        csrf, key = hidden(page.text, "csrf_token"), hidden(page.text, "idempotency_key")
+        bad = await http.post(
+            f"/tasks/{task.task_id}",
+            data=visit_data(estimated_value_yuan="-1", csrf_token=csrf, idempotency_key=key),
+        )
+        assert bad.status_code == 422 and "不能小于 0" in bad.text
+        good = await http.post(
+            f"/tasks/{task.task_id}", data=visit_data(csrf_token=csrf, idempotency_key=key)
+        )
+        assert good.status_code == 503 and "流程引擎暂不可用" in good.text
+    assert next(t for t in down.tasks(workflow_id) if t.task_id == task.task_id).status == "open"

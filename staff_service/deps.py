@@ -44,6 +44,7 @@ from typing import Literal
 
 from fastapi import Request, Response
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from careflow.access import accounts
 from careflow.access.audit import Attempt, record
@@ -152,7 +153,8 @@ def _token_caller(request: Request, found: Services, token: str) -> Caller:
 
 def _session_caller(found: Services, secret: str) -> Caller | None:
     try:
-        with session_scope(found.engine) as session:
+        # A read only: no write transaction (on SQLite that would queue behind every writer).
+        with Session(found.engine) as session:
             live = accounts.session_principal(session, secret=secret, now=_now())
     except SQLAlchemyError as err:
         raise _database_unavailable(err) from err

@@ -171,3 +171,16 @@ async def test_without_any_temporal_client_a_start_is_503_audited(
         ("process.start", "refused", "out_of_scope"),
     ]
     assert health.json()["temporal_client"] is False
+
+
+async def test_the_console_is_mounted_beside_the_api(
+    staff_engine: Engine, full_registry: PluginRegistry
+) -> None:
+    app = create_app(settings=Settings(), registry=full_registry, engine=staff_engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        login_page = await http.get("/login")
+        style = await http.get("/static/console.css")
+    assert login_page.status_code == 200 and login_page.headers["cache-control"] == "no-store"
+    assert style.status_code == 200 and "cache-control" not in style.headers
+    # The console's pages are not part of the API's document.
+    assert all(path.startswith("/api/v1/") for path in app.openapi()["paths"])

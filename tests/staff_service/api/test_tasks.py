@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from sqlmodel import Session
 
 from careflow.access import accounts
 from careflow.db.seed_accounts import DEMO_PASSWORD
+from careflow.settings import Settings
+from staff_service.app import create_app
 from tests.staff_service.conftest import (
     ADMIN_WANBAILIN,
     ADMIN_YINGZE,
     AUDITOR_CITY,
+    BASE,
     GRID_JIUSI,
     GRID_XINGHUA,
     STAFF_JIUSI,
@@ -20,6 +24,7 @@ from tests.staff_service.conftest import (
     StaffStack,
     audit_rows,
     last_audit_id,
+    login,
     staff_id,
     task_row,
 )
@@ -334,3 +339,31 @@ async def test_bad_query_parameters_are_422_naming_the_field(staff_stack: StaffS
     assert fields["status"].startswith("不是可选值")
     rows = audit_rows(staff_stack.engine, since_id=before)
     assert [(r.action, r.reason) for r in rows] == [("task.list", "bad_input")]
+
+
+async def test_a_completion_not_recorded_in_time_is_202_and_is_recorded_later(
+    staff_stack: StaffStack,
+) -> None:
+    task = await staff_stack.dropoff_task()
+    hurried = create_app(
+        settings=Settings(task_queue=staff_stack.task_queue, reply_within=0.001),
+        registry=staff_stack.registry,
+        engine=staff_stack.engine,
+        client=staff_stack.client,
+        console=False,
+    )
+    transport = httpx.ASGITransport(app=hurried)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        await login(http, STAFF_XINGHUA)
+        before = last_audit_id(staff_stack.engine)
+        answer = await http.post(
+            f"/api/v1/tasks/{task.task_id}/complete", json={"data": {"items_match": True}}
+        )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["recorded"] is False and "正在记录" in answer.json()["message"]
+    rows = audit_rows(staff_stack.engine, since_id=before)
+    assert [(r.action, r.outcome, r.reason) for r in rows] == [
+        ("task.complete", "accepted", "still_recording")
+    ]
+    done = await wait_for_task(staff_stack.engine, task.workflow_id, "dropoff", status="done")
+    assert done.completed_by == staff_id(staff_stack.engine, STAFF_XINGHUA)

@@ -857,6 +857,14 @@ async def send_event(
     return workflow_id
 
 
+def _acts_in(engine: Engine, principal: Principal, workflow_id: str) -> bool:
+    """Whether one of a workflow's tasks is the principal's to see (a grid worker's visit in a
+    district-wide campaign): who acts on a step may read the process it belongs to."""
+    with Session(engine) as session:
+        tasks = crud.list_tasks(session, workflow_id=workflow_id)
+    return any(_sees(principal, task) for task in tasks)
+
+
 def _sent_by(engine: Engine, staff_id: str, workflow_id: str) -> bool:
     """Whether an account has had an event accepted into (or a process started as) a workflow."""
     with Session(engine) as session:
@@ -881,8 +889,8 @@ async def process_view(
 ) -> dict[str, Any]:
     """Status, stage, plan and timeline (tasks and case records, who and when) of a process.
 
-    A person sees the processes of the areas their grants cover; a partner system only the
-    cases it has sent events to. Audited.
+    A person sees the processes of the areas their grants cover, and those with a task that is
+    theirs to see; a partner system only the cases it has sent events to. Audited.
 
     Raises:
         Refused: ``not_logged_in``, ``unknown``, ``out_of_scope``, ``temporal_unavailable``.
@@ -910,7 +918,9 @@ async def process_view(
                 engine, principal.staff_id, workflow_id
             )
         else:
-            allowed = isinstance(district, str) and principal.reads(district, community)
+            allowed = (isinstance(district, str) and principal.reads(district, community)) or (
+                _acts_in(engine, principal, workflow_id)
+            )
         if not allowed:
             raise Refused(
                 "out_of_scope", "该流程不在您的负责范围 this process is outside your scope"

@@ -26,6 +26,8 @@ router = APIRouter(prefix="/tasks", tags=["tasks 工单"])
 
 TaskId = Annotated[str, Path(min_length=1, max_length=255, description="工单号 task id")]
 _Text = Annotated[str | None, Query(min_length=1, max_length=128)]
+_AT_ACCEPTANCE = 0.001
+"""Seconds to wait for the record after acceptance when the caller prefers a quick 202."""
 
 
 def _now() -> datetime:
@@ -164,12 +166,23 @@ async def complete(
             description="Repeats with the same key are one completion.",
         ),
     ] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="``respond-async``: answer 202 as soon as the process accepted it.",
+        ),
+    ] = None,
 ) -> actions.Completion:
     """Submit a task's form in the caller's role there.
 
     200: the process recorded it. 202: the process accepted it and is still recording it
-    (the database is slow). A repeat (double click, retry) completes the task once.
+    (the database is slow, or the caller sent ``Prefer: respond-async`` to be answered at
+    acceptance). A repeat (double click, retry) completes the task once.
     """
+    reply_within = found.settings.reply_within
+    if prefer is not None and "respond-async" in prefer.lower():
+        reply_within = _AT_ACCEPTANCE
     completion = await actions.complete_task(
         found.temporal.client,
         found.engine,
@@ -179,7 +192,7 @@ async def complete(
         data=body.data,
         role=body.role,
         idempotency_key=idempotency_key,
-        reply_within=found.settings.reply_within,
+        reply_within=reply_within,
     )
     if not completion.recorded:
         response.status_code = 202

@@ -367,3 +367,18 @@ async def test_a_completion_not_recorded_in_time_is_202_and_is_recorded_later(
     ]
     done = await wait_for_task(staff_stack.engine, task.workflow_id, "dropoff", status="done")
     assert done.completed_by == staff_id(staff_stack.engine, STAFF_XINGHUA)
+
+
+async def test_prefer_respond_async_answers_202_once_the_process_accepted(
+    staff_stack: StaffStack,
+) -> None:
+    task = await staff_stack.dropoff_task()
+    async with staff_stack.client_for(STAFF_XINGHUA) as http:
+        answer = await http.post(
+            f"/api/v1/tasks/{task.task_id}/complete",
+            json={"data": {"items_match": True}},
+            headers={"Prefer": "respond-async"},
+        )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["recorded"] is False
+    await wait_for_task(staff_stack.engine, task.workflow_id, "dropoff", status="done")

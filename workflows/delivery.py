@@ -35,6 +35,7 @@ from workflows.runtime import CareProcess, TaskExpired
 __all__ = [
     "DELIVERY_POINTS",
     "MAX_DELIVERY_ITEMS",
+    "REQUEST_RECORD_KIND",
     "DeliveryItem",
     "DeliveryOutcome",
     "DeliveryParams",
@@ -49,6 +50,12 @@ __all__ = [
 DELIVERY_POINTS = ("after_dropoff", "after_handover", "before_close")
 _NOT_RECEIVED_PATCH = "delivery-dropoff-not-received-ends"
 """A drop-off recorded as not received ends the delivery (before: the hand-over opened)."""
+_REQUEST_RECORDED_PATCH = "delivery-request-recorded"
+"""The request's non-personal facts are recorded as a case record at the start, so the task
+context views can list the items and the donor (before: they lived only in the input)."""
+REQUEST_RECORD_KIND = "delivery_requested"
+"""Kind of the case record holding the request: registry ids, purpose, items (category, size,
+quantity). No names, phones or free text."""
 
 
 MAX_DELIVERY_ITEMS = 100
@@ -172,6 +179,19 @@ def _handover_task(params: DeliveryParams, role: str) -> TaskTemplate:
     )
 
 
+def _request_facts(request: DeliveryRequest) -> dict[str, object]:
+    """What the context views need of the request: ids and counts, never names or free text."""
+    return {
+        "recipient_ref": request.recipient_ref,
+        "donor_ref": request.donor_ref,
+        "purpose": request.purpose,
+        "items": [
+            {"category": item.category, "size": item.size, "quantity": item.quantity}
+            for item in request.items
+        ],
+    }
+
+
 @workflow.defn(name="delivery")
 class DeliveryWorkflow(CareProcess):
     """Drop-off, hand-over with a signed receipt, confirmation, thanks."""
@@ -184,6 +204,8 @@ class DeliveryWorkflow(CareProcess):
         started = workflow.now()
 
         self.stage("dropoff", "待物资送达 awaiting drop-off")
+        if workflow.patched(_REQUEST_RECORDED_PATCH):
+            await self.record("request", REQUEST_RECORD_KIND, _request_facts(request))
         try:
             dropoff = await self.human_task("dropoff", _dropoff_task(params))
         except TaskExpired:

@@ -81,6 +81,7 @@ async def test_happy_path_runs_plan_steps_and_thanks_the_donor(
     assert result.thanked_donor and result.handover_actor == "S0001"
     assert [t.status for t in tasks_of(engine, handle.id)] == ["done", "done", "done"]
     assert records_of(engine, handle.id) == [
+        ("request", "delivery_requested"),
         ("dropoff", "goods_dropped_off"),
         ("sample.stamp", "sample.stamp"),
         ("confirmed", "goods_received"),

@@ -69,13 +69,36 @@ PersonRef = Annotated[Ref, Field(pattern=PERSON_REF), RegistryRef("person")]
 class CommunityEventRequest(ExternalModel):
     """What starts an event. The title is the event's, never a person's."""
 
-    kind: Literal["film_screening", "safety_workshop", "culture_class", "other"]
-    title_zh: str = Field(min_length=1, max_length=64, description="e.g. 公益观影《长津湖》")
-    capacity: int = Field(ge=1, le=2000)
-    starts_at: datetime = Field(description="Start time, with a UTC offset.")
-    duration: timedelta = Field(default=timedelta(hours=2), gt=timedelta(0))
+    kind: Literal["film_screening", "safety_workshop", "culture_class", "other"] = Field(
+        title="活动类型 Kind",
+        description=(
+            "film_screening 公益观影；safety_workshop 安全教育（安全“童”行）；"
+            "culture_class 文化课堂；other 其他"
+        ),
+    )
+    title_zh: str = Field(
+        min_length=1,
+        max_length=64,
+        title="活动名称 Title",
+        description="如：公益观影《长津湖》 e.g. 公益观影《长津湖》",
+    )
+    capacity: int = Field(ge=1, le=2000, title="名额 Capacity", description="人 places")
+    starts_at: datetime = Field(
+        title="开始时间 Starts at",
+        description="开始时间，须带时区（北京时间 +08:00）。 Start time, with a UTC offset.",
+    )
+    duration: timedelta = Field(
+        default=timedelta(hours=2),
+        gt=timedelta(0),
+        title="时长 Duration",
+        description="ISO 8601 时长，如 PT2H 为两小时。 ISO 8601 duration, e.g. PT2H.",
+    )
     max_seats_per_registration: int = Field(
-        default=4, ge=1, le=10, description="A parent may register children with them."
+        default=4,
+        ge=1,
+        le=10,
+        title="每次报名最多座位 Seats per registration",
+        description="家长可为同来的孩子一并报名。 A parent may register children with them.",
     )
 
     @field_validator("starts_at")
@@ -142,10 +165,19 @@ class AttendanceForm(ExternalModel):
     """Community staff record who came, by registry id, and how many came without registering."""
 
     attended: list[Ref] = Field(
-        default_factory=list, max_length=MAX_ITEMS, description="Registry ids (P…) present."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        title="到场人员 Attended",
+        description="到场者的登记编号（P…），每行一个。 Registry ids (P…) present.",
     )
-    walk_ins: int = Field(default=0, ge=0, le=2000, description="People who came unregistered.")
-    note: str = Field(default="", max_length=500)
+    walk_ins: int = Field(
+        default=0,
+        ge=0,
+        le=2000,
+        title="现场报名人数 Walk-ins",
+        description="未报名而到场的人数。 People who came unregistered.",
+    )
+    note: str = Field(default="", max_length=500, title="备注 Note")
 
     @field_validator("attended")
     @classmethod

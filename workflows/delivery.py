@@ -65,27 +65,45 @@ MAX_DELIVERY_ITEMS = 100
 class DeliveryItem(ExternalModel):
     """One kind of goods in a delivery."""
 
-    category: Code = Field(description="e.g. school_bag, stationery, winter_coat")
-    description_zh: ShortText = ""
-    size: Annotated[str, Field(max_length=32)] | None = None
-    quantity: int = Field(default=1, ge=1, le=1000)
+    category: Code = Field(
+        title="物资类别 Category",
+        description="类别代码，如书包、文具、冬衣。 e.g. school_bag, stationery, winter_coat",
+    )
+    description_zh: ShortText = Field(default="", title="物资说明 Description")
+    size: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None, title="尺码 Size", description="衣物或鞋的尺码。 Clothes or shoe size."
+    )
+    quantity: int = Field(default=1, ge=1, le=1000, title="数量 Quantity", description="件 pieces")
 
 
 class DeliveryRequest(ExternalModel):
     """What starts a delivery. References only: names and addresses stay in the registry."""
 
     recipient_ref: Annotated[Ref, RegistryRef("person")] = Field(
-        description="Registry id of the recipient (P…)."
+        title="受助人编号 Recipient",
+        description="受助人的登记编号（P…）。 Registry id of the recipient (P…).",
     )
     # Donors may give across districts, so only their existence is checked.
     donor_ref: Annotated[Ref, RegistryRef("donor", in_district=False)] | None = Field(
-        default=None, description="Registry id of the donor (D…)."
+        default=None,
+        title="捐赠方编号 Donor",
+        description="捐赠方的登记编号（D…），可为空。 Registry id of the donor (D…).",
     )
-    items: list[DeliveryItem] = Field(min_length=1, max_length=MAX_DELIVERY_ITEMS)
-    purpose: Literal["micro_wish", "festival_gift", "couplets", "community_goods"] = (
-        "community_goods"
+    items: list[DeliveryItem] = Field(
+        min_length=1, max_length=MAX_DELIVERY_ITEMS, title="配送物资 Items"
     )
-    handover_role: Literal["grid_worker", "volunteer"] = "grid_worker"
+    purpose: Literal["micro_wish", "festival_gift", "couplets", "community_goods"] = Field(
+        default="community_goods",
+        title="配送用途 Purpose",
+        description=(
+            "micro_wish 微心愿；festival_gift 节日慰问品；couplets 春联；community_goods 社区物资"
+        ),
+    )
+    handover_role: Literal["grid_worker", "volunteer"] = Field(
+        default="grid_worker",
+        title="入户交接人 Hand-over by",
+        description="grid_worker 网格员；volunteer 志愿者",
+    )
 
 
 class DeliveryParams(BaseModel):
@@ -102,21 +120,40 @@ class DropoffForm(ExternalModel):
     """Community staff (or the station scanner) record whether the goods arrived."""
 
     received: bool = Field(
-        default=True, description="False ends the delivery as not received: no hand-over."
+        default=True,
+        title="物资已送达社区 Received",
+        description="未收到则配送结束，不再派入户交接。 "
+        "False ends the delivery as not received: no hand-over.",
     )
-    items_match: bool = Field(description="Goods match the items of the delivery.")
-    storage_ref: str = Field(default="", max_length=64, description="Shelf or locker code.")
-    note: str = Field(default="", max_length=500)
+    items_match: bool = Field(
+        title="物资是否与清单一致 Items match the list",
+        description="物资与配送清单相符。 Goods match the items of the delivery.",
+    )
+    storage_ref: str = Field(
+        default="",
+        max_length=64,
+        title="存放位置 Storage",
+        description="货架或储物柜编号。 Shelf or locker code.",
+    )
+    note: str = Field(default="", max_length=500, title="备注 Note")
 
 
 class HandoverForm(ExternalModel):
     """The person delivering records the hand-over and the signed receipt."""
 
-    handed_over: bool
+    handed_over: bool = Field(title="已交到受助人手中 Handed over")
     receipt_ref: str | None = Field(
-        default=None, max_length=64, description="Reference of the scanned signed receipt."
+        default=None,
+        max_length=64,
+        title="签收单编号 Receipt",
+        description="已扫描的签收单编号；交付时必填。 Reference of the scanned signed receipt.",
     )
-    reason: str | None = Field(default=None, max_length=500, description="Why not handed over.")
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        title="未交付原因 Reason",
+        description="未交付时必填。 Why not handed over.",
+    )
 
     @model_validator(mode="after")
     def _signed_or_explained(self) -> HandoverForm:

@@ -13,9 +13,12 @@ class CheckInForm(ExternalModel):
     """Attendance check-in 点名签到: registry ids of the children present."""
 
     present: list[Ref] = Field(
-        default_factory=list, max_length=MAX_ITEMS, description="Registry ids (P…) present."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        title="到场儿童 Children present",
+        description="到场儿童的登记编号（P…），每行一个。 Registry ids (P…) present.",
     )
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=500, title="备注 Note")
 
     @field_validator("present")
     @classmethod
@@ -31,11 +34,18 @@ class CheckInForm(ExternalModel):
 class CallForm(ExternalModel):
     """A call to the guardians of a child nobody has collected 致电监护人."""
 
-    reached: bool
+    reached: bool = Field(title="已联系上监护人 Guardian reached")
     expected_minutes: int | None = Field(
-        default=None, ge=0, le=600, description="When the guardian says they will arrive."
+        default=None,
+        ge=0,
+        le=600,
+        title="预计多久到达 Expected in",
+        description="监护人说几分钟后到，单位：分钟。 When the guardian says they will arrive.",
     )
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=500, title="备注 Note")
     resolved_by_pickup: bool = Field(
-        default=False, description="Set by the process when the child was collected meanwhile."
+        default=False,
+        title="孩子已被接走 Collected meanwhile",
+        description="由流程填写：通话期间孩子已被接走。 "
+        "Set by the process when the child was collected meanwhile.",
     )

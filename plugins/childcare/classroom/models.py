@@ -51,7 +51,10 @@ class ClassroomRequest(ExternalModel):
     """One session of one community (the community comes from the process context)."""
 
     ends_at: datetime | None = Field(
-        default=None, description="When the session ends; by default start + session_length."
+        default=None,
+        title="下课时间 Ends at",
+        description="课堂结束时间，须带时区；默认为开始时间加课堂时长。 "
+        "When the session ends; by default start + session_length.",
     )
 
     @field_validator("ends_at")
@@ -226,7 +229,9 @@ class ClassroomUnenrolEvent(EnrolmentChangeEvent):
 class EnrolmentRequest(ExternalModel):
     """The enrolment process of one child; the changes arrive as ``enrolment_change`` signals."""
 
-    child_ref: ChildRef
+    child_ref: ChildRef = Field(
+        title="儿童编号 Child", description="儿童的登记编号（P…）。 Registry id of the child (P…)."
+    )
 
 
 class SetEnrolmentInput(BaseModel):

@@ -48,7 +48,10 @@ ProviderRef = Annotated[Ref, Field(pattern=PROVIDER_REF), RegistryRef("provider"
 class DiningInspectionRequest(ExternalModel):
     """Inspect one small dining table, by registry id."""
 
-    provider_ref: ProviderRef
+    provider_ref: ProviderRef = Field(
+        title="小饭桌编号 Dining table",
+        description="被检查小饭桌的登记编号。 Registry id of the small dining table.",
+    )
 
 
 class DiningRoundRequest(ExternalModel):
@@ -171,7 +174,9 @@ class DiningUnenrolEvent(DiningEnrolmentEvent):
 class DiningEnrolmentRequest(ExternalModel):
     """The enrolment process of one child; changes arrive as ``enrolment_change`` signals."""
 
-    child_ref: ChildRef
+    child_ref: ChildRef = Field(
+        title="儿童编号 Child", description="儿童的登记编号（P…）。 Registry id of the child (P…)."
+    )
 
 
 class SetDiningEnrolmentInput(BaseModel):

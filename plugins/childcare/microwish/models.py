@@ -123,16 +123,25 @@ class MicroWishRequest(ExternalModel):
     the entry (``input.communities.1``, ``input.extra_children.0``).
     """
 
-    title_zh: ShortText = Field(default="微心愿", max_length=64, description="Campaign title.")
+    title_zh: ShortText = Field(
+        default="微心愿",
+        max_length=64,
+        title="活动名称 Title",
+        description="微心愿活动的名称。 Campaign title.",
+    )
     communities: list[AreaCode] = Field(
         default_factory=list,
         max_length=MAX_COMMUNITIES,
-        description="Community codes; empty means the whole district.",
+        title="社区 Communities",
+        description="社区代码，每行一个；留空为全区。 "
+        "Community codes; empty means the whole district.",
     )
     extra_children: list[ChildRef] = Field(
         default_factory=list,
         max_length=MAX_EXTRA_CHILDREN,
-        description="Registry ids (P…) of children staff add outside the registry selection.",
+        title="补录儿童 Added children",
+        description="工作人员在登记筛选之外补录的儿童编号（P…），每行一个。 "
+        "Registry ids (P…) of children staff add outside the registry selection.",
     )
 
 

@@ -12,8 +12,11 @@ __all__ = ["OfferAnswerForm"]
 class OfferAnswerForm(ExternalModel):
     """The family accepts the offered place or declines it 托位答复."""
 
-    accept: bool
+    accept: bool = Field(title="接受托位 Accept the place")
     keep_waiting: bool = Field(
-        default=False, description="Declined, but stay on the waiting list for another place."
+        default=False,
+        title="继续排队 Keep waiting",
+        description="谢绝此托位，但留在候补名单等其他托位。 "
+        "Declined, but stay on the waiting list for another place.",
     )
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=500, title="备注 Note")

@@ -45,9 +45,22 @@ ProviderRef = Annotated[Ref, RegistryRef("provider")]
 class PlacesRequest(ExternalModel):
     """A family applies for a place for a child (registry id) with their preferences."""
 
-    child_ref: ChildRef
-    preferred_kinds: list[OperatorKind] = Field(default_factory=list, max_length=10)
-    preferred_providers: list[ProviderRef] = Field(default_factory=list, max_length=20)
+    child_ref: ChildRef = Field(
+        title="儿童编号 Child", description="儿童的登记编号（P…）。 Registry id of the child (P…)."
+    )
+    preferred_kinds: list[OperatorKind] = Field(
+        default_factory=list,
+        max_length=10,
+        title="意向托位类型 Preferred kinds",
+        description="public_centre 公办示范中心；community 社区；employer 用人单位；"
+        "kindergarten 幼儿园",
+    )
+    preferred_providers: list[ProviderRef] = Field(
+        default_factory=list,
+        max_length=20,
+        title="意向托育机构 Preferred providers",
+        description="托育机构的登记编号，每行一个。 Registry ids of providers.",
+    )
 
 
 class PlacesApplicationEvent(CareEvent):

@@ -94,7 +94,11 @@ class CurtainActivity(StrEnum):
 class CurtainRoundRequest(ExternalModel):
     """What starts a morning round; the schedule sends nothing and the round uses today."""
 
-    day: date | None = Field(default=None, description="The local day; today by default.")
+    day: date | None = Field(
+        default=None,
+        title="日期 Day",
+        description="查看的日期（本地日期），默认今天。 The local day; today by default.",
+    )
 
 
 class CurtainRoundParams(BaseModel):
@@ -129,12 +133,27 @@ class CurtainCheckRequest(ExternalModel):
     (closed curtains, or no report by the deadline) and the check starts at the phone call.
     """
 
-    elder_ref: ElderRef
-    volunteer_ref: Annotated[Ref, Field(max_length=16), RegistryRef("volunteer")] | None = None
-    day: date
-    due_by: datetime | None = None
-    report: Literal["closed", "none"] | None = None
-    reported_by: str | None = Field(default=None, max_length=64)
+    elder_ref: ElderRef = Field(
+        title="老人编号 Elder", description="老人的登记编号（P…）。 Registry id of the elder (P…)."
+    )
+    volunteer_ref: Annotated[Ref, Field(max_length=16), RegistryRef("volunteer")] | None = Field(
+        default=None,
+        title="结对志愿者编号 Volunteer",
+        description="负责查看窗帘的志愿者登记编号。 Registry id of the paired volunteer.",
+    )
+    day: date = Field(title="日期 Day", description="查看的日期。 The morning of the check.")
+    due_by: datetime | None = Field(
+        default=None,
+        title="查看截止时间 Due by",
+        description="志愿者须在此之前报告，须带时区。 The volunteer reports by then.",
+    )
+    report: Literal["closed", "none"] | None = Field(
+        default=None,
+        title="批次所见 Batch report",
+        description="由批次填写：closed 窗帘未拉开；none 截止前无人报告。 "
+        "Set by a batch: closed curtains, or no report by the deadline.",
+    )
+    reported_by: str | None = Field(default=None, max_length=64, title="报告人 Reported by")
 
 
 class CurtainOutcome(StrEnum):
@@ -239,10 +258,18 @@ class ElderContacts(BaseModel):
 class AwayRequest(ExternalModel):
     """An "away until" notice 外出报备 filed by the elder, the family or staff."""
 
-    elder_ref: ElderRef
-    away_from: date
-    away_until: date
-    filed_by: Literal["elder", "family", "staff"] = "family"
+    elder_ref: ElderRef = Field(
+        title="老人编号 Elder", description="老人的登记编号（P…）。 Registry id of the elder (P…)."
+    )
+    away_from: date = Field(title="外出开始日期 Away from")
+    away_until: date = Field(
+        title="外出结束日期 Away until", description="含当天，期间不查看窗帘。 Inclusive."
+    )
+    filed_by: Literal["elder", "family", "staff"] = Field(
+        default="family",
+        title="报备人 Filed by",
+        description="elder 老人本人；family 家属；staff 社区工作人员",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AwayRequest:

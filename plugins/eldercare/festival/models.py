@@ -42,17 +42,27 @@ def default_items() -> list[DeliveryItem]:
 class FestivalRequest(ExternalModel):
     """What starts a district's festival round (the schedule passes an empty request)."""
 
-    year: int | None = Field(default=None, ge=2020, le=2100, description="Default: this year.")
+    year: int | None = Field(
+        default=None,
+        ge=2020,
+        le=2100,
+        title="年份 Year",
+        description="默认今年。 Default: this year.",
+    )
     communities: list[AreaCode] = Field(
         default_factory=list,
         max_length=100,
-        description="Limit to these communities of the district; empty means all.",
+        title="社区 Communities",
+        description="只在区内这些社区开展，每行一个社区代码；留空为全部。 "
+        "Limit to these communities of the district; empty means all.",
     )
     items: list[DeliveryItem] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_DELIVERY_ITEMS,
-        description="Goods for every elder; default: the district's items, else the city's.",
+        title="慰问物资 Items",
+        description="每位老人的慰问品；默认用本区的，否则用全市的。 "
+        "Goods for every elder; default: the district's items, else the city's.",
     )
 
 

@@ -72,12 +72,22 @@ ElderRef = Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kin
 class GreenChannelRequest(ExternalModel):
     """What opens a green channel. References only: the registry keeps the person's data."""
 
-    elder_ref: ElderRef = Field(description="Registry id of the elder.")
-    source: Literal["staff", "family_call", "health_alert", "curtain_check"] = "staff"
+    elder_ref: ElderRef = Field(
+        title="老人编号 Elder",
+        description="老人的登记编号（P…）。 Registry id of the elder.",
+    )
+    source: Literal["staff", "family_call", "health_alert", "curtain_check"] = Field(
+        default="staff",
+        title="发起来源 Source",
+        description="staff 社区工作人员；family_call 家属来电；health_alert 健康预警；"
+        "curtain_check 窗帘之约查看",
+    )
     source_ref: str | None = Field(
         default=None,
         max_length=255,
-        description="The alert id or workflow id that raised it; the staff id for a family call.",
+        title="来源编号 Source reference",
+        description="触发的预警编号或流程编号；家属来电时为接听工作人员编号。 "
+        "The alert id or workflow id that raised it; the staff id for a family call.",
     )
 
 

@@ -14,11 +14,17 @@ __all__ = ["HomeVisitForm", "ReviewForm"]
 class ReviewForm(ExternalModel):
     """The family doctor 家庭医生 reviews an alert and decides what happens next."""
 
-    outcome: Literal["advice", "home_visit", "referral"]
-    advice_zh: str | None = Field(
-        default=None, max_length=500, description="Advice for the elder (advice outcome)."
+    outcome: Literal["advice", "home_visit", "referral"] = Field(
+        title="处理结果 Outcome",
+        description="advice 给出健康建议；home_visit 入户随访；referral 转诊（急诊绿色通道）",
     )
-    note: str = Field(default="", max_length=500)
+    advice_zh: str | None = Field(
+        default=None,
+        max_length=500,
+        title="给老人的建议 Advice",
+        description="选择“给出健康建议”时必填，用中文写。 Advice for the elder (advice outcome).",
+    )
+    note: str = Field(default="", max_length=500, title="备注 Note")
 
     @model_validator(mode="after")
     def _advice_given(self) -> ReviewForm:
@@ -30,9 +36,14 @@ class ReviewForm(ExternalModel):
 class HomeVisitForm(ExternalModel):
     """The doctor records the home visit."""
 
-    visited: bool
-    reason: str | None = Field(default=None, max_length=500, description="Why no visit.")
-    note: str = Field(default="", max_length=500)
+    visited: bool = Field(title="已入户随访 Visited")
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        title="未随访原因 Reason",
+        description="未随访时必填。 Why no visit.",
+    )
+    note: str = Field(default="", max_length=500, title="备注 Note")
 
     @model_validator(mode="after")
     def _explained(self) -> HomeVisitForm:

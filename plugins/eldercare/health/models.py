@@ -84,7 +84,11 @@ class ReadingEvent(CareEvent):
 class MonitorRequest(ExternalModel):
     """What starts an elder's monitor: the first reading (signal-with-start)."""
 
-    opened_by: Literal["reading", "staff"] = "reading"
+    opened_by: Literal["reading", "staff"] = Field(
+        default="reading",
+        title="发起方式 Opened by",
+        description="reading 健康驿站检测数据；staff 社区工作人员",
+    )
 
 
 class HealthRules(BaseModel):
@@ -211,10 +215,20 @@ class AlertDecision(BaseModel):
 class AlertRequest(ExternalModel):
     """What starts the review of one alert."""
 
-    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
-    alert_id: int
-    severity: Severity
-    rules: list[Code] = Field(default_factory=list, max_length=50)
+    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")] = (
+        Field(
+            title="老人编号 Elder",
+            description="老人的登记编号（P…）。 Registry id of the elder (P…).",
+        )
+    )
+    alert_id: int = Field(title="预警编号 Alert")
+    severity: Severity = Field(title="预警级别 Severity", description="critical 危急；warning 警示")
+    rules: list[Code] = Field(
+        default_factory=list,
+        max_length=50,
+        title="触发的规则 Rules",
+        description="触发预警的规则代码，每行一个。 Codes of the rules that raised the alert.",
+    )
 
 
 class CloseAlertInput(BaseModel):

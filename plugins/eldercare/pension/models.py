@@ -44,11 +44,19 @@ class ActivityNames:
 class CampaignRequest(ExternalModel):
     """What starts a district's yearly campaign (the schedule passes an empty request)."""
 
-    year: int | None = Field(default=None, ge=2020, le=2100, description="Default: this year.")
+    year: int | None = Field(
+        default=None,
+        ge=2020,
+        le=2100,
+        title="认证年度 Year",
+        description="默认今年。 Default: this year.",
+    )
     communities: list[AreaCode] = Field(
         default_factory=list,
         max_length=100,
-        description="Limit to these communities of the district; empty means all.",
+        title="社区 Communities",
+        description="只在区内这些社区开展，每行一个社区代码；留空为全部。 "
+        "Limit to these communities of the district; empty means all.",
     )
 
 
@@ -61,8 +69,13 @@ class CampaignParams(BaseModel):
 class VisitRequest(ExternalModel):
     """One elder's certification visit of one year."""
 
-    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
-    year: int = Field(ge=2020, le=2100)
+    elder_ref: Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")] = (
+        Field(
+            title="老人编号 Elder",
+            description="老人的登记编号（P…）。 Registry id of the elder (P…).",
+        )
+    )
+    year: int = Field(ge=2020, le=2100, title="认证年度 Year")
 
 
 class VisitParams(BaseModel):

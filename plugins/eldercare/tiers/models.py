@@ -74,7 +74,11 @@ class TiersRequest(ExternalModel):
     workflow id is ``eldercare.tiers-<district>-P00012`` and health alerts can find it.
     """
 
-    opened_for: Literal["new", "health_alert", "referral", "staff"] = "new"
+    opened_for: Literal["new", "health_alert", "referral", "staff"] = Field(
+        default="new",
+        title="建档原因 Opened for",
+        description="new 新建档；health_alert 健康预警；referral 转介；staff 社区工作人员发起",
+    )
 
 
 class TierRules(BaseModel):

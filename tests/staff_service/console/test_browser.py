@@ -202,21 +202,21 @@ async def test_grid_worker_phone_flow_refusal_and_audit(
 
     await first.locator("a").click()
     await page.wait_for_url(f"{base_url}/tasks/{late.task_id}")
-    await page.get_by_label("类别").select_option("school_bag")
-    await page.get_by_label("估计价值（元）").fill("200000")
-    await page.get_by_label("监护人同意").check()
+    await page.get_by_label("心愿类别").select_option("school_bag")
+    await page.get_by_label("估计价值").fill("200000")
+    await page.get_by_label("监护人同意匿名发布").check()
     await page.get_by_role("button", name="提交").click()
     error = page.locator("#f-estimated_value_yuan-error")
     await error.wait_for()
     assert "不能大于 100000" in await error.inner_text()
-    described = await page.get_by_label("估计价值（元）").get_attribute("aria-describedby")
+    described = await page.get_by_label("估计价值").get_attribute("aria-describedby")
     assert described is not None and "f-estimated_value_yuan-error" in described
-    assert await page.get_by_label("估计价值（元）").input_value() == "200000"
-    assert await page.get_by_label("监护人同意").is_checked()
+    assert await page.get_by_label("估计价值").input_value() == "200000"
+    assert await page.get_by_label("监护人同意匿名发布").is_checked()
     await _check_phone_layout(page)
     await _shot(page, "task-with-error")
 
-    await page.get_by_label("估计价值（元）").fill("80")
+    await page.get_by_label("估计价值").fill("80")
     await page.get_by_role("button", name="提交").click()
     done = page.locator("#done-title")
     await done.wait_for()

@@ -80,16 +80,17 @@ def test_each_schema_type_gets_its_input() -> None:
 def test_labels_are_chinese_with_english_beside_for_plugin_forms() -> None:
     visit = _by_name(VisitForm.model_json_schema())
     value = visit["estimated_value_yuan"]
-    assert (value.label, value.label_en) == ("估计价值（元）", "Estimated Value Yuan")
+    assert (value.label, value.label_en) == ("估计价值", "Estimated value")
+    assert value.help == "单位：元。 In yuan."
     assert value.kind == "integer" and value.attrs["max"] == "100000"
     assert visit["category"].kind == "select"  # seven categories, nullable
     assert visit["category"].choices[1].label == "书包 school_bag"
     # The enum's own title and docstring describe the type, not the question.
-    assert (visit["category"].label, visit["category"].label_en) == ("类别", "Category")
-    assert visit["category"].help is None
+    assert (visit["category"].label, visit["category"].label_en) == ("心愿类别", "Category")
+    assert visit["category"].help == "不谢绝时必填。 Required unless declined."
     assert visit["guardian_consent"].kind == "checkbox"
     assert visit["guardian_consent"].help == (
-        "The guardian agrees to the wish being published anonymised."
+        "监护人同意心愿匿名发布。 The guardian agrees to the wish being published anonymised."
     )
     dropoff = _by_name(DropoffForm.model_json_schema())
     assert dropoff["items_match"].kind == "yesno" and dropoff["items_match"].required

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, SQLModel
 
@@ -590,6 +590,8 @@ class _Builder:
                     role=role.value,
                     district_code=district,
                     community_code=community,
+                    # A fixed time, so the same seed gives the same rows.
+                    created_at=datetime.combine(REFERENCE_DATE, time(), tzinfo=UTC),
                 )
             )
             return staff_id

@@ -12,11 +12,13 @@ area; roles the registry has no person for (volunteers, donors, city-wide roles)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 
 from sqlmodel import Session, col, select
 
 from careflow.access.passwords import hash_password
 from careflow.access.scope import CITY
+from careflow.db.seed import REFERENCE_DATE
 from careflow.db.tables import Area, Staff, StaffGrant
 from careflow.roles import Role
 
@@ -99,6 +101,7 @@ def seed_demo_accounts(session: Session) -> int:
         staff = _existing(session, area, role)
         if staff is None:
             staff = Staff(
+                created_at=datetime.combine(REFERENCE_DATE, time(), tzinfo=UTC),
                 id=f"S{next_number:04d}",
                 name=f"演示{role}",
                 role=role,

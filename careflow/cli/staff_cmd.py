@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from careflow.access import Attempt, accounts, new_request_id, record
+from careflow.access.scope import district_of
 from careflow.cli.app import cli_errors, database, echo_json, echo_lines, state
 from careflow.db.engine import session_scope
 from careflow.errors import InputError
@@ -108,6 +109,31 @@ def add(
     typer.echo(f"已创建账号 account created: {row.id} ({row.username})")
 
 
+def _change_grant(ctx: typer.Context, staff_id: str, role: str, area: str, *, revoke: bool) -> None:
+    st = state(ctx)
+    attempt = _operator()
+    with database(st.settings) as engine:
+        with session_scope(engine) as session:
+            if revoke:
+                accounts.revoke_role(session, staff_id=staff_id, role=role, area=area)
+            else:
+                accounts.grant_role(
+                    session, staff_id=staff_id, role=role, area=area, by=attempt.actor
+                )
+        record(
+            engine,
+            attempt,
+            action="staff.revoke" if revoke else "staff.grant",
+            outcome="accepted",
+            target=f"{staff_id}:{role}@{area}",
+            district=district_of(area),
+        )
+    if revoke:
+        typer.echo(f"已撤销 revoked {role}@{area} from {staff_id}")
+    else:
+        typer.echo(f"已授权 granted {role}@{area} to {staff_id}")
+
+
 @cli_errors
 def grant(
     ctx: typer.Context,
@@ -116,20 +142,7 @@ def grant(
     area: AreaOption,
 ) -> None:
     """Give an account a role over an area (and everything under it) · 授权."""
-    st = state(ctx)
-    attempt = _operator()
-    with database(st.settings) as engine:
-        with session_scope(engine) as session:
-            accounts.grant_role(session, staff_id=staff_id, role=role, area=area, by=attempt.actor)
-        record(
-            engine,
-            attempt,
-            action="staff.grant",
-            outcome="accepted",
-            target=f"{staff_id}:{role}@{area}",
-            district=area.split(".")[0],
-        )
-    typer.echo(f"已授权 granted {role}@{area} to {staff_id}")
+    _change_grant(ctx, staff_id, role, area, revoke=False)
 
 
 @cli_errors
@@ -140,20 +153,7 @@ def revoke(
     area: AreaOption,
 ) -> None:
     """Revoke a grant; it takes effect at the account's next request · 撤销授权."""
-    st = state(ctx)
-    attempt = _operator()
-    with database(st.settings) as engine:
-        with session_scope(engine) as session:
-            accounts.revoke_role(session, staff_id=staff_id, role=role, area=area)
-        record(
-            engine,
-            attempt,
-            action="staff.revoke",
-            outcome="accepted",
-            target=f"{staff_id}:{role}@{area}",
-            district=area.split(".")[0],
-        )
-    typer.echo(f"已撤销 revoked {role}@{area} from {staff_id}")
+    _change_grant(ctx, staff_id, role, area, revoke=True)
 
 
 @cli_errors

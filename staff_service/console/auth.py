@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from careflow.access import actions
 from careflow.access.audit import record
@@ -33,7 +34,7 @@ from staff_service.deps import (
     set_session_cookie,
 )
 
-__all__ = ["LOGIN_COOKIE", "checked_post", "logged_in", "router", "safe_next"]
+__all__ = ["LOGIN_COOKIE", "checked_form", "logged_in", "router", "safe_next"]
 
 router = APIRouter()
 
@@ -61,15 +62,24 @@ def safe_next(target: str | None) -> str:
     return "/tasks"
 
 
-def checked_post(
-    request: Request, caller: Caller, supplied: str | None, *, action: str, target: str | None
-) -> HTMLResponse | None:
-    """Check a console post's CSRF token; the refusal page (403, audited) when it is wrong."""
+async def checked_form(
+    request: Request, caller: Caller, *, action: str, target: str | None
+) -> tuple[FormData, HTMLResponse | None]:
+    """A console post's form, and the refusal page (403, audited) when its CSRF token is wrong."""
+    form = await request.form()
+    supplied = form.get(CSRF_FIELD)
     try:
-        check_csrf(request, caller, supplied, action=action, channel="console", target=target)
+        check_csrf(
+            request,
+            caller,
+            supplied if isinstance(supplied, str) else None,
+            action=action,
+            channel="console",
+            target=target,
+        )
     except Refused as refusal:
-        return error_page(request, refusal, caller=caller)
-    return None
+        return form, error_page(request, refusal, caller=caller)
+    return form, None
 
 
 def _login_page(
@@ -190,15 +200,7 @@ async def logout(request: Request) -> Response:
     found = services(request)
     if caller is None or caller.session_secret is None:
         return see_other("/login")
-    form = await request.form()
-    token = form.get(CSRF_FIELD)
-    refused = checked_post(
-        request,
-        caller,
-        token if isinstance(token, str) else None,
-        action="auth.logout",
-        target=None,
-    )
+    _form, refused = await checked_form(request, caller, action="auth.logout", target=None)
     if refused is not None:
         return refused
     await run_in_threadpool(

@@ -17,7 +17,7 @@ from careflow.access.refusals import Refused
 from careflow.access.scope import CITY, covers, district_of
 from careflow.areas import DISTRICTS
 from careflow.contract import ProcessSpec
-from staff_service.console.auth import checked_post, logged_in
+from staff_service.console.auth import checked_form, logged_in
 from staff_service.console.forms import FormValues, form_fields, parse_form
 from staff_service.console.render import (
     AreaNames,
@@ -27,7 +27,7 @@ from staff_service.console.render import (
     page,
     see_other,
 )
-from staff_service.deps import CSRF_FIELD, Caller, attempt_for, services
+from staff_service.deps import Caller, attempt_for, services
 
 __all__ = ["router", "temporal_ui_url"]
 
@@ -165,15 +165,7 @@ async def start(request: Request, process: str) -> Response:
     caller = logged_in(request)
     if caller is None:
         return login_redirect(request)
-    form = await request.form()
-    token = form.get(CSRF_FIELD)
-    refused = checked_post(
-        request,
-        caller,
-        token if isinstance(token, str) else None,
-        action="process.start",
-        target=process,
-    )
+    form, refused = await checked_form(request, caller, action="process.start", target=process)
     if refused is not None:
         return refused
     svc = services(request)

@@ -18,7 +18,7 @@ from careflow.access.refusals import Refused
 from careflow.db import crud
 from careflow.db.tables import Task
 from careflow.models import TaskStatus
-from staff_service.console.auth import checked_post, logged_in
+from staff_service.console.auth import checked_form, logged_in
 from staff_service.console.forms import field_errors, form_fields, parse_form
 from staff_service.console.render import (
     area_names,
@@ -27,7 +27,7 @@ from staff_service.console.render import (
     page,
     see_other,
 )
-from staff_service.deps import CSRF_FIELD, Caller, attempt_for, services
+from staff_service.deps import Caller, attempt_for, services
 
 __all__ = ["router"]
 
@@ -172,15 +172,7 @@ async def complete(request: Request, task_id: str) -> Response:
     if caller is None:
         return login_redirect(request)
     found = services(request)
-    form = await request.form()
-    token = form.get(CSRF_FIELD)
-    refused = checked_post(
-        request,
-        caller,
-        token if isinstance(token, str) else None,
-        action="task.complete",
-        target=task_id,
-    )
+    form, refused = await checked_form(request, caller, action="task.complete", target=task_id)
     if refused is not None:
         return refused
     attempt = attempt_for(request, caller.principal, "console")
@@ -251,12 +243,8 @@ async def _claim(request: Request, task_id: str, *, release: bool) -> Response:
     if caller is None:
         return login_redirect(request)
     found = services(request)
-    form = await request.form()
-    token = form.get(CSRF_FIELD)
     action = "task.release" if release else "task.claim"
-    refused = checked_post(
-        request, caller, token if isinstance(token, str) else None, action=action, target=task_id
-    )
+    _form, refused = await checked_form(request, caller, action=action, target=task_id)
     if refused is not None:
         return refused
     try:

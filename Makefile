@@ -47,3 +47,4 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/engine_overhead.py
+	$(BIN)/python bench/staff_latency.py

@@ -15,6 +15,7 @@ bare ``complete_task`` Update (what the action sends, with no HTTP, auth, checks
 the inbox query called in process. Goal: a completion p95 under 100 ms.
 
     .venv/bin/python bench/staff_latency.py [--staff 20] [--tasks 8] [--rounds 2]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateStage
 
@@ -307,12 +310,32 @@ def _line(name: str, values: list[float]) -> str:
     return f"  {name:<34} n={len(values):4d}  p50 {p50:7.1f}  p95 {p95:7.1f}  p99 {p99:7.1f} ms"
 
 
-async def main(staff: int, tasks: int, rounds: int) -> None:
+@contextmanager
+def _database(server_url: str | None) -> Iterator[str]:
+    """A fresh app database: SQLite in a temporary folder, or a new database on the PostgreSQL
+    server of ``server_url`` (dropped afterwards)."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    name = f"careflow_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+async def main(staff: int, tasks: int, rounds: int, database_url: str | None) -> None:
     registry = PluginRegistry.build(discover_plugins())
     env = await local_environment()
     temporal = env.client.service_client.config.target_host
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+    backend = "PostgreSQL" if database_url else "SQLite"
+    with _database(database_url) as url:
         upgrade(url)
         engine = make_engine(url)
         with Session(engine) as session:
@@ -376,7 +399,7 @@ async def main(staff: int, tasks: int, rounds: int) -> None:
             await env.shutdown()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n{staff} concurrent staff, {tasks} tasks each, {rounds} rounds ({when})")
-    print("HTTP API (uvicorn in its own process, httpx clients, SQLite, dev server):")
+    print(f"HTTP API (uvicorn in its own process, httpx clients, {backend}, dev server):")
     print(_line("completion (200 recorded)", http.complete))
     print(_line("completion, Prefer: respond-async", early.complete))
     print(_line("inbox listing", http.inbox))
@@ -405,5 +428,11 @@ if __name__ == "__main__":
     parser.add_argument("--staff", type=int, default=20)
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="A PostgreSQL server URL (postgresql+psycopg://postgres@127.0.0.1:5432/test): the "
+        "bench creates and drops a database of its own there. Default: SQLite.",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.staff, args.tasks, args.rounds))
+    asyncio.run(main(args.staff, args.tasks, args.rounds, args.database_url))

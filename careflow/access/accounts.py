@@ -36,6 +36,7 @@ __all__ = [
     "MAX_FAILED_LOGINS",
     "SESSION_TTL",
     "TOKEN_PREFIX",
+    "TOKEN_USE_RESOLUTION",
     "account_id",
     "add_account",
     "authenticate",
@@ -61,6 +62,8 @@ LOCKOUT = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=12)
 """A console login lasts one working day."""
 TOKEN_PREFIX = "cft"
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+"""How precisely a token's ``last_used_at`` is kept."""
 
 
 def _sha256(secret: str) -> str:
@@ -386,7 +389,7 @@ def issue_token(
 
 
 def token_principal(session: Session, *, token: str, now: datetime) -> Principal:
-    """The principal of a valid API token; records when it was last used.
+    """The principal of a valid API token; records when it was last used (to the minute).
 
     Raises:
         Refused: ``bad_token`` for a malformed, unknown, wrong, revoked or expired token.
@@ -400,9 +403,11 @@ def token_principal(session: Session, *, token: str, now: datetime) -> Principal
         raise Refused("bad_token", f"令牌已撤销 token {row.id} was revoked")
     if row.expires_at <= now:
         raise Refused("bad_token", f"令牌已过期 token {row.id} has expired")
-    row.last_used_at = now
-    session.add(row)
-    session.flush()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+        # At most one write a minute per token: every request reads it, few need to write.
+        row.last_used_at = now
+        session.add(row)
+        session.flush()
     scope = TokenScope(
         token_id=row.id,
         event_types=frozenset(row.event_types),

@@ -29,7 +29,7 @@ from careflow.db.seed_accounts import DEMO_PASSWORD, seed_demo_accounts
 from careflow.db.tables import AuditEntry, Staff, Task
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
+from careflow.testing import running_worker, time_skipping_environment
 from staff_service.app import create_app
 from tests.support.inbox import wait_for_task
 
@@ -51,6 +51,21 @@ DELIVERY_REQUEST: dict[str, Any] = {
     "items": [{"category": "school_bag", "quantity": 1}],
     "purpose": "micro_wish",
 }
+
+
+@pytest.fixture(scope="module")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server per test module, instead of the session's.
+
+    These tests leave processes waiting (campaigns, deliveries, whatever the API property test
+    starts); on a shared time-skipping server those hold up the time skipping of the engine
+    tests that run later in the session. A server of their own keeps them apart.
+    """
+    env = await time_skipping_environment()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture

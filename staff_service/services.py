@@ -15,7 +15,6 @@ import structlog
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from careflow.access.audit import Attempt, record
 from careflow.access.refusals import Refused
 from careflow.errors import CareflowError
 from careflow.registry import PluginRegistry
@@ -91,38 +90,6 @@ class TemporalConnection:
                     log.warning("temporal connect failed", error=type(err).__name__)
                     raise temporal_unavailable() from err
             return self._client
-
-    async def for_attempt(
-        self,
-        engine: Engine,
-        attempt: Attempt,
-        *,
-        action: str,
-        target: str | None = None,
-        district: str | None = None,
-    ) -> Client:
-        """The client for an attempt; when there is none, audit the attempt and refuse it.
-
-        Prefer passing :meth:`client` to the action: this connects before the action's own
-        checks, so an out-of-scope attempt while Temporal is down is answered 503, not 403.
-
-        Raises:
-            Refused: ``temporal_unavailable``, after its audit row (outcome ``failed``).
-        """
-        try:
-            return await self.client()
-        except Refused as refused:
-            record(
-                engine,
-                attempt,
-                action=action,
-                outcome="failed",
-                target=target,
-                district=district,
-                reason=refused.reason,
-                message=refused.message,
-            )
-            raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,7 +131,7 @@ def _database_unavailable(err: SQLAlchemyError) -> Refused:
 
 
 def _token_caller(request: Request, found: Services, token: str) -> Caller:
-    public = token.rsplit("_", 1)[0][:32] if token.count("_") >= 2 else "token"
+    public = accounts.token_label(token)
     try:
         with session_scope(found.engine) as session:
             principal = accounts.token_principal(session, token=token, now=_now())

@@ -53,6 +53,7 @@ __all__ = [
     "revoke_token",
     "session_principal",
     "set_password",
+    "token_label",
     "token_principal",
 ]
 
@@ -388,16 +389,30 @@ def issue_token(
     return row, f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
 
+def _split_token(token: str) -> tuple[str, str] | None:
+    """(token id, secret) of a ``cft_<id>_<secret>`` string; the secret may hold ``_``."""
+    prefix, _, rest = token.partition("_")
+    token_id, _, secret = rest.partition("_")
+    if prefix != TOKEN_PREFIX or not token_id or not secret:
+        return None
+    return token_id, secret
+
+
+def token_label(token: str) -> str:
+    """What may be written down about a token someone presented: ``cft_<id>``, never more."""
+    parts = _split_token(token)
+    return f"{TOKEN_PREFIX}_{parts[0][:16]}" if parts else "token"
+
+
 def token_principal(session: Session, *, token: str, now: datetime) -> Principal:
     """The principal of a valid API token; records when it was last used (to the minute).
 
     Raises:
         Refused: ``bad_token`` for a malformed, unknown, wrong, revoked or expired token.
     """
-    prefix, _, rest = token.partition("_")
-    token_id, _, secret = rest.partition("_")
-    row = session.get(ApiToken, token_id) if prefix == TOKEN_PREFIX and secret else None
-    if row is None or not hmac.compare_digest(row.secret_hash, _sha256(secret)):
+    parts = _split_token(token)
+    row = session.get(ApiToken, parts[0]) if parts else None
+    if row is None or parts is None or not hmac.compare_digest(row.secret_hash, _sha256(parts[1])):
         raise Refused("bad_token", "无效的令牌 invalid API token")
     if row.revoked_at is not None:
         raise Refused("bad_token", f"令牌已撤销 token {row.id} was revoked")

@@ -44,9 +44,16 @@ DEMO_ADMIN = "S0001"
 """The demo registry's district admin of Wanbailin (demo account ``wanbailin-district_admin``)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server for the session."""
+    """A time-skipping test server per test module (about a second to start).
+
+    One server for the whole session carried what a module left behind into the next: a
+    process terminated while its activity ran, or left waiting with no worker, keeps the
+    server from skipping time for every later test (seen as "No completion event found").
+    Tests still end what they start (``tests.support.cleanup``) so a module's own later
+    tests are not held up either.
+    """
     env = await time_skipping_environment()
     try:
         yield env

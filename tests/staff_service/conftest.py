@@ -29,8 +29,9 @@ from careflow.db.seed_accounts import DEMO_PASSWORD, seed_demo_accounts
 from careflow.db.tables import AuditEntry, Staff, Task
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker, time_skipping_environment
+from careflow.testing import running_worker
 from staff_service.app import create_app
+from tests.support.cleanup import terminate_started
 from tests.support.inbox import wait_for_task
 
 BASE = "http://staff.test"
@@ -51,21 +52,6 @@ DELIVERY_REQUEST: dict[str, Any] = {
     "items": [{"category": "school_bag", "quantity": 1}],
     "purpose": "micro_wish",
 }
-
-
-@pytest.fixture(scope="module")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server per test module, instead of the session's.
-
-    These tests leave processes waiting (campaigns, deliveries, whatever the API property test
-    starts); on a shared time-skipping server those hold up the time skipping of the engine
-    tests that run later in the session. A server of their own keeps them apart.
-    """
-    env = await time_skipping_environment()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture
@@ -227,3 +213,5 @@ async def staff_stack(
             client=ts_env.client,
             task_queue=worker.task_queue,
         )
+    # After the worker stopped, so no activity of these processes is still running.
+    await terminate_started(ts_env.client, staff_engine)

@@ -25,6 +25,7 @@ from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.testing import running_worker
 from staff_service.app import create_app
+from tests.support.cleanup import terminate_started
 
 __all__ = [
     "AUDITOR",
@@ -128,6 +129,8 @@ async def console_stack(
             client=ts_env.client,
             task_queue=worker.task_queue,
         )
+    # After the worker stopped, so no activity of these processes is still running.
+    await terminate_started(ts_env.client, staff_engine)
 
 
 def visit_data(**changes: Any) -> dict[str, str]:

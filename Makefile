@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Re-installs when pyproject.toml changes; otherwise `make venv` is a no-op.
 STAMP := $(VENV)/.careflow-installed
 
-PACKAGES := careflow workflows activities plugins worker staff_service
+PACKAGES := careflow workflows activities plugins worker staff_service ingress
 
 .PHONY: venv run test lint bench browser
 
@@ -44,7 +44,9 @@ test: venv browser
 lint: venv
 	$(BIN)/ruff check $(PACKAGES) tests bench
 	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
 
 bench: venv
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/staff_latency.py
+	$(BIN)/python bench/ingress.py

@@ -1,8 +1,11 @@
-"""Engine overhead: N processes of K plan steps through the engine vs. N bare workflows.
+"""Engine overhead: N processes of K plan steps through the engine vs. N bare workflows, each
+with the payload codec on (AES-256-GCM, as careflow runs) and off (plain pydantic JSON).
 
-Both run the same K no-op activities on one dev server and one worker, in alternating rounds,
-so the ratio is measured under the same (shared, noisy) machine load. Target: the engine keeps
-at least 0.85 of the bare throughput at K=5, N=500.
+All four run the same K no-op activities on one dev server, in alternating rounds, so the ratios
+are measured under the same (shared, noisy) machine load: one worker per data converter, each
+on its own task queue, the codec's with a key ring made in memory for the run. Targets at K=5,
+N=500: the engine keeps at least 0.85 of the bare throughput; the codec costs under 10 % of
+the engine's throughput (codec/plain ≥ 0.90).
 
     .venv/bin/python bench/engine_overhead.py [--processes 500] [--steps 5] [--rounds 3]
 """
@@ -23,6 +26,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 
 from careflow import service
+from careflow.codec import KeyRing, codec_data_converter, generate_key, plain_data_converter
 from careflow.contract import ActivitySet, ActivityStep, CarePlugin, ProcessSpec
 from careflow.db import make_engine, upgrade
 from careflow.models import ProcessInput, StepInput, StepOutput
@@ -166,35 +170,84 @@ async def _bare_round(client: Client, tq: str, n: int, steps: int) -> float:
     return n / (time.perf_counter() - begin)
 
 
+async def _codec_alone(ring: KeyRing, registry: PluginRegistry, repeat: int = 2000) -> float:
+    """Microseconds to encrypt and decrypt one engine process's input, without Temporal."""
+    plan = registry.resolve_plan("bench.process", "wanbailin")
+    sample = {"plan": plan.model_dump(mode="json"), "request": {}, "case_ref": "b0123456789"}
+    [payload] = await plain_data_converter().encode([sample])
+    codec = codec_data_converter(ring).payload_codec
+    assert codec is not None
+    begin = time.perf_counter()
+    for _ in range(repeat):
+        await codec.decode(await codec.encode([payload]))
+    return (time.perf_counter() - begin) / repeat * 1e6
+
+
+async def _round(
+    kind: str, client: Client, registry: PluginRegistry, tq: str, n: int, steps: int
+) -> float:
+    if kind == "bare":
+        return await _bare_round(client, tq, n, steps)
+    return await _engine_round(client, registry, tq, n)
+
+
 async def main(n: int, steps: int, rounds: int) -> None:
     registry = PluginRegistry.build([engine_plugin, bench_plugin(steps)])
-    env = await local_environment()
+    ring = KeyRing([generate_key()], source="bench (in memory)")
+    env = await local_environment(data_converter=plain_data_converter())
+    clients = {
+        "plain": env.client,
+        "codec": Client(
+            env.client.service_client,
+            namespace=env.client.namespace,
+            data_converter=codec_data_converter(ring),
+        ),
+    }
+    rates: dict[tuple[str, str], list[float]] = {
+        (kind, codec): [] for kind in ("bare", "engine") for codec in clients
+    }
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)
         engine = make_engine(url)
         try:
-            async with running_worker(env.client, registry, engine=engine) as worker:
-                tq = worker.task_queue
-                await _bare_round(env.client, tq, 20, steps)  # warm-up
-                await _engine_round(env.client, registry, tq, 20)
-                bare, eng = [], []
+            async with (
+                running_worker(clients["plain"], registry, engine=engine) as plain_worker,
+                running_worker(clients["codec"], registry, engine=engine) as codec_worker,
+            ):
+                queues = {"plain": plain_worker.task_queue, "codec": codec_worker.task_queue}
+                for (kind, codec), _ in rates.items():  # warm-up
+                    await _round(kind, clients[codec], registry, queues[codec], 20, steps)
+                order = list(rates)
                 for r in range(rounds):
-                    bare.append(await _bare_round(env.client, tq, n, steps))
-                    eng.append(await _engine_round(env.client, registry, tq, n))
-                    print(
-                        f"round {r + 1}: bare {bare[-1]:.1f}/s  engine {eng[-1]:.1f}/s  "
-                        f"ratio {eng[-1] / bare[-1]:.3f}",
-                        flush=True,
-                    )
+                    line = []
+                    # Each round starts with the next kind: none always runs first or last.
+                    for kind, codec in order[r % len(order) :] + order[: r % len(order)]:
+                        got = rates[kind, codec]
+                        got.append(
+                            await _round(kind, clients[codec], registry, queues[codec], n, steps)
+                        )
+                        line.append(f"{kind}/{codec} {got[-1]:.1f}/s")
+                    print(f"round {r + 1}: " + "  ".join(line), flush=True)
         finally:
             engine.dispose()
             await env.shutdown()
-    mb, me = statistics.median(bare), statistics.median(eng)
+    per_payload = await _codec_alone(ring, registry)
+    med = {key: statistics.median(values) for key, values in rates.items()}
     print(f"\nN={n} processes, K={steps} activity steps, {rounds} rounds (medians)")
-    print(f"  bare Temporal workflows : {mb:8.1f} workflows/s")
-    print(f"  careflow engine process : {me:8.1f} processes/s")
-    print(f"  ratio engine/bare       : {me / mb:8.3f}   (target >= 0.85)")
+    for codec in clients:
+        print(f"  bare Temporal workflows, {codec:5}: {med['bare', codec]:8.1f} workflows/s")
+        print(f"  careflow engine process, {codec:5}: {med['engine', codec]:8.1f} processes/s")
+    for codec in clients:
+        ratio = med["engine", codec] / med["bare", codec]
+        print(f"  ratio engine/bare ({codec:5})     : {ratio:8.3f}   (target >= 0.85)")
+    for kind in ("engine", "bare"):
+        ratio = med[kind, "codec"] / med[kind, "plain"]
+        print(
+            f"  ratio codec/plain ({kind:6})    : {ratio:8.3f}   "
+            f"(codec costs {100 * (1 - ratio):.1f} % of throughput; target < 10 %)"
+        )
+    print(f"  codec alone: {per_payload:.1f} µs to encrypt and decrypt one process input")
 
 
 if __name__ == "__main__":

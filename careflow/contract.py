@@ -13,14 +13,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import temporalio.plugin
 from pydantic import BaseModel, Field
 
+from careflow.figures.model import FigureSpec
 from careflow.forms import form_ref
 from careflow.inputs import AreaCode, CaseRef, Code, ExternalModel
 from careflow.plan import EscalationLevel, PlanStep, StepKind, TaskTemplate
+from careflow.roles import RoleSpec
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -43,6 +46,7 @@ __all__ = [
     "HumanTaskStep",
     "PluginPart",
     "ProcessSpec",
+    "RoleSpec",
     "ScheduleSpec",
     "StateCheck",
     "StepSpec",
@@ -302,9 +306,10 @@ class EventRoute:
         start_if_absent: Start the process (signal-with-start) if it is not running.
         to_request: Builds the process request from the event when starting.
         workflow_id: Picks the receiving workflow from the event, when it is not
-            ``process_workflow_id(process, district, case_ref)``: e.g. a batch workflow that
-            holds the tasks of many cases. A pure function of the event; the workflow it names
-            must have ``signal``. Not allowed with ``start_if_absent``.
+            ``<process>-<district>-<case key of case_ref>``: e.g. a batch workflow that
+            holds the tasks of many cases. A function of the event, run by the service (which
+            may key a case with ``careflow.privacy.pseudonyms``); the workflow it names must
+            have ``signal``. Not allowed with ``start_if_absent``.
         check: Refuses an event the app database shows the process would refuse or ignore
             (see ``StateCheck``), so the sender learns it at once instead of the event being
             dropped inside the process.
@@ -381,12 +386,16 @@ class TaskType:
             :mod:`careflow.task_context`. ``None`` shows nothing beyond title and form.
         title_zh: What staff call this kind of task, for listings.
         title_en: The same in English.
+        aliases: References the form was stored under before its class moved
+            (``'workflows.delivery:DropoffForm'``): task rows and recorded histories keep
+            them, so they resolve to this task type too.
     """
 
     form: type[BaseModel]
     context: ContextView | None = None
     title_zh: str = ""
     title_en: str = ""
+    aliases: Sequence[str] = ()
 
     @property
     def form_ref(self) -> str:
@@ -410,6 +419,11 @@ class PluginPart:
     workflows: Sequence[type] = ()
     activities: Sequence[ActivitySet] = ()
     task_types: Sequence[TaskType] = ()
+    roles: Sequence[RoleSpec] = ()
+    migrations: Path | str | None = None
+    """The unit's alembic versions folder (see :attr:`CarePlugin.migrations`)."""
+    figures: Sequence[FigureSpec] = ()
+    """The unit's sections of the district report (see :attr:`CarePlugin.figures`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -425,6 +439,17 @@ class CarePlugin:
         activities: Activity classes with how to build them.
         task_types: Forms of tasks its processes open in their own code, and the context
             view of each task type (including those of its steps' forms).
+        roles: Roles it declares (``careflow.roles``); every role its steps, processes and
+            routes name must be declared by a loaded plugin.
+        migrations: The absolute path of its alembic versions folder (or, for a plugin
+            assembled from parts, one per part that owns tables): revision files whose base
+            revision revises the core's ``"0001"``, each folder on a branch label of its own
+            (``branch_labels = ("acme_visits",)``), revision ids unique among all plugins.
+            ``careflow migrate`` runs them beside the core's; a plugin that is uninstalled
+            later keeps its tables (``docs/ARCHITECTURE.md``, "Removing or upgrading a module
+            with tables").
+        figures: Sections it adds to every district's report (``careflow.figures``): the
+            dashboard, the exports and the weekly report show them. Keys unique.
     """
 
     name: str
@@ -440,6 +465,9 @@ class CarePlugin:
     workflows: Sequence[type] = ()
     activities: Sequence[ActivitySet] = ()
     task_types: Sequence[TaskType] = ()
+    roles: Sequence[RoleSpec] = ()
+    migrations: Path | str | Sequence[Path | str] | None = None
+    figures: Sequence[FigureSpec] = ()
 
     @classmethod
     def assemble(
@@ -467,7 +495,19 @@ class CarePlugin:
             workflows=tuple(x for p in parts for x in p.workflows),
             activities=tuple(x for p in parts for x in p.activities),
             task_types=tuple(x for p in parts for x in p.task_types),
+            roles=tuple(x for p in parts for x in p.roles),
+            migrations=tuple(p.migrations for p in parts if p.migrations is not None),
+            figures=tuple(x for p in parts for x in p.figures),
         )
+
+    def migration_folders(self) -> tuple[Path, ...]:
+        """The alembic versions folders this plugin declares, in declaration order."""
+        declared = self.migrations
+        if declared is None:
+            return ()
+        if isinstance(declared, str | Path):
+            return (Path(declared),)
+        return tuple(Path(folder) for folder in declared)
 
     def all_workflows(self) -> list[type]:
         """Every workflow class this plugin registers."""

@@ -43,6 +43,8 @@ __all__ = [
     "Ref",
     "RegistryRef",
     "ShortText",
+    "case_ref_problem",
+    "check_case_ref",
     "check_id",
     "registry_refs",
     "validate_external",
@@ -56,8 +58,9 @@ CODE_MAX = 64
 """Codes: process ids, district and community codes, categories, device ids."""
 REF_MAX = 32
 """Registry ids and other opaque references (``P00012``, ``D0003``, ``S0001``, ``BK-…``)."""
-CASE_REF_MAX = 64
-"""Case references: they are part of workflow ids and of every task and case record row."""
+CASE_REF_MAX = 32
+"""Case references a caller gives (start, event): short, so they cannot carry a name or an
+address; the case refs processes make from them (``<ref>.gc``) fit the 128 of the columns."""
 TEXT_MAX = 200
 """Short free text: a title, a description, a reason."""
 NOTE_MAX = 2000
@@ -78,6 +81,59 @@ _ID_RE = re.compile(_ID_PATTERN)
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
+# A case ref a caller gives: ASCII letters and digits first, then those and ``_ . -``.
+_CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_CASE_REF_RE = re.compile(_CASE_REF_PATTERN)
+# 15 or more digits in a row is (part of) an ID number 身份证号 (15 or 18 digits); 11 in a row
+# starting with 1 is a mainland mobile number. Neither belongs in an id that stays readable.
+_ID_NUMBER = re.compile(r"[0-9]{15,}")
+_MOBILE = re.compile(r"1[0-9]{10}")
+
+
+def case_ref_problem(value: str) -> str | None:
+    """What is wrong with a case ref a caller gave, or None when it is fine.
+
+    The rule of :data:`CaseRef`: 1 to :data:`CASE_REF_MAX` ASCII letters, digits and ``_ . -``
+    (a letter or digit first), and no run of digits that reads as an ID number (15 or more)
+    or a mobile number (11 starting with 1).
+    """
+    if not value:
+        return "must not be empty · 不能为空"
+    if len(value) > CASE_REF_MAX:
+        return f"at most {CASE_REF_MAX} characters · 最多 {CASE_REF_MAX} 个字符"
+    if not _CASE_REF_RE.match(value):
+        return (
+            "only ASCII letters, digits and _ . - (a letter or digit first) "
+            "· 只能包含英文字母、数字和 _ . -"
+        )
+    if _ID_NUMBER.search(value):
+        return (
+            "must not hold an ID number (15 or more digits in a row); use a registry id or a "
+            "case number · 不能包含身份证号"
+        )
+    if _MOBILE.search(value):
+        return (
+            "must not hold a mobile number (11 digits starting with 1); use a registry id or a "
+            "case number · 不能包含手机号"
+        )
+    return None
+
+
+def _case_ref(value: str) -> str:
+    problem = case_ref_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def check_case_ref(value: str, *, field: str = "case_ref") -> str:
+    """Check a case ref given outside a model (a CLI option), raising ``InputError`` naming it."""
+    problem = case_ref_problem(value)
+    if problem is not None:
+        raise InputError(field, problem)
+    return value
+
+
 def _safe_text(value: str) -> str:
     if _UNSAFE_TEXT.search(value):
         raise ValueError("text must not contain control or bidi characters")
@@ -89,9 +145,12 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX, patte
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=REF_MAX, pattern=_ID_PATTERN)]
 """An opaque reference such as a registry id."""
 CaseRef = Annotated[
-    str, StringConstraints(min_length=1, max_length=CASE_REF_MAX, pattern=_ID_PATTERN)
+    str,
+    StringConstraints(min_length=1, max_length=CASE_REF_MAX, pattern=_CASE_REF_PATTERN),
+    AfterValidator(_case_ref),
 ]
-"""A case reference (part of the workflow id)."""
+"""A case reference a caller gives (see :func:`case_ref_problem`); the service keys it into
+the workflow id (``careflow.privacy.pseudonyms``)."""
 ActorId = Ref
 """The id of a staff account or system that acts."""
 ShortText = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_safe_text)]

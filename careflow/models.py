@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 from careflow.plan import Plan
 
 __all__ = [
+    "PSEUDONYM_PATCH",
     "ActivityName",
+    "CaseKeysInput",
     "ChildStart",
     "CloseTaskInput",
     "CompleteTaskInput",
@@ -39,6 +41,11 @@ __all__ = [
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
+PSEUDONYM_PATCH = "pseudonymous-case-keys"
+"""Patch id of case keys in workflows: a process that starts under it gives its children
+keyed workflow ids, search attributes and summaries, and shows no registry id in its own
+summaries. Histories recorded before it replay as they were (registry ids in child ids)."""
+
 
 class ActivityName(StrEnum):
     """Names of the engine activities, called by name from workflows."""
@@ -50,6 +57,7 @@ class ActivityName(StrEnum):
     RECORD_CASE = "careflow.case.record"
     NOTIFY = "careflow.notify"
     RESOLVE_PLAN = "careflow.plan.resolve"
+    CASE_KEYS = "careflow.case.keys"
 
 
 class LaunchInput(BaseModel):
@@ -75,7 +83,13 @@ class TaskStatus(StrEnum):
 
 
 class ProcessContext(BaseModel):
-    """Who and where a process is for. Opaque references only, never personal data."""
+    """Who and where a process is for. Opaque references only, never names or numbers.
+
+    ``case_ref`` may be a registry id: it travels in payloads (encrypted) and is what
+    activities and plugins look the case up by. Everything that stays readable (workflow id,
+    ``CareCaseRef``, summaries, log lines) uses :attr:`visible_ref`: the keyed pseudonym
+    ``case_key`` of a process started since case keys exist, the case ref of one before.
+    """
 
     process: str
     module: str
@@ -84,6 +98,16 @@ class ProcessContext(BaseModel):
     case_ref: str = Field(description="Opaque case reference, e.g. a registry id.")
     started_by: str = Field(description="'staff:<id>', 'schedule:<id>', 'event:<type>' …")
     parent_workflow_id: str | None = None
+    case_key: str | None = Field(
+        default=None,
+        description="Keyed pseudonym of case_ref (careflow.privacy.pseudonyms); None for "
+        "processes started before case keys.",
+    )
+
+    @property
+    def visible_ref(self) -> str:
+        """What readable places show for the case: its key, else (older processes) its ref."""
+        return self.case_key or self.case_ref
 
 
 class ProcessInput(BaseModel, Generic[RequestT]):
@@ -94,6 +118,11 @@ class ProcessInput(BaseModel, Generic[RequestT]):
     request: RequestT
     carry: dict[str, Any] = Field(
         default_factory=dict, description="State carried across continue-as-new."
+    )
+    applied_events: list[str] = Field(
+        default_factory=list,
+        description="Ids of the events the process applied lately, carried across "
+        "continue-as-new so that a repeat is still ignored (workflows.runtime.events).",
     )
 
 
@@ -204,10 +233,21 @@ class NotifyInput(BaseModel):
 
 
 class ResolvePlanInput(BaseModel):
-    """Resolve the plan of a child process from the plugins the worker has loaded."""
+    """Resolve the plan of a child process from the plugins the worker has loaded.
+
+    With ``case_ref``, the activity also keys the child's case (``ChildStart.case_key``):
+    workflows never hold the pseudonym key.
+    """
 
     process: str
     district: str
+    case_ref: str | None = None
+
+
+class CaseKeysInput(BaseModel):
+    """Key case refs a workflow made (``careflow.case.keys``); the result is one key each."""
+
+    case_refs: list[str]
 
 
 class ChildStart(BaseModel):
@@ -217,17 +257,24 @@ class ChildStart(BaseModel):
     module: str
     title_zh: str
     plan: Plan
+    case_key: str | None = Field(
+        default=None, description="The key of ResolvePlanInput.case_ref, when one was given."
+    )
 
 
 def process_workflow_id(process: str, district: str, case_ref: str) -> str:
-    """The workflow id of a process: codes and an opaque reference, never personal data."""
+    """The workflow id of a process: codes and an opaque reference, never personal data.
+
+    Pass the case's visible ref (``ProcessContext.visible_ref``, a case key), never a registry
+    id; ``careflow.privacy.pseudonyms.case_workflow_ids`` keys a case ref given by a person.
+    """
     return f"{process}-{district}-{case_ref}"
 
 
 def process_summary(title_zh: str, context: ProcessContext) -> str:
-    """The Chinese static summary shown for a process in the Temporal UI."""
+    """The Chinese static summary shown for a process in the Temporal UI (its case key)."""
     where = context.district + (f"/{context.community}" if context.community else "")
-    return f"{title_zh} · {where} · 案件 {context.case_ref}"
+    return f"{title_zh} · {where} · 案件 {context.visible_ref}"
 
 
 def plan_memo(plan: Plan) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.tables import Notification
+from careflow.privacy.pseudonyms import case_key
 
 __all__ = ["NotificationAdapter", "OutboxLogAdapter", "deliver"]
 
@@ -33,8 +34,9 @@ class NotificationAdapter(Protocol):
 class OutboxLogAdapter:
     """The embedded default: logs that a notification went out; the outbox row is the record.
 
-    The log line carries only opaque references (id, template, recipient ref, district), never
-    the body, its parameters or any personal data.
+    The log line carries only opaque references (id, template, district, and the recipient as
+    a role or as its keyed pseudonym: a registry id is personal data), never the body, its
+    parameters or any personal data.
     """
 
     name: str = "outbox-log"
@@ -50,10 +52,17 @@ class OutboxLogAdapter:
             notification_id=notification.id,
             workflow_id=notification.workflow_id,
             template=notification.template,
-            recipient_ref=notification.recipient_ref,
+            recipient=_loggable(notification.recipient_ref),
             district=notification.district,
             adapter=self.name,
         )
+
+
+def _loggable(recipient_ref: str) -> str:
+    """A role recipient as it is; a person's registry id as its case key."""
+    if recipient_ref.startswith("role:"):
+        return recipient_ref
+    return case_key(recipient_ref)
 
 
 def deliver(

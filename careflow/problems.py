@@ -11,15 +11,18 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
 )
+from temporalio.converter import DataConverter
 from temporalio.exceptions import FailureError
 
 from careflow.db import crud
+from careflow.errors import CareflowError
 
 __all__ = ["PROBLEM_KINDS", "process_problem"]
 
@@ -62,7 +65,22 @@ async def _ending(handle: WorkflowHandle[Any, Any], state: str) -> dict[str, Any
     return {"state": state, "error_type": None, "message": ""}
 
 
-def _retrying(desc: WorkflowExecutionDescription) -> dict[str, Any] | None:
+async def _failure_message(failure: Failure, converter: DataConverter | None) -> str:
+    """A failure's message; an encrypted one (the codec encodes messages) decrypted first."""
+    if converter is None or not failure.HasField("encoded_attributes"):
+        return failure.message
+    copy = Failure()
+    copy.CopyFrom(failure)  # decoding works in place; the description stays as it came
+    try:
+        decoded = await converter.decode_failure(copy)
+    except CareflowError:  # e.g. a key this ring lacks: say so rather than fail the status
+        return "(encrypted with a key this client lacks)"
+    return str(getattr(decoded, "message", decoded))
+
+
+async def _retrying(
+    desc: WorkflowExecutionDescription, converter: DataConverter | None
+) -> dict[str, Any] | None:
     """A pending activity that has failed at least once: the step retrying right now."""
     for pending in desc.raw_description.pending_activities:
         if pending.attempt > 1 and pending.HasField("last_failure"):
@@ -77,7 +95,7 @@ def _retrying(desc: WorkflowExecutionDescription) -> dict[str, Any] | None:
                 "activity": pending.activity_type.name,
                 "attempt": pending.attempt,
                 "error_type": (info.type if info is not None else None) or None,
-                "message": _short(failure.message),
+                "message": _short(await _failure_message(failure, converter)),
             }
     return None
 
@@ -88,6 +106,7 @@ async def process_problem(
     engine: Engine,
     *,
     stage: str | None,
+    converter: DataConverter | None = None,
 ) -> dict[str, Any] | None:
     """What keeps a process from moving, or why it ended badly; None when all is well.
 
@@ -96,6 +115,8 @@ async def process_problem(
         desc: Its description (status, pending activities).
         engine: The app database (the case record).
         stage: Its ``CareStage``.
+        converter: The client's data converter, to decrypt a retrying step's failure
+            message (encoded by careflow's codec); without it the message is read as stored.
 
     Returns:
         ``state`` (``retrying``, ``stalled``, ``failed``, ``terminated``, ``timed_out``,
@@ -108,7 +129,7 @@ async def process_problem(
         recorded = _recorded(engine, handle.id) if stage == "failed" else None
         # The case record names the step and the database's reason; the ending adds the rest.
         return {**problem, **recorded} if recorded else problem
-    retrying = _retrying(desc)
+    retrying = await _retrying(desc, converter)
     if retrying is not None:
         return retrying
     if stage == "stalled":

@@ -28,21 +28,24 @@ from careflow.contract import (
     EventRoute,
     HumanTaskStep,
     ProcessSpec,
+    RoleSpec,
     ScheduleSpec,
     StepSpec,
     TaskType,
     WaitStep,
 )
 from careflow.errors import InputError, PluginError, format_validation_error
+from careflow.figures.model import FigureSpec
 from careflow.forms import FormRefError, check_ref, form_ref, register_forms
 from careflow.models import ActivityName
 from careflow.params import unknown_keys
 from careflow.plan import Plan
-from careflow.roles import Role
+from careflow.roles import check_role_name, register_roles
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginRegistry",
+    "check_migrations",
     "discover_plugins",
     "load_overrides",
 ]
@@ -78,6 +81,50 @@ def discover_plugins(
             raise PluginError(ep.name, f"entry point name differs from plugin name {obj.name!r}")
         plugins.append(obj)
     return plugins
+
+
+_REVISION_LINE = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']""", re.MULTILINE)
+_CORE_VERSIONS = Path(__file__).resolve().parent / "db" / "migrations" / "versions"
+
+
+def _revision_ids(folder: Path) -> list[str]:
+    """The ``revision = "..."`` ids of the revision files in ``folder`` (read, not imported)."""
+    found = []
+    for file in sorted(folder.glob("*.py")):
+        if file.name != "__init__.py":
+            match = _REVISION_LINE.search(file.read_text(encoding="utf-8"))
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+def check_migrations(plugins: Iterable[CarePlugin]) -> None:
+    """Check every declared migrations folder: absolute, present, and no revision id that the
+    core or another folder also holds (alembic would refuse the whole graph).
+
+    Raises:
+        PluginError: The first problem found, naming its plugin and folder.
+    """
+    owners = dict.fromkeys(_revision_ids(_CORE_VERSIONS), "the careflow core")
+    for plugin in plugins:
+        for folder in plugin.migration_folders():
+            where = f"migrations folder {folder}"
+            if not folder.is_absolute():
+                raise PluginError(
+                    plugin.name,
+                    f"{where} is not an absolute path (declare Path(__file__).parent / ...)",
+                )
+            if not folder.is_dir():
+                raise PluginError(plugin.name, f"{where} does not exist or is not a folder")
+            for revision in _revision_ids(folder):
+                other = owners.get(revision)
+                if other is not None:
+                    raise PluginError(
+                        plugin.name,
+                        f"{where}: revision {revision!r} is also held by {other}; "
+                        "revision ids must be unique across plugins",
+                    )
+                owners[revision] = f"plugin {plugin.name!r}"
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -147,10 +194,17 @@ class PluginRegistry:
     processes: dict[str, ProcessSpec] = field(default_factory=dict)
     owners: dict[str, CarePlugin] = field(default_factory=dict)
     routes: dict[str, EventRoute] = field(default_factory=dict)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
+    """Every declared role by name (``careflow.roles``), in load order."""
+    figures: dict[str, FigureSpec] = field(default_factory=dict)
+    """Every report section by key (``careflow.figures``), in load order."""
     overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     config_source: str | None = None
     _steps: dict[str, list[_Contribution]] = field(default_factory=dict)
     _task_types: dict[str, _Declared] = field(default_factory=dict)
+    # Old form reference -> current one (``TaskType.aliases``): rows from before a move.
+    _form_aliases: dict[str, str] = field(default_factory=dict)
+    _role_owners: dict[str, CarePlugin] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -176,6 +230,7 @@ class PluginRegistry:
         registry = cls(plugins=ordered, overrides=overrides or {}, config_source=config_source)
         registry._validate()
         register_forms(registry.forms())
+        register_roles(registry.roles.values())
         return registry
 
     @classmethod
@@ -192,6 +247,10 @@ class PluginRegistry:
     def _validate(self) -> None:
         names: set[str] = set()
         activities: dict[str, str] = {}
+        # Roles first: processes, steps and routes of any plugin may name them.
+        for plugin in self.plugins:
+            for role in plugin.roles:
+                self._add_role(plugin, role)
         for plugin in self.plugins:
             if not plugin.name or plugin.name in names:
                 raise PluginError(plugin.name, "duplicate or empty plugin name")
@@ -222,6 +281,9 @@ class PluginRegistry:
                 self._check_programme(plugin, programme)
             for schedule in plugin.schedules:
                 self._check_schedule(plugin, schedule)
+            for figure in plugin.figures:
+                self._add_figure(plugin, figure)
+        check_migrations(self.plugins)
         missing = ENGINE_ACTIVITIES - activities.keys()
         if self.processes and missing:
             raise PluginError("engine", f"engine activities not registered: {sorted(missing)}")
@@ -235,6 +297,7 @@ class PluginRegistry:
             )
         if len(set(spec.extension_points)) != len(spec.extension_points):
             raise PluginError(plugin.name, f"process {spec.id!r} repeats an extension point")
+        self._check_roles(plugin, f"process {spec.id!r} start_roles", spec.start_roles)
         try:
             spec.params_model()
         except ValidationError as err:
@@ -274,9 +337,9 @@ class PluginRegistry:
         if isinstance(step, ActivityStep) and step.activity not in activities:
             raise PluginError(plugin.name, f"{where} names unregistered activity {step.activity!r}")
         if isinstance(step, HumanTaskStep):
-            for role in [step.role, *(level.role for level in step.escalation)]:
-                if role not in Role.__members__.values():
-                    raise PluginError(plugin.name, f"{where} names unknown role {role!r}")
+            self._check_roles(plugin, where, [step.role])
+            for level in step.escalation:
+                self._check_roles(plugin, f"{where} escalation", [level.role])
             if not _is_model(step.form):
                 raise PluginError(
                     plugin.name, f"{where}: form {step.form!r} is not a pydantic model"
@@ -300,6 +363,51 @@ class PluginRegistry:
                 ) from err
         self._steps[step.process].append(_Contribution(plugin, step))
 
+    def _add_figure(self, plugin: CarePlugin, figure: FigureSpec) -> None:
+        if not isinstance(figure, FigureSpec):
+            raise PluginError(plugin.name, f"figure {figure!r} is not a careflow FigureSpec")
+        where = f"figure {figure.key!r}"
+        if not figure.key or figure.key in self.figures:
+            raise PluginError(plugin.name, f"{where}: key empty or already used")
+        if not figure.title_zh.strip():
+            raise PluginError(plugin.name, f"{where} needs a Chinese title")
+        if not callable(figure.compute):
+            raise PluginError(plugin.name, f"{where}: compute is not callable")
+        unknown = [p for p in figure.processes if p not in self.processes]
+        if unknown:
+            raise PluginError(plugin.name, f"{where} reports on unknown processes {unknown}")
+        self.figures[figure.key] = figure
+
+    def _add_role(self, plugin: CarePlugin, role: RoleSpec) -> None:
+        if not isinstance(role, RoleSpec):
+            raise PluginError(plugin.name, f"role {role!r} is not a careflow RoleSpec")
+        try:
+            check_role_name(role.name)
+        except ValueError as err:
+            raise PluginError(plugin.name, str(err)) from err
+        where = f"role {role.name!r}"
+        if not role.title_zh.strip() or not role.title_en.strip():
+            raise PluginError(plugin.name, f"{where} needs a Chinese and an English title")
+        other = self._role_owners.get(role.name)
+        if other is not None:
+            owner = "itself" if other is plugin else repr(other.name)
+            raise PluginError(
+                plugin.name, f"{where} is already declared by {owner}: a role belongs to one plugin"
+            )
+        self.roles[role.name] = role
+        self._role_owners[role.name] = plugin
+
+    def _check_roles(self, plugin: CarePlugin, where: str, roles: Iterable[str]) -> None:
+        # A role no plugin declares would open tasks nobody's grant can see.
+        for role in roles:
+            if role not in self.roles:
+                known = ", ".join(sorted(self.roles)) or "none"
+                raise PluginError(
+                    plugin.name,
+                    f"{where} names unknown role {role!r}: no loaded plugin declares it "
+                    f"(known: {known})",
+                )
+
     def _add_task_type(self, plugin: CarePlugin, task_type: TaskType) -> None:
         form = task_type.form
         if not _is_model(form):
@@ -312,6 +420,10 @@ class PluginRegistry:
             raise PluginError(plugin.name, f"{where}: {err}") from err
         if task_type.context is not None and not callable(task_type.context):
             raise PluginError(plugin.name, f"{where}: context view is not callable")
+        if ref in self._form_aliases:
+            raise PluginError(
+                plugin.name, f"{where} is already an alias of {self._form_aliases[ref]!r}"
+            )
         other = self._task_types.get(ref)
         if other is not None:
             owner = "itself" if other.plugin is plugin else repr(other.plugin.name)
@@ -320,6 +432,20 @@ class PluginRegistry:
                 f"{where} is already declared by {owner}: a form belongs to one plugin",
             )
         self._task_types[ref] = _Declared(plugin, task_type)
+        for alias in task_type.aliases:
+            self._add_form_alias(plugin, alias, ref)
+
+    def _add_form_alias(self, plugin: CarePlugin, alias: str, ref: str) -> None:
+        where = f"task type {ref!r} alias {alias!r}"
+        try:
+            check_ref(alias)
+        except FormRefError as err:
+            raise PluginError(plugin.name, f"{where}: {err}") from err
+        if alias in self._task_types or alias in self._form_aliases:
+            raise PluginError(
+                plugin.name, f"{where} is already a form reference: an alias names one form"
+            )
+        self._form_aliases[alias] = ref
 
     def _check_same_form(self, plugin: CarePlugin, form: type[BaseModel], where: str) -> None:
         declared = self._task_types[form_ref(form)].task_type.form
@@ -350,6 +476,9 @@ class PluginRegistry:
     def _add_route(self, plugin: CarePlugin, route: EventRoute) -> None:
         if route.event_type in self.routes:
             raise PluginError(plugin.name, f"event type {route.event_type!r} is already routed")
+        self._check_roles(
+            plugin, f"event route {route.event_type!r} sender_roles", route.sender_roles
+        )
         spec = self.processes.get(route.process)
         if spec is None:
             raise PluginError(
@@ -626,10 +755,14 @@ class PluginRegistry:
         Raises:
             FormRefError: ``ref`` is malformed or no loaded plugin declares it.
         """
-        declared = self._task_types.get(check_ref(ref))
+        return self._declared(ref).task_type
+
+    def _declared(self, ref: str) -> _Declared:
+        checked = check_ref(ref)
+        declared = self._task_types.get(self._form_aliases.get(checked, checked))
         if declared is None:
             raise FormRefError(f"form {ref!r} is not declared by any loaded plugin")
-        return declared.task_type
+        return declared
 
     def task_type_owner(self, ref: str) -> CarePlugin:
         """The plugin that declares the form ``ref``.
@@ -637,16 +770,21 @@ class PluginRegistry:
         Raises:
             FormRefError: ``ref`` is malformed or no loaded plugin declares it.
         """
-        self.task_type(ref)
-        return self._task_types[ref].plugin
+        return self._declared(ref).plugin
 
     def forms(self) -> dict[str, type[BaseModel]]:
-        """Every declared form by reference."""
-        return {ref: d.task_type.form for ref, d in self._task_types.items()}
+        """Every declared form by reference, and by each alias it keeps from before a move."""
+        forms = {ref: d.task_type.form for ref, d in self._task_types.items()}
+        forms.update({alias: forms[ref] for alias, ref in self._form_aliases.items()})
+        return forms
 
     def task_types(self) -> dict[str, TaskType]:
         """Every task type by form reference, in declaration order."""
         return {ref: d.task_type for ref, d in self._task_types.items()}
+
+    def role_owner(self, name: str) -> CarePlugin | None:
+        """The plugin that declares role ``name``, or ``None`` when none does."""
+        return self._role_owners.get(name)
 
     def steps_of(self, plugin: CarePlugin) -> list[StepSpec]:
         """Steps a plugin contributes (for ``careflow plugins``)."""

@@ -1,6 +1,8 @@
 """Custom search attributes supervisors filter on in the Temporal Web UI.
 
-They hold codes and opaque references only, never personal data.
+They hold codes and opaque references only, never personal data: ``CareCaseRef`` is the
+case's keyed pseudonym (``ProcessContext.visible_ref``), not its case ref, which may be a
+registry id.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def start_attributes(context: ProcessContext, *, stage: str = "started") -> Type
         SearchAttributePair(CARE_MODULE, context.module),
         SearchAttributePair(CARE_PROCESS, context.process),
         SearchAttributePair(CARE_STAGE, stage),
-        SearchAttributePair(CARE_CASE_REF, context.case_ref),
+        # The case key (a pseudonym), never the registry id the case ref may be.
+        SearchAttributePair(CARE_CASE_REF, context.visible_ref),
         SearchAttributePair(CARE_OVERDUE, False),
     ]
     if context.community:

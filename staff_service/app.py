@@ -13,6 +13,7 @@ or style, no framing. Every error is ``application/problem+json``
 (:mod:`staff_service.problems`).
 
 The console (``staff_service.console``) is added by its ``mount_console(app)``.
+The codec server (:mod:`staff_service.codec`) answers the Temporal Web UI at ``/codec``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from staff_service.api import api_router
 from staff_service.api import docs as docs_page
+from staff_service.codec import install_codec
 from staff_service.middleware import RequestContextMiddleware
 from staff_service.problems import Problem, install_problem_handlers
 from staff_service.services import ClientFactory, Services, TemporalConnection
@@ -87,6 +89,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(api_router())
+    install_codec(app, settings)  # /codec/decode, /codec/encode for the Temporal Web UI
     app.include_router(docs_page.router)
     if console and importlib.util.find_spec(CONSOLE_MODULE) is not None:
         module: Any = importlib.import_module(CONSOLE_MODULE)

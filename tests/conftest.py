@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -32,12 +33,28 @@ def only_built_in_plugins() -> Iterator[None]:
     """Every ``careflow`` command a test runs, in process or as a subprocess, loads only the
     built-in plugins (``CAREFLOW_PLUGINS``), whatever else is installed or set outside, and
     acts as ``S0001`` (``CAREFLOW_ACTOR``), the demo district admin of Wanbailin, unless the
-    test names another ``--actor``."""
+    test names another ``--actor``. Payloads are encrypted with the test-only
+    :data:`TEST_CODEC_KEYS` (``CAREFLOW_CODEC_KEYS``)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PLUGINS_ENV, built_in_names())
         patch.setenv("CAREFLOW_ACTOR", DEMO_ADMIN)
+        patch.setenv("CAREFLOW_CODEC_KEYS", TEST_CODEC_KEYS)
+        patch.setenv("CAREFLOW_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
         yield
 
+
+TEST_CODEC_KEYS = (
+    "test-only-k2:"
+    + base64.b64encode(b"careflow TEST-ONLY codec key k2!").decode()
+    + ",test-only-k1:"
+    + base64.b64encode(b"careflow TEST-ONLY codec key k1!").decode()
+)
+"""TEST ONLY, public, never a real key: the payload key ring every test (and every ``careflow``
+subprocess it runs) encrypts with, set as ``CAREFLOW_CODEC_KEYS``; ``test-only-k2`` is active."""
+
+TEST_PSEUDONYM_KEY = "Y2FyZWZsb3cgVEVTVC1PTkxZIHBzZXVkb255bSBrZXkh"  # base64 of 33 ASCII bytes
+"""TEST ONLY, public, never a real key: the secret case keys are made with in every test (and
+every ``careflow`` subprocess it runs), set as ``CAREFLOW_PSEUDONYM_KEY``."""
 
 HISTORIES = Path(__file__).parent / "histories"
 DEMO_ADMIN = "S0001"

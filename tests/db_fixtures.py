@@ -3,7 +3,8 @@
 Register it in ``tests/conftest.py`` with ``pytest_plugins = ["tests.db_fixtures"]``.
 
 Fixtures:
-    database_url: a fresh SQLite file in ``tmp_path``, migrated to head.
+    database_url: a fresh SQLite file in ``tmp_path``, migrated to the heads of the core and
+        the built-in plugins (``tests.support.plugins.BUILT_IN``).
     engine: an engine on ``database_url``.
     pg_database_url: a fresh, migrated database on the PostgreSQL server named by
         ``CAREFLOW_TEST_DATABASE_URL``, dropped afterwards; skipped when the variable is unset.
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from careflow.db.engine import make_engine
 from careflow.db.migrate import upgrade
+from tests.support.plugins import BUILT_IN
 
 __all__ = [
     "BACKENDS",
@@ -42,7 +44,7 @@ BACKENDS = ("sqlite", "postgresql")
 def database_url(tmp_path: Path) -> str:
     """A fresh SQLite database file, migrated to head."""
     url = f"sqlite:///{(tmp_path / 'db' / 'careflow.db').as_posix()}"
-    upgrade(url)
+    upgrade(url, plugins=BUILT_IN)
     return url
 
 
@@ -66,7 +68,7 @@ def pg_database_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
+        upgrade(url, plugins=BUILT_IN)
         yield url
     finally:
         with admin.connect() as connection:

@@ -26,7 +26,10 @@ from careflow.registry import PluginRegistry, discover_plugins
 from careflow.service import prepare_start
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-_BLOCK = re.compile(r"```(?:sh|bash|console)?\n(.*?)```", re.DOTALL)
+# Every fenced block, whatever its language, so a ``python`` or ``toml`` block cannot shift
+# which fences open and which close; only the shell ones hold examples.
+_BLOCK = re.compile(r"```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
+_SHELL = {"", "sh", "bash", "console"}
 _ECHO = re.compile(
     r"echo '(?P<json>\{[^']*\})'\s*\|\s*(?:\\\s*)?"
     r"careflow (?P<command>event|start) (?P<rest>[^\n]*)",
@@ -57,8 +60,10 @@ def _options(words: list[str]) -> dict[str, str]:
 def _examples() -> list[Example]:
     text = README.read_text(encoding="utf-8").replace("…", "0")
     examples: list[Example] = []
-    for block in _BLOCK.findall(text):
-        block = re.sub(r"\\\n\s*", " ", block)
+    for fence in _BLOCK.finditer(text):
+        if fence["lang"] not in _SHELL:
+            continue
+        block = re.sub(r"\\\n\s*", " ", fence["body"])
         files = {m["file"]: json.loads(m["json"]) for m in _HEREDOC.finditer(block)}
         for match in _ECHO.finditer(block):
             words = shlex.split(match["rest"])

@@ -48,6 +48,8 @@ class _ActivityInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         # Ids and names only: never the activity's arguments, which may carry personal data.
+        # A workflow id ends in its case key (careflow.privacy.pseudonyms), not a registry id;
+        # only processes started before case keys still have the case ref there.
         with structlog.contextvars.bound_contextvars(
             workflow_id=info.workflow_id,
             workflow_type=info.workflow_type,

@@ -12,9 +12,11 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from careflow.codec.check import refuse_missing_keys, ring_of
 from careflow.contract import ActivityDeps
 from careflow.db import make_engine
 from careflow.notify import NotificationAdapter, OutboxLogAdapter
@@ -23,6 +25,7 @@ from careflow.settings import Settings
 from careflow.temporal import connect
 from worker.interceptors import LogContextInterceptor
 from worker.presence import worker_presence
+from worker.readable_summaries import ReadableSummaries
 from worker.reconcile import reconcile_tasks
 
 __all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner"]
@@ -31,6 +34,9 @@ __all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner
 PASSTHROUGH_MODULES = ("careflow", "workflows", "plugins", "pydantic", "pydantic_core")
 
 log = structlog.get_logger("careflow.worker")
+
+KEY_CHECK_SAMPLE = 20
+"""How many running processes a starting worker checks for keys its ring lacks."""
 
 SWEEP_INTERVAL = timedelta(minutes=1)
 """How often a running worker closes the inbox tasks of processes that ended without it."""
@@ -70,7 +76,7 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(),
-        interceptors=[LogContextInterceptor()],
+        interceptors=[LogContextInterceptor(), ReadableSummaries()],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -91,13 +97,33 @@ def _sweeper(client: Client, engine: Engine) -> Callable[[], Awaitable[None]]:
     return sweep
 
 
+async def _check_keys(client: Client) -> None:
+    """Refuse to start without the keys the open processes need (a sample of them)."""
+    try:
+        checked = await refuse_missing_keys(client, sample=KEY_CHECK_SAMPLE)
+    except RPCError as err:
+        # Visibility cannot be listed here: the worker starts, and a missing key shows as
+        # the failing tasks' error, which names the key id.
+        log.warning("worker.key_check_skipped", error=type(err).__name__, status=err.status.name)
+        return
+    log.info(
+        "worker.keys_checked", sampled=checked.sampled, active_key=ring_of(client).active.key_id
+    )
+
+
 async def run_worker(
     settings: Settings,
     *,
     registry: PluginRegistry,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run a worker until SIGINT/SIGTERM (or ``stop``), then shut down gracefully."""
+    """Run a worker until SIGINT/SIGTERM (or ``stop``), then shut down gracefully.
+
+    Raises:
+        KeyConfigError: No codec key is configured, or running processes were encrypted with
+            a key the ring lacks (named): the worker would fail their every task, so it does
+            not start.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,6 +132,7 @@ async def run_worker(
         except (NotImplementedError, RuntimeError):  # not the main thread
             break
     client = await connect(settings)
+    await _check_keys(client)
     engine = make_engine(settings.resolved_database_url)
     with ThreadPoolExecutor(max_workers=64, thread_name_prefix="careflow-activity") as executor:
         worker = build_worker(

@@ -1,14 +1,14 @@
-"""Engine workflows: the process runtime, the shared Delivery process and the launcher."""
+"""Engine workflows: the process runtime and the launcher.
 
-from workflows.delivery import DeliveryRequest, DeliveryResult, DeliveryWorkflow
+The shared processes (Delivery, community events) live in the engine plugin's package,
+``plugins/engine/<process>/``, in the shape of every other process.
+"""
+
 from workflows.launcher import LaunchInput, ScheduledLaunchWorkflow
 from workflows.runtime import CareProcess, ProcessStatus, TaskExpired, start_process
 
 __all__ = [
     "CareProcess",
-    "DeliveryRequest",
-    "DeliveryResult",
-    "DeliveryWorkflow",
     "LaunchInput",
     "ProcessStatus",
     "ScheduledLaunchWorkflow",

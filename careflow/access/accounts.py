@@ -29,7 +29,7 @@ from careflow.db.tables import ApiToken, Area, Staff, StaffGrant, StaffSession
 from careflow.db.types import utcnow
 from careflow.errors import InputError
 from careflow.inputs import check_id
-from careflow.roles import Role
+from careflow.roles import known_roles
 
 __all__ = [
     "LOCKOUT",
@@ -85,8 +85,12 @@ def check_area(session: Session, area: str) -> str:
 
 
 def _check_role(role: str) -> str:
-    if role not in Role.__members__.values():
-        raise InputError("role", f"未知角色 unknown role {role!r} (known: {', '.join(Role)})")
+    # Roles are the loaded plugins' (careflow.roles): the CLI and the staff service build the
+    # registry before they touch accounts, so its roles are known here.
+    known = known_roles()
+    if role not in known:
+        listed = ", ".join(sorted(known)) or "none: no plugin registry is loaded"
+        raise InputError("role", f"未知角色 unknown role {role!r} (known: {listed})")
     return role
 
 

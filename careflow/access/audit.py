@@ -27,6 +27,7 @@ __all__ = [
     "AUDIT_READER_ROLES",
     "Attempt",
     "Outcome",
+    "accepted_before",
     "list_audit",
     "new_request_id",
     "record",
@@ -109,6 +110,19 @@ def record(
         reason=reason,
     )
     return row
+
+
+def accepted_before(engine: Engine, *, request_id: str, action: str) -> bool:
+    """Whether an attempt with ``request_id`` at ``action`` was accepted already (its row is
+    there): a recovery after a crash writes the row its first attempt could not."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(AuditEntry.id)
+            .where(AuditEntry.request_id == request_id, AuditEntry.action == action)
+            .where(AuditEntry.outcome == "accepted")
+            .limit(1)
+        ).first()
+    return found is not None
 
 
 def _scope_conditions(viewer: Principal) -> list[ColumnElement[bool]] | None:

@@ -12,10 +12,16 @@ import sys
 
 from careflow.cli import (
     audit_cmd,
+    cases_cmd,
+    consent_cmd,
     db_cmd,
     events_cmd,
+    ingress_cmd,
+    keys_cmd,
     plugins_cmd,
     process_cmd,
+    report_cmd,
+    retention_cmd,
     schedules_cmd,
     stack_cmd,
     staff_cmd,
@@ -29,12 +35,18 @@ for _module in (
     plugins_cmd,
     process_cmd,
     tasks_cmd,
+    cases_cmd,
     events_cmd,
     schedules_cmd,
     db_cmd,
     staff_cmd,
     audit_cmd,
+    report_cmd,
+    consent_cmd,
+    keys_cmd,
+    retention_cmd,
     stack_cmd,
+    ingress_cmd,
 ):
     _module.register(app)
 

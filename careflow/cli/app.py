@@ -26,7 +26,7 @@ import asyncio
 import functools
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,7 @@ from typer._click.globals import get_current_context
 
 import careflow.registry
 from careflow.access.refusals import Refused
+from careflow.codec.errors import CodecError
 from careflow.datadir import DATA_DIR_RULE
 from careflow.errors import InputError, PayloadError, PluginError, format_validation_error
 from careflow.logging import configure_logging
@@ -81,7 +82,7 @@ EXIT_FAILURE = 1
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a JSON input; forms need a handful."""
 _JSON_ERRORS = "careflow.json_errors"
-_SERVING_COMMANDS = frozenset({"worker", "dev", "serve"})
+_SERVING_COMMANDS = frozenset({"worker", "dev", "serve", "ingress"})
 """Commands that run until stopped and configure logging at the settings' level themselves."""
 
 P = ParamSpec("P")
@@ -284,6 +285,8 @@ def _failure(err: Exception) -> _Failure | None:
         return _Failure(EXIT_BAD_INPUT, "错误 error", format_validation_error(err), field or None)
     if isinstance(err, EnvironmentFailure):
         return _Failure(EXIT_FAILURE, "失败 failed", str(err), err.field)
+    if isinstance(err, CodecError):  # a payload under a key this ring lacks, or altered
+        return _Failure(EXIT_FAILURE, "失败 failed", str(err), "codec")
     if isinstance(err, RPCError):
         return _rpc_failure(err)
     if isinstance(err, SQLAlchemyError):
@@ -503,10 +506,23 @@ def _sqlite_file(url: str) -> Path | None:
     return None if name.startswith("file:") else Path(name).expanduser()
 
 
-def require_migrated(settings: Settings) -> None:
+def _loaded_plugins(settings: Settings) -> list[Any]:
+    """The plugins of the command's registry, else those the settings load."""
+    ctx = get_current_context(silent=True)
+    st = ctx.find_object(CliState) if ctx is not None else None
+    return list(st.registry.plugins) if st is not None else load_plugins(settings)
+
+
+def require_migrated(settings: Settings, *, plugins: Sequence[Any] | None = None) -> None:
     """Refuse to act on an app database that is missing or not migrated to this version.
 
-    Creates nothing: a SQLite file that does not exist is reported, not made.
+    Creates nothing: a SQLite file that does not exist is reported, not made. A revision the
+    database records but no loaded plugin provides (an uninstalled module's) is no problem.
+
+    Args:
+        settings: Where the database is.
+        plugins: The loaded plugins, whose migrations must have run; the command's registry's
+            (or those the settings load) when omitted.
 
     Raises:
         EnvironmentFailure: The database is missing or behind (exit 1), naming where it is.
@@ -523,7 +539,9 @@ def require_migrated(settings: Settings) -> None:
             field="database",
         )
     current = set((current_revision(url) or "").split(",")) - {""}
-    missing = set((head_revision() or "").split(",")) - {""} - current
+    if plugins is None:
+        plugins = _loaded_plugins(settings)
+    missing = set((head_revision(plugins=plugins) or "").split(",")) - {""} - current
     if missing:
         raise EnvironmentFailure(
             f"数据库未迁移 database not migrated: {where} lacks {', '.join(sorted(missing))}; "
@@ -533,18 +551,22 @@ def require_migrated(settings: Settings) -> None:
 
 
 @contextmanager
-def database(settings: Settings, *, migrated: bool = True) -> Iterator[Engine]:
+def database(
+    settings: Settings, *, migrated: bool = True, plugins: Sequence[Any] | None = None
+) -> Iterator[Engine]:
     """An engine of the app database in ``settings``, disposed when the block ends.
 
     Args:
         settings: Where the database is.
         migrated: First check it exists and is migrated (:func:`require_migrated`), so a
             command never acts on, or creates, an empty database.
+        plugins: The loaded plugins whose migrations must have run; the command's
+            registry's when omitted.
     """
     from careflow.db import make_engine
 
     if migrated:
-        require_migrated(settings)
+        require_migrated(settings, plugins=plugins)
     engine = make_engine(settings.resolved_database_url)
     try:
         yield engine

@@ -37,6 +37,7 @@ __all__ = [
     "DevServer",
     "DevServerConfig",
     "DevStackError",
+    "codec_endpoint",
     "find_temporal_binary",
     "split_address",
 ]
@@ -80,6 +81,20 @@ def split_address(address: str) -> tuple[str, int]:
             f"CAREFLOW_TEMPORAL_ADDRESS {address!r} is not host:port; the dev stack needs both"
         )
     return host.strip("[]"), int(port)
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The codec server's URL as the browser reaches it: ``http://<api host>:<port>/codec``.
+
+    A staff service bound to every address (``0.0.0.0``, ``::``) is reached on the host the
+    Web UI is served from, so the browser sends the console's cookie to the same site.
+    """
+    host = settings.api_host
+    if host in ("0.0.0.0", "::", ""):
+        host = split_address(settings.temporal_address)[0]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.api_port}/codec"
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -128,6 +143,8 @@ class DevServerConfig:
     search_attributes: Mapping[str, str] = field(default_factory=dict)
     companion_ports: tuple[tuple[str, int, str], ...] = ()
     """(host, port, setting) of the services the stack runs beside the worker."""
+    codec_endpoint: str | None = None
+    """The staff service's codec server, which the Web UI asks to decode payloads."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DevServerConfig:
@@ -144,6 +161,7 @@ class DevServerConfig:
             port=port,
             ui_port=settings.ui_port,
             companion_ports=((settings.api_host, settings.api_port, "CAREFLOW_API_PORT"),),
+            codec_endpoint=codec_endpoint(settings),
             namespace=settings.temporal_namespace,
             db_file=data_dir / "temporal.db",
             log_file=data_dir / "temporal-server.log",
@@ -176,6 +194,9 @@ class DevServerConfig:
             # The UI would otherwise fetch a news feed from the internet.
             "--ui-disable-news-fetch",
         ]
+        if self.codec_endpoint is not None:
+            # The UI decodes payloads through the staff service, for logged-in supervisors.
+            cmd += ["--ui-codec-endpoint", self.codec_endpoint]
         for name, kind in self.search_attributes.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         return cmd

@@ -1,6 +1,8 @@
 """``careflow plugins``, ``careflow processes`` and ``careflow plan``: what the plugins declare.
 
-These commands read the validated registry only; they need neither Temporal nor the database.
+These commands read the validated registry only; they need neither Temporal nor the database,
+except ``plugins check``, which asks Temporal about running plans and, when the app database
+exists, lists the migrations no loaded plugin provides.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import typer
 
 from careflow.areas import DISTRICTS, district_title
 from careflow.cli.app import (
+    _sqlite_file,
     cli_errors,
     echo_json,
     echo_lines,
@@ -61,6 +64,9 @@ def describe_plugin(plugin: CarePlugin) -> dict[str, Any]:
         "title_en": plugin.title_en,
         "order": plugin.order,
         "processes": [spec.id for spec in plugin.processes],
+        "roles": [
+            {"name": r.name, "title_zh": r.title_zh, "title_en": r.title_en} for r in plugin.roles
+        ],
         "steps": [_describe_step(plugin, step) for step in plugin.steps],
         "schedules": [
             {
@@ -119,6 +125,9 @@ def _plugin_lines(info: dict[str, Any]) -> list[str]:
         f"■ {info['name']} {info['version']} · {info['title_zh']} ({info['title_en']})",
         f"  流程 processes: {', '.join(info['processes']) or '-'}",
     ]
+    if info["roles"]:
+        roles = ", ".join(f"{r['name']} {r['title_zh']} ({r['title_en']})" for r in info["roles"])
+        lines.append(f"  角色 roles: {roles}")
     for step in info["steps"]:
         where = ", ".join(step["districts"]) or "全部 all districts"
         lines.append(
@@ -232,12 +241,57 @@ async def _dependencies(st: Any) -> list[PluginDependency]:
         return await plugin_dependencies(client, st.registry)
 
 
+def orphaned_migrations(st: Any) -> list[str] | None:
+    """Revisions the app database records that no loaded plugin provides (an uninstalled
+    module's, whose tables are kept); none when there is no database yet, None when it
+    cannot be reached."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from careflow.db.migrate import orphaned_revisions
+
+    url = st.settings.resolved_database_url
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        return []  # nothing recorded; and never create a database just to look into it
+    try:
+        return orphaned_revisions(url, plugins=st.registry.plugins)
+    except SQLAlchemyError:
+        return None
+
+
+def _orphan_lines(orphaned: list[str] | None) -> list[str]:
+    from careflow.db.migrate import orphan_message
+
+    if orphaned is None:
+        return ["迁移未检查 migrations not checked: the app database cannot be reached"]
+    return [f"■ {orphan_message(revision)}" for revision in orphaned]
+
+
 @cli_errors
 def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Running processes per plugin version their plans froze; exit 1 if a plugin is missing."""
-    deps = run_async(_dependencies(state(ctx)))
+    """Running processes per plugin version their plans froze; exit 1 if a plugin is missing.
+
+    Also lists migration revisions the database records that no loaded plugin provides (a
+    module uninstalled: its tables are kept); those do not change the exit status.
+    """
+    st = state(ctx)
+    deps = run_async(_dependencies(st))
+    orphaned = orphaned_migrations(st)
     if as_json:
-        echo_json([{**d.model_dump(mode="json"), "missing": d.missing} for d in deps])
+        # One list, as before: running plans, then one entry per orphaned migration.
+        echo_json(
+            [{"kind": "running", **d.model_dump(mode="json"), "missing": d.missing} for d in deps]
+            + [
+                {
+                    "kind": "orphaned_migration",
+                    "plugin": None,
+                    "revision": revision,
+                    "missing": False,
+                    "workflow_ids": [],
+                }
+                for revision in orphaned or []
+            ]
+        )
     else:
         lines = [] if deps else ["没有运行中的流程 no running processes"]
         for d in deps:
@@ -251,7 +305,7 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 f"■ {d.plugin} {d.plan_version} · {status} · {len(d.workflow_ids)} running"
             )
             lines += workflow_id_lines(d.workflow_ids)
-        echo_lines(lines)
+        echo_lines(lines + _orphan_lines(orphaned))
     if any(d.missing for d in deps):
         raise typer.Exit(1)
 

@@ -1,4 +1,8 @@
-"""``careflow start`` and ``careflow status``: start a process, see where it stands."""
+"""``careflow start`` and ``careflow status``: start a process, see where it stands.
+
+``status`` shows the person a process is about masked (:mod:`careflow.privacy.masking`);
+``--unmask --reason`` shows them in full for that one output through the audited action.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,15 @@ from careflow.cli.app import (
     state,
     temporal_client,
 )
+from careflow.cli.tasks_cmd import context_lines, unmasked_line
+from careflow.errors import InputError
 from careflow.localtime import local_minute
 from careflow.service import (
     StartedProcess,
     prepare_start,
     process_status,
 )
+from careflow.task_context import ContextItem
 
 __all__ = ["register", "start", "status"]
 
@@ -50,7 +57,13 @@ def start(
     ],
     community: Annotated[str | None, typer.Option(help="Community code.")] = None,
     case_ref: Annotated[
-        str | None, typer.Option("--case-ref", help="Opaque case reference (default: new).")
+        str | None,
+        typer.Option(
+            "--case-ref",
+            help="Opaque case reference (default: new): a registry id or case number, at most "
+            "32 ASCII letters, digits and _ . -, no ID or phone number. The workflow id holds "
+            "its key.",
+        ),
     ] = None,
     actor: ActorOption = None,
     as_json: JsonOption = False,
@@ -99,17 +112,50 @@ def start(
     typer.echo(started.workflow_id)
     typer.echo(
         f"已启动 started {started.process} · {started.district} · 案件 case {started.case_ref} "
-        f"· {started.steps} extension steps",
+        f"(化名 key {started.case_key}) · {started.steps} extension steps",
         err=True,
     )
 
 
-async def _status(st: CliState, workflow_id: str) -> dict[str, Any]:
+async def _status(
+    st: CliState, workflow_id: str, *, unmask_as: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    """The process's status and the person it is about: masked, or with ``unmask_as`` (an
+    account id) in clear as far as that account may see (audited ``process.unmask``)."""
     with database(st.settings) as engine:
         async with temporal_client(st.settings) as client:
-            return await process_status(
+            info = await process_status(
                 client, engine, workflow_id=workflow_id, registry=st.registry
             )
+        if unmask_as is None:
+            view = actions.subject_of_process(engine, None, workflow_id=workflow_id)
+            info["subject"] = None if view is None else _subject(view)
+        else:
+            attempt = cli_attempt(engine, unmask_as, action="process.unmask")
+            unmasked = actions.unmask_process(
+                engine, attempt, workflow_id=workflow_id, reason=reason
+            )
+            info["subject"] = _subject(unmasked)
+    return info
+
+
+def _subject(view: actions.RecordView) -> dict[str, Any]:
+    return {
+        "items": [item.model_dump(mode="json") for item in view.items],
+        "clear": sorted(view.clear),
+        "request_id": view.request_id,
+    }
+
+
+def _subject_lines(subject: dict[str, Any] | None) -> list[str]:
+    """The person the process is about (masked unless this output unmasked them)."""
+    if not subject:
+        return []
+    lines = ["  服务对象 person:"]
+    if subject.get("request_id"):
+        lines.append("  " + unmasked_line(subject["request_id"]))
+    items = [ContextItem.model_validate(item) for item in subject["items"]]
+    return lines + ["  " + line for line in context_lines(items)]
 
 
 def _status_lines(info: dict[str, Any]) -> list[str]:
@@ -118,10 +164,13 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
         where += f"/{info['community']}"
     lines = [
         f"流程 workflow: {info['workflow_id']}",
+        f"  案件 case: {info.get('case_ref') or '-'}"
+        + (f" · 化名 key {info['case_key']}" if info.get("case_key") else ""),
         f"  状态 status: {info['status']} · 阶段 stage: {info['stage'] or '-'}"
         + (" · 已逾期 OVERDUE" if info.get("overdue") else ""),
         f"  流程 process: {info['process'] or '-'} · 区 district: {where}",
     ]
+    lines += _subject_lines(info.get("subject"))
     problem = info.get("problem")
     if problem:
         where_ = problem.get("step_key") or problem.get("activity") or "-"
@@ -164,10 +213,30 @@ def _event_lines(info: dict[str, Any]) -> list[str]:
 def status(
     ctx: typer.Context,
     workflow_id: Annotated[str, typer.Argument(help="Workflow id printed by `careflow start`.")],
+    actor: ActorOption = None,
+    unmask: Annotated[
+        bool,
+        typer.Option(
+            "--unmask",
+            help="Show the person the process is about in full, as far as your account's "
+            "grants allow (needs --reason; audited as process.unmask).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why you need to see them in full (with --unmask)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a process: stage, open tasks, plan · 流程状态."""
-    info = run_async(_status(state(ctx), workflow_id))
+    """Show a process: stage, the person it is about (masked), open tasks, plan · 流程状态.
+
+    The person's name, ID number, phone and address are masked; --unmask --reason "..." shows
+    them in full for this one output to your account (--actor or CAREFLOW_ACTOR).
+    """
+    if reason is not None and not unmask:
+        raise InputError("reason", "--reason goes with --unmask · 理由需与 --unmask 同用")
+    unmask_as = require_actor(actor) if unmask else None
+    info = run_async(_status(state(ctx), workflow_id, unmask_as=unmask_as, reason=reason))
     if as_json:
         echo_json(info)
         return

@@ -28,12 +28,16 @@ from careflow.cli.app import (
 )
 from careflow.cli.db_cmd import migrate_database, seed_database
 from careflow.cli.devserver import DevServer, DevServerConfig, DevStackError
+from careflow.cli.keys_cmd import ensure_key_file
 from careflow.cli.schedules_cmd import sync_report_lines
+from careflow.codec.keys import key_file_path, load_key_ring
 from careflow.companions import load_service
 from careflow.db.seed_accounts import DEMO_PASSWORD
 from careflow.errors import InputError
 from careflow.logging import configure_logging
+from careflow.privacy.pseudonyms import ensure_dev_pseudonym_key
 from careflow.service import missing_plugins, sync_schedules
+from plugins.privacy.namespace import check_namespace, limit_namespace_retention
 
 __all__ = ["dev", "register", "run_stack", "serve", "worker"]
 
@@ -59,6 +63,16 @@ async def _refuse_missing_plugins(st: CliState, allowed: frozenset[str]) -> None
         )
 
 
+async def _warn_history_retention(st: CliState) -> None:
+    """Warn (not refuse: see ``plugins.privacy.namespace``) when Temporal keeps closed
+    histories longer than the app keeps their data."""
+    async with temporal_client(st.settings) as client:
+        checked = await check_namespace(client, st.registry)
+    if not checked.ok:
+        log.warning("worker.history_retention_too_long", namespace=checked.namespace)
+        typer.echo(f"警告 warning: {checked.message}", err=True)
+
+
 @cli_errors
 def worker(
     ctx: typer.Context,
@@ -75,9 +89,10 @@ def worker(
 
     st = state(ctx)
     _configure_logging(st)
-    migrate_database(st.settings)
+    migrate_database(st.settings, plugins=st.registry.plugins)
     with temporal_reachable(st.settings):
         run_async(_refuse_missing_plugins(st, frozenset(allow_missing or ())))
+        run_async(_warn_history_retention(st))
         run_async(run_worker(st.settings, registry=st.registry))
 
 
@@ -98,12 +113,19 @@ async def _watch(server: DevServer, stop: asyncio.Event) -> None:
         await asyncio.sleep(1.0)
 
 
+def _key_line(st: CliState) -> str:
+    """Where the payload keys come from and which one encrypts (ids only)."""
+    ring = load_key_ring(st.settings)
+    return f"active {ring.active.key_id} of {len(ring)} · {ring.source}"
+
+
 def _banner(
     st: CliState,
     config: DevServerConfig,
     seeded: dict[str, Any],
     report: dict[str, list[str]],
     console_url: str,
+    ingress_line: str = "关闭 off",
 ) -> list[str]:
     if seeded["skipped"]:
         seed_line = f"已有数据 kept ({seeded['reason']})"
@@ -111,7 +133,8 @@ def _banner(
         seed_line = f"已写入 seeded {sum(seeded['counts'].values())} rows"
     return [
         "careflow 开发环境已启动 · dev stack is up",
-        f"  Temporal Web UI 界面:  {config.ui_url}",
+        f"  Temporal Web UI 界面:  {config.ui_url}  (登录控制台后可解密 decoded after a console "
+        f"login as auditor or city admin; codec {config.codec_endpoint})",
         f"  员工控制台 console:     {console_url}  (API {console_url}/api/v1 · {console_url}/docs)",
         f"  演示账号 demo accounts: <区域 area>-<角色 role>, 密码 password {DEMO_PASSWORD}",
         "      e.g. wanbailin.wanghua.jiusi-grid_worker · wanbailin.wanghua.jiusi-community_staff",
@@ -121,7 +144,9 @@ def _banner(
         f"  流程状态 state:         {config.db_file} (重启后继续 processes resume after restart)",
         f"  服务器日志 server log:  {config.log_file}",
         f"  数据库 database:        {redacted_url(st.settings.resolved_database_url)}",
+        f"  加密密钥 payload keys:  {_key_line(st)}",
         f"  演示数据 demo registry: {seed_line}",
+        f"  设备接入 MQTT ingress:  {ingress_line}",
         *("  " + line for line in sync_report_lines(report)),
         "  按 Ctrl-C 停止 · press Ctrl-C to stop",
     ]
@@ -136,22 +161,32 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
     Raises:
         DevStackError: The server could not start, or died while the worker ran.
     """
+    from ingress.dev import start_dev_ingress
     from worker.main import run_worker
 
     run_staff_service = load_service("staff")
+    made = ensure_key_file(st.settings)
+    if made is not None:
+        # First run: a local key, so nothing is ever written to Temporal in clear.
+        log.info("dev.key_created", key_id=made.active.key_id, path=str(key_file_path(st.settings)))
+    ensure_dev_pseudonym_key(st.settings)  # case keys: a local, never-rotated secret
     stop = asyncio.Event()
     _stop_on_signals(stop)
     server = DevServer(config)
     server.start()
     log.info("dev.server_started", pid=server.pid, address=f"{config.host}:{config.port}")
     service: asyncio.Task[None] | None = None
+    ingress: asyncio.Task[None] | None = None
     try:
         if not await server.wait_ready(stop=stop):
             return
-        seeded = await asyncio.to_thread(seed_database, st.settings)
+        seeded = await asyncio.to_thread(seed_database, st.settings, plugins=st.registry.plugins)
         if stop.is_set():
             return
         async with temporal_client(st.settings) as client:
+            # The dev namespace is ours: it keeps histories no longer than the app keeps data.
+            fitted = await limit_namespace_retention(client, st.registry)
+            log.info("dev.history_retention", ok=fitted.ok, retention=str(fitted.retention))
             report = await sync_schedules(client, st.registry, task_queue=st.settings.task_queue)
             urls: list[str] = []
             up = asyncio.Event()
@@ -171,7 +206,11 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
                 listening.cancel()
                 await service  # it failed to start: raise its error
                 return
-            echo_lines(_banner(st, config, seeded, report, urls[0]))
+            # The ingress runs when a broker answers; without one the stack says so and goes on.
+            ingress_line, ingress = await start_dev_ingress(
+                st.settings, st.registry, client=client, stop=stop
+            )
+            echo_lines(_banner(st, config, seeded, report, urls[0], ingress_line))
             watchdog = asyncio.create_task(_watch(server, stop))
             try:
                 await run_worker(st.settings, registry=st.registry, stop=stop)
@@ -179,6 +218,8 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
                 watchdog.cancel()
                 stop.set()
                 await service
+                if ingress is not None:
+                    await ingress
         if server.exited() is not None:
             raise DevStackError(
                 f"Temporal dev server stopped unexpectedly; see {config.log_file}:\n"
@@ -188,6 +229,9 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
         if service is not None and not service.done():
             stop.set()
             await asyncio.wait({service}, timeout=15)
+        if ingress is not None and not ingress.done():
+            stop.set()
+            await asyncio.wait({ingress}, timeout=15)
         status = await asyncio.to_thread(server.stop)
         log.info("dev.server_stopped", status=status)
 
@@ -202,7 +246,7 @@ def serve(ctx: typer.Context) -> None:
     st = state(ctx)
     run_staff_service = load_service("staff")
     _configure_logging(st)
-    require_migrated(st.settings)
+    require_migrated(st.settings, plugins=st.registry.plugins)
     stop = asyncio.Event()
 
     async def main() -> None:

@@ -20,7 +20,7 @@ from careflow.cli.app import cli_errors, database, echo_json, echo_lines, state
 from careflow.db.engine import session_scope
 from careflow.errors import InputError
 from careflow.localtime import local_minute
-from careflow.roles import ROLE_TITLES, Role
+from careflow.roles import role_spec
 
 __all__ = ["register"]
 
@@ -173,6 +173,12 @@ def passwd(
     typer.echo(f"已设置密码 password set for {staff_id}")
 
 
+def _grant_label(grant: str) -> str:
+    """``grid_worker@<area> 网格员``; a role no loaded plugin declares shows its code only."""
+    spec = role_spec(grant.split("@")[0])
+    return f"{grant} {spec.title_zh}" if spec is not None else grant
+
+
 @cli_errors
 def list_(
     ctx: typer.Context,
@@ -197,9 +203,7 @@ def list_(
         return
     lines = []
     for row in rows:
-        titles = ", ".join(
-            f"{g} {ROLE_TITLES.get(Role(g.split('@')[0]), '')}".strip() for g in row["grants"]
-        )
+        titles = ", ".join(_grant_label(g) for g in row["grants"])
         off = "" if row["active"] else " 已停用 disabled"
         lines.append(f"{row['staff_id']} {row['username']} [{row['kind']}{off}] {titles or '-'}")
     echo_lines(lines or ["没有账号 no accounts"])

@@ -1,4 +1,9 @@
-"""``careflow tasks`` and ``careflow task complete``: the staff inbox 工单 from the command line.
+"""``careflow tasks``, ``careflow task show`` and ``careflow task complete``: the staff inbox 工单
+from the command line.
+
+``task show`` prints a task's context with personal data masked (:mod:`careflow.privacy.
+masking`), like the console and the API; ``--unmask --reason`` shows it in full for that one
+output through the same audited action (:mod:`careflow.access.actions.unmask`).
 
 The task table is the read model of the inbox; the process workflow is the source of truth, so
 completing a task goes through its ``complete_task`` Update, whose validator has the last word.
@@ -16,7 +21,7 @@ from sqlmodel import Session
 
 from careflow.access import Attempt, actions
 from careflow.access.accounts import account_id, load_principal
-from careflow.access.actions import Completion
+from careflow.access.actions import Completion, TaskDetail
 from careflow.cli.acting import ActorOption, cli_attempt, connector, require_actor
 from careflow.cli.app import (
     CliState,
@@ -30,11 +35,23 @@ from careflow.cli.app import (
 )
 from careflow.db import Task
 from careflow.errors import InputError
+from careflow.inputs import check_id
 from careflow.localtime import local_minute
 from careflow.models import TaskStatus
-from careflow.roles import ROLE_TITLES, Role
+from careflow.registry import PluginRegistry
+from careflow.roles import role_spec
+from careflow.task_context import ContextItem, task_context
 
-__all__ = ["TaskView", "complete", "describe_task", "register", "tasks"]
+__all__ = [
+    "TaskView",
+    "complete",
+    "context_lines",
+    "describe_task",
+    "register",
+    "show",
+    "tasks",
+    "unmasked_line",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
@@ -47,12 +64,12 @@ class TaskView(StrEnum):
     OVERDUE = "overdue"
 
 
-def _check_role(role: str) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        known = ", ".join(r.value for r in Role)
-        raise InputError("role", f"unknown role {role!r} (known: {known})") from None
+def _check_role(registry: PluginRegistry, role: str) -> str:
+    # The loaded plugins declare the roles (careflow.roles), so a module's own role is known.
+    if role not in registry.roles:
+        known = ", ".join(sorted(registry.roles))
+        raise InputError("role", f"未知角色 unknown role {role!r} (known: {known})")
+    return role
 
 
 def describe_task(task: Task, *, now: datetime) -> dict[str, Any]:
@@ -93,7 +110,8 @@ def _form_summary(schema: dict[str, Any]) -> str:
 
 def _task_lines(info: dict[str, Any]) -> list[str]:
     role = info["role"]
-    role_zh = ROLE_TITLES.get(Role(role), "") if role in Role.__members__.values() else ""
+    spec = role_spec(role)
+    role_zh = spec.title_zh if spec is not None else ""
     where = info["district"] + (f"/{info['community']}" if info["community"] else "")
     overdue = " 逾期 OVERDUE" if info["overdue"] else ""
     return [
@@ -137,7 +155,7 @@ def tasks(
     """
     st = state(ctx)
     if role is not None:
-        _check_role(role)
+        _check_role(st.registry, role)
     if district is not None:
         st.registry.check_district(district)
     if process is not None:
@@ -209,7 +227,7 @@ def complete(
     data = read_json(data_file, field="data")
     actor_id = require_actor(actor)
     if role is not None:
-        _check_role(role)
+        _check_role(st.registry, role)
     with database(st.settings) as engine:
         attempt = cli_attempt(engine, actor_id, action="task.complete")
         done = run_async(_complete(st, engine, attempt, task_id=task_id, data=data, role=role))
@@ -226,9 +244,112 @@ def complete(
     )
 
 
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def context_lines(items: list[ContextItem]) -> list[str]:
+    """The context items of a task or record, one line each (values as given: masked or not)."""
+    return [f"  {i.label_zh} {i.label_en}: {_value_text(i.value)}" for i in items]
+
+
+def unmasked_line(request_id: str) -> str:
+    """What an unmask's output says about itself."""
+    return (
+        f"  已显示完整信息：仅本次输出，已记入审计（请求 {request_id}）"
+        " shown in full for this output only; recorded in the audit trail"
+    )
+
+
+def _operator_view(st: CliState, engine: Engine, task_id: str) -> TaskDetail:
+    """The task as the operator holding the database sees it: masked, nothing to audit."""
+    with Session(engine) as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise InputError("task_id", f"no task {task_id!r} · 没有这个工单")
+        context = task_context(st.registry, session, task, unmasked=False)
+    now = datetime.now(UTC)
+    due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=UTC)
+    return TaskDetail(
+        task=task,
+        context=context,
+        may_complete=False,
+        unmasked=False,
+        overdue=task.status == TaskStatus.OPEN and (task.overdue or due < now),
+    )
+
+
+@cli_errors
+def show(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(help="Task id from `careflow tasks`.")],
+    actor: ActorOption = None,
+    unmask: Annotated[
+        bool,
+        typer.Option(
+            "--unmask",
+            help="Show the task's personal data in full, as far as your grants allow "
+            "(needs --reason; audited as task.unmask).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why you need to see it in full (with --unmask)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a task with its context, personal data masked · 工单详情.
+
+    With an account (--actor or CAREFLOW_ACTOR) the task is shown as that account may see it
+    (audited as task.view); without one, as the operator holding the database sees it. Names,
+    phones, ID numbers, addresses and health readings are masked; --unmask --reason "..."
+    shows them in full for this one output, as far as the account's grants allow.
+    """
+    st = state(ctx)
+    check_id("task_id", task_id, max_length=255)
+    if reason is not None and not unmask:
+        raise InputError("reason", "--reason goes with --unmask · 理由需与 --unmask 同用")
+    with database(st.settings) as engine:
+        attempt: Attempt | None = None
+        if unmask:
+            attempt = cli_attempt(engine, require_actor(actor), action="task.unmask")
+            detail = actions.unmask_task(
+                engine, st.registry, attempt, task_id=task_id, reason=reason
+            )
+        elif actor is not None:
+            attempt = cli_attempt(engine, require_actor(actor), action="task.view")
+            detail = actions.view_task(engine, st.registry, attempt, task_id=task_id)
+        else:
+            detail = _operator_view(st, engine, task_id)
+    info = describe_task(detail.task, now=datetime.now(UTC))
+    if as_json:
+        echo_json(
+            {
+                **info,
+                "context": [item.model_dump(mode="json") for item in detail.context],
+                "may_complete": detail.may_complete,
+                "unmasked": detail.unmasked,
+                "clear": sorted(detail.clear),
+                "request_id": attempt.request_id if attempt is not None else None,
+            }
+        )
+        return
+    lines = _task_lines(info)
+    if detail.unmasked and attempt is not None:
+        lines.append(unmasked_line(attempt.request_id))
+    lines.append("  上下文 context:" if detail.context else "  上下文 context: -")
+    lines += ["  " + line for line in context_lines(detail.context)]
+    echo_lines(lines)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``: ``tasks`` and the ``task`` group."""
     app.command("tasks")(tasks)
     task_app = typer.Typer(help="Act on one task · 工单操作.", no_args_is_help=True)
+    task_app.command("show")(show)
     task_app.command("complete")(complete)
     app.add_typer(task_app, name="task")

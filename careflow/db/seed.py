@@ -11,12 +11,13 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, select
 
 from careflow.areas import DISTRICTS
 from careflow.db.crud import registry_is_empty
 from careflow.db.tables import (
     Area,
+    Consent,
     Donor,
     FamilyDoctorContract,
     Guardian,
@@ -28,9 +29,15 @@ from careflow.db.tables import (
     Staff,
     Volunteer,
 )
-from careflow.roles import Role
 
-__all__ = ["DEMO_AREAS", "REFERENCE_DATE", "SeedSummary", "seed_demo"]
+__all__ = [
+    "DEMO_AREAS",
+    "DEMO_CONSENT_COMMUNITY",
+    "REFERENCE_DATE",
+    "SeedSummary",
+    "demo_child_without_consent",
+    "seed_demo",
+]
 
 REFERENCE_DATE = date(2026, 1, 1)
 """Ages are computed at this date, not today, so that a seed always gives the same rows."""
@@ -161,6 +168,14 @@ DEMO_AREAS: dict[str, tuple[_Street, ...]] = {
         ),
     ),
 }
+
+DEMO_CONSENT_COMMUNITY = "wanbailin.wanghua.jiusi"
+"""Where the demo's one child without any consent lives (see :func:`demo_child_without_consent`)."""
+# Purposes every other demo child has a guardian's consent for, and the elders' own one. The
+# codes are careflow.privacy.consent's; the seed stays below the privacy module.
+_CHILD_PURPOSES = ("microwish", "classroom", "childcare_place")
+_ELDER_PURPOSES = ("health_monitoring",)
+_SEED_REQUEST = "seed"
 
 ELDERS = 350
 CHILDREN = 150
@@ -581,13 +596,13 @@ class _Builder:
         rows: list[SQLModel] = []
         doctors: dict[str, str] = {}
 
-        def member(role: Role, district: str, community: str | None = None) -> str:
+        def member(role: str, district: str, community: str | None = None) -> str:
             staff_id = self.next_id("S", 4)
             rows.append(
                 Staff(
                     id=staff_id,
                     name=self.fake.name(),
-                    role=role.value,
+                    role=role,
                     district_code=district,
                     community_code=community,
                     # A fixed time, so the same seed gives the same rows.
@@ -597,18 +612,128 @@ class _Builder:
             return staff_id
 
         for district in DEMO_AREAS:
-            member(Role.DISTRICT_ADMIN, district)
-            member(Role.CHARITY_OFFICER, district)
-            member(Role.HOSPITAL, district)
-            member(Role.LAWYER, district)
-            member(Role.AUDITOR, district)
+            member("district_admin", district)
+            member("charity_officer", district)
+            member("hospital", district)
+            member("lawyer", district)
+            member("auditor", district)
             for street, _zh in self.streets[district]:
-                doctors[street] = member(Role.DOCTOR, district)
+                doctors[street] = member("doctor", district)
             for community in (c for c in self.communities if c.district == district):
-                member(Role.GRID_WORKER, district, community.code)
-                member(Role.COMMUNITY_STAFF, district, community.code)
+                member("grid_worker", district, community.code)
+                member("community_staff", district, community.code)
         self.add(rows, "staff")
         return doctors
+
+    def consents(self) -> None:
+        """A guardian's consent for every child and purpose, the elders' own for health
+        monitoring: signed on the reference date, recorded by the district admin. Uses no
+        randomness, so adding it changed no other seeded row."""
+        admins = {
+            s.district_code: s.id
+            for s in self.session.exec(select(Staff).where(Staff.role == "district_admin"))
+        }
+        at = datetime.combine(REFERENCE_DATE, time(), tzinfo=UTC)
+        # The consenting guardian: the mother, else the father, else a grandparent.
+        order = {"mother": 0, "father": 1}
+        first: dict[str, Guardian] = {}
+        links = self.session.exec(select(Guardian).order_by(col(Guardian.guardian_id))).all()
+        for link in links:
+            held = first.get(link.child_id)
+            if held is None or order.get(link.relation, 2) < order.get(held.relation, 2):
+                first[link.child_id] = link
+        rows: list[SQLModel] = []
+        people = self.session.exec(select(Person).order_by(col(Person.id))).all()
+        for person in people:
+            district = person.community_code.split(".", 1)[0]
+            if person.kind == "child" and person.id in first:
+                link = first[person.id]
+                grants = [(p, link.guardian_id, link.relation) for p in _CHILD_PURPOSES]
+            elif person.kind == "elder":
+                grants = [(p, person.id, "self") for p in _ELDER_PURPOSES]
+            else:
+                continue
+            for purpose, granter, relation in grants:
+                rows.append(
+                    Consent(
+                        subject_id=person.id,
+                        purpose=purpose,
+                        granted_by_id=granter,
+                        relation=relation,
+                        granted_on=REFERENCE_DATE,
+                        recorded_by=admins.get(district, "seed"),
+                        recorded_at=at,
+                        evidence_ref=f"DEMO-{person.id}-{purpose}",
+                        request_id=_SEED_REQUEST,
+                    )
+                )
+        self.add(rows, "consent")
+
+    def child_without_consent(self, seed: int) -> None:
+        """One more child, two years old, in a family of 九四社区 and with no consent at all,
+        so that a demo user sees each process refuse to use a child's data without it.
+
+        Made after every other row, from a generator of its own: no other row changed.
+        """
+        # A family that is not low-income: campaigns for low-income households (micro-wish)
+        # do not select the child by themselves, so their demo counts stay as they were.
+        sibling = self.session.exec(
+            select(Person)
+            .join(Guardian, col(Guardian.child_id) == col(Person.id))
+            .where(
+                Person.kind == "child",
+                Person.community_code == DEMO_CONSENT_COMMUNITY,
+                col(Person.low_income).is_(False),
+            )
+            .order_by(col(Person.id))
+        ).first()
+        if sibling is None:
+            return
+        fake = _Faker(random.Random(seed * 1000 + 14))
+        fake._serial = 9998  # far from the serials of the main generator's ID numbers
+        birth = REFERENCE_DATE - timedelta(days=2 * 365 + 100)
+        child = Person(
+            id=self.next_id("P", 5),
+            kind="child",
+            name=fake.name(),
+            id_number=fake.id_number(birth),
+            phone=None,
+            address=sibling.address,
+            gender="F",
+            birth_date=birth,
+            community_code=sibling.community_code,
+            low_income=sibling.low_income,
+        )
+        self.add([child], "person")
+        membership = self.session.exec(
+            select(HouseholdMember).where(HouseholdMember.person_id == sibling.id)
+        ).first()
+        if membership is not None:
+            self.add(
+                [
+                    HouseholdMember(
+                        household_id=membership.household_id, person_id=child.id, relation="child"
+                    )
+                ],
+                "household_member",
+            )
+        links = self.session.exec(
+            select(Guardian)
+            .where(Guardian.child_id == sibling.id)
+            .order_by(col(Guardian.guardian_id))
+        ).all()
+        self.add(
+            [
+                Guardian(
+                    child_id=child.id,
+                    guardian_id=g.guardian_id,
+                    relation=g.relation,
+                    authorised_pickup=g.authorised_pickup,
+                )
+                for g in links
+            ],
+            "guardian",
+        )
 
     def family_doctors(self, elders: list[Person], doctors: dict[str, str]) -> None:
         """Contracts with the street's family doctor: every disabled elder (a key group that
@@ -644,6 +769,14 @@ def seed_demo(session: Session, *, seed: int = 2026) -> SeedSummary:
         The rows added per table, or a summary saying why nothing was added.
     """
     if not registry_is_empty(session):
+        added = _backfill_consents(session, seed)
+        if added:
+            return SeedSummary(
+                seed=seed,
+                skipped=True,
+                reason="the registry is not empty; the demo consents it lacked were recorded",
+                counts={"consent": added},
+            )
         return SeedSummary(seed=seed, skipped=True, reason="the registry is not empty")
     builder = _Builder(session, random.Random(seed))
     builder.areas()
@@ -654,4 +787,39 @@ def seed_demo(session: Session, *, seed: int = 2026) -> SeedSummary:
     builder.donors()
     doctors = builder.staff()
     builder.family_doctors(elders, doctors)
+    builder.consents()
+    builder.child_without_consent(seed)
     return SeedSummary(seed=seed, skipped=False, counts=dict(sorted(builder.counts.items())))
+
+
+def _backfill_consents(session: Session, seed: int) -> int:
+    """Record the demo consents in a demo registry seeded before consents existed.
+
+    Only a registry with no consent at all whose every person is invented (ID numbers in the
+    non-existent region ``000000``) is the demo's: a real registry is never given consents.
+
+    Returns:
+        How many consents were recorded.
+    """
+    if session.exec(select(Consent.id)).first() is not None:
+        return 0
+    real = session.exec(select(Person.id).where(col(Person.id_number).not_like("000000%"))).first()
+    if real is not None:
+        return 0
+    builder = _Builder(session, random.Random(seed))
+    builder.consents()
+    return builder.counts.get("consent", 0)
+
+
+def demo_child_without_consent(session: Session) -> str | None:
+    """The demo registry's child without any consent (in :data:`DEMO_CONSENT_COMMUNITY`)."""
+    consenting = select(Consent.subject_id)
+    return session.exec(
+        select(Person.id)
+        .where(
+            Person.kind == "child",
+            Person.community_code == DEMO_CONSENT_COMMUNITY,
+            col(Person.id).not_in(consenting),
+        )
+        .order_by(col(Person.id).desc())
+    ).first()

@@ -20,7 +20,6 @@ from careflow.access.passwords import hash_password
 from careflow.access.scope import CITY
 from careflow.db.seed import REFERENCE_DATE
 from careflow.db.tables import Area, Staff, StaffGrant
-from careflow.roles import Role
 
 __all__ = [
     "COMMUNITY_ROLES",
@@ -32,16 +31,17 @@ __all__ = [
 
 DEMO_PASSWORD = "careflow-demo"
 """The password of every demo account. Demo data only: never seed demo accounts in production."""
-COMMUNITY_ROLES = (Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.VOLUNTEER)
+# The engine plugin's role codes (plugins.engine.Role), written out: the core imports no plugin.
+COMMUNITY_ROLES = ("grid_worker", "community_staff", "volunteer")
 DISTRICT_ROLES = (
-    Role.DISTRICT_ADMIN,
-    Role.CHARITY_OFFICER,
-    Role.HOSPITAL,
-    Role.LAWYER,
-    Role.AUDITOR,
-    Role.DONOR,
+    "district_admin",
+    "charity_officer",
+    "hospital",
+    "lawyer",
+    "auditor",
+    "donor",
 )
-CITY_ROLES = (Role.AUDITOR, Role.DISTRICT_ADMIN)
+CITY_ROLES = ("auditor", "district_admin")
 
 
 def demo_username(area: str, role: str) -> str:
@@ -54,17 +54,17 @@ def _wanted(session: Session) -> Iterator[tuple[str, str, str]]:
     streets = session.exec(select(Area).where(Area.level == "street")).all()
     districts = sorted({s.parent_code for s in streets if s.parent_code})
     for role in CITY_ROLES:
-        yield CITY, role.value, districts[0] if districts else "wanbailin"
+        yield CITY, role, districts[0] if districts else "wanbailin"
     for district in districts:
         for role in DISTRICT_ROLES:
-            yield district, role.value, district
+            yield district, role, district
     for street in sorted(streets, key=lambda a: a.code):
-        yield street.code, Role.DOCTOR.value, street.code.split(".")[0]
+        yield street.code, "doctor", street.code.split(".")[0]
     communities = session.exec(select(Area).where(Area.level == "community")).all()
     for community in sorted(communities, key=lambda a: a.code):
         if community.code.split(".")[0] in districts:
             for role in COMMUNITY_ROLES:
-                yield community.code, role.value, community.code.split(".")[0]
+                yield community.code, role, community.code.split(".")[0]
 
 
 def _existing(session: Session, area: str, role: str) -> Staff | None:

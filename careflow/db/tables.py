@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from careflow.db.types import UTCDateTime, utcnow
@@ -28,11 +28,14 @@ __all__ = [
     "Area",
     "AuditEntry",
     "CaseRecord",
+    "Consent",
     "Donor",
     "FamilyDoctorContract",
     "Guardian",
     "Household",
     "HouseholdMember",
+    "IngressDeadLetter",
+    "IngressMessage",
     "Notification",
     "Pairing",
     "Person",
@@ -392,3 +395,99 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=16, description="'accepted', 'refused' or 'failed'.")
     reason: str | None = Field(default=None, max_length=64, description="A rule or field code.")
     message: str | None = Field(default=None, max_length=500)
+
+
+# --- privacy: consent to use a person's data for a purpose -------------------------------------
+
+
+class Consent(SQLModel, table=True):
+    """Consent to use a person's data for one purpose (PIPL arts. 14, 15, 31).
+
+    Who granted it and in what relation: the subject themself (``self``, from the 14th
+    birthday) or a registered guardian (the :class:`Guardian` row's relation). A withdrawal
+    keeps the row (``withdrawn_at``) as the record of what was allowed when; at most one live
+    (not withdrawn) consent per subject and purpose. The rules are in
+    ``careflow.privacy.consent``.
+    """
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        Index(
+            "uq_consent_live_subject_purpose",
+            "subject_id",
+            "purpose",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(foreign_key="person.id", index=True, max_length=16)
+    purpose: str = Field(max_length=32, index=True, description="A purpose code, e.g. 'microwish'.")
+    granted_by_id: str = Field(foreign_key="person.id", index=True, max_length=16)
+    relation: str = Field(max_length=16, description="'self', or the guardian's relation.")
+    granted_on: date
+    recorded_by: str = Field(max_length=64, description="Staff account that recorded it.")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by: str | None = Field(
+        default=None, max_length=64, description="Staff account that recorded the withdrawal."
+    )
+    evidence_ref: str | None = Field(
+        default=None, max_length=64, description="Opaque reference of the signed form."
+    )
+    request_id: str = Field(max_length=64, description="The recording attempt's request id.")
+
+
+# --- ingress: messages taken from the broker, and the ones it refused --------------------------
+
+
+class IngressMessage(SQLModel, table=True):
+    """One device or partner message the ingress took, keyed by its event id.
+
+    The key makes taking a message idempotent: a redelivered message or a device's duplicate
+    finds its row and changes nothing. ``pending`` means delivery is under way or its outcome
+    unknown (a crash, Temporal unreachable); ``delivered`` and ``dead`` are final. Settled rows
+    are kept for the ingress's deduplication window, then purged.
+    """
+
+    __tablename__ = "ingress_message"
+
+    event_id: str = Field(primary_key=True, max_length=64, description="The event's id.")
+    status: str = Field(max_length=16, description="'pending', 'delivered' or 'dead'.")
+    topic: str = Field(max_length=255)
+    owner: str = Field(max_length=64, description="MQTT client id of the instance taking it.")
+    claimed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = 1
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    workflow_id: str | None = Field(default=None, max_length=255)
+    dead_letter_id: int | None = None
+
+
+class IngressDeadLetter(SQLModel, table=True):
+    """A message the ingress refused: why (the reason and the field), when, and a digest.
+
+    The payload may hold personal data (a health reading): it is kept here for a replay once
+    the cause is fixed, never logged; an oversize payload is not kept at all (digest only).
+    """
+
+    __tablename__ = "ingress_dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, index=True)
+    topic: str = Field(max_length=255)
+    event_type: str | None = Field(default=None, max_length=128)
+    district: str | None = Field(default=None, max_length=64)
+    reason: str = Field(max_length=64, description="A refusal code, e.g. 'not_json'.")
+    field: str | None = Field(default=None, max_length=128, description="The field at fault.")
+    message: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    payload_sha256: str = Field(max_length=64)
+    payload_size: int
+    payload: bytes | None = Field(default=None, sa_type=LargeBinary)
+    attempts: int = 1
+    replayed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    replayed_to: str | None = Field(
+        default=None, max_length=255, description="The workflow a replay delivered it to."
+    )

@@ -7,15 +7,24 @@ through the ``careflow.plugins`` entry point.
 
 from __future__ import annotations
 
-from careflow.contract import CarePlugin, PluginPart
+from careflow.contract import ActivitySet, CarePlugin, PluginPart
 from plugins.childcare.classroom import part as classroom_part
+from plugins.childcare.consent_activities import ConsentActivities
 from plugins.childcare.dining import part as dining_part
 from plugins.childcare.microwish import part as microwish_part
 from plugins.childcare.places import part as places_part
 
-__all__ = ["PARTS", "plugin"]
+__all__ = ["PARTS", "consent_part", "plugin"]
+
+consent_part = PluginPart(
+    activities=(
+        ActivitySet(cls=ConsentActivities, build=lambda deps: ConsentActivities(deps.engine)),
+    ),
+)
+"""The consent check every unit runs before it uses a child's data (``consent.py``)."""
 
 PARTS: tuple[PluginPart, ...] = (
+    consent_part,
     classroom_part,
     dining_part,
     places_part,

@@ -8,16 +8,13 @@ checks the registry and writes the row, and every change (or refusal) goes into 
 from __future__ import annotations
 
 from abc import abstractmethod
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 
 from workflows.runtime import CareProcess
 
-__all__ = ["WRITE_TIMEOUT", "EnrolmentProcess"]
-
-WRITE_TIMEOUT = timedelta(seconds=30)
+__all__ = ["EnrolmentProcess"]
 
 
 class EnrolmentProcess(CareProcess):

@@ -1,4 +1,8 @@
-"""The engine plugin: engine activities, the shared Delivery process and the launcher.
+"""The engine plugin: engine activities, the shared processes and the launcher.
+
+The shared processes live here in the shape of every other process, one package each:
+``delivery`` (物资配送) and ``community_event`` (社区活动), each exporting its public contract
+and the ``part`` this plugin registers.
 
 It registers through the ``careflow.plugins`` entry point exactly like any other plugin; the
 registry refuses to run processes without the engine activities it provides.
@@ -10,51 +14,16 @@ from activities.notifications import NotificationActivities
 from activities.plans import PlanActivities
 from activities.records import CaseRecordActivities
 from activities.tasks import TaskActivities
-from careflow.contract import ActivitySet, CarePlugin, EventRoute, ProcessSpec, TaskType
-from plugins.engine.views import attendance_context, dropoff_context, handover_context
-from workflows.community_event import (
-    COMMUNITY_EVENT_POINTS,
-    AttendanceForm,
-    CancellationEvent,
-    CommunityEventParams,
-    CommunityEventRequest,
-    CommunityEventWorkflow,
-    RegistrationEvent,
-)
-from workflows.delivery import (
-    DELIVERY_POINTS,
-    DeliveryParams,
-    DeliveryRequest,
-    DeliveryWorkflow,
-    DropoffEvent,
-    DropoffForm,
-    HandoverForm,
-)
+from careflow.contract import ActivitySet, CarePlugin
+from careflow.privacy.pseudonyms import load_pseudonyms
+from plugins.engine import community_event, delivery
+from plugins.engine.community_event import COMMUNITY_EVENT
+from plugins.engine.delivery import DELIVERY
+from plugins.engine.figures import FIGURES
+from plugins.engine.roles import ENGINE_ROLES, Role
 from workflows.launcher import ScheduledLaunchWorkflow
 
-__all__ = ["COMMUNITY_EVENT", "DELIVERY", "plugin"]
-
-DELIVERY = ProcessSpec(
-    id="delivery",
-    module="shared",
-    title_zh="物资配送",
-    title_en="Delivery of goods",
-    workflow=DeliveryWorkflow,
-    request_model=DeliveryRequest,
-    params_model=DeliveryParams,
-    extension_points=DELIVERY_POINTS,
-)
-
-COMMUNITY_EVENT = ProcessSpec(
-    id="community_event",
-    module="shared",
-    title_zh="社区活动",
-    title_en="Community event",
-    workflow=CommunityEventWorkflow,
-    request_model=CommunityEventRequest,
-    params_model=CommunityEventParams,
-    extension_points=COMMUNITY_EVENT_POINTS,
-)
+__all__ = ["COMMUNITY_EVENT", "DELIVERY", "ENGINE_ROLES", "Role", "plugin"]
 
 plugin = CarePlugin(
     name="engine",
@@ -63,40 +32,17 @@ plugin = CarePlugin(
     title_en="Process engine",
     order=0,
     processes=(DELIVERY, COMMUNITY_EVENT),
+    # The city-wide roles every module and district names (careflow issue 12).
+    roles=ENGINE_ROLES,
     routes=(
-        EventRoute(
-            event_type="delivery.dropoff",
-            model=DropoffEvent,
-            process="delivery",
-            signal="dropoff_recorded",
-        ),
-        EventRoute(
-            event_type="community_event.register",
-            model=RegistrationEvent,
-            process="community_event",
-            signal="register_event",
-        ),
-        EventRoute(
-            event_type="community_event.cancel",
-            model=CancellationEvent,
-            process="community_event",
-            signal="cancel_event",
-        ),
+        *delivery.part.routes,
+        *community_event.part.routes,
     ),
     workflows=(ScheduledLaunchWorkflow,),
+    figures=(FIGURES,),
     task_types=(
-        TaskType(
-            form=DropoffForm, context=dropoff_context, title_zh="物资送达", title_en="Drop-off"
-        ),
-        TaskType(
-            form=HandoverForm, context=handover_context, title_zh="入户交接", title_en="Hand-over"
-        ),
-        TaskType(
-            form=AttendanceForm,
-            context=attendance_context,
-            title_zh="活动签到",
-            title_en="Event attendance",
-        ),
+        *delivery.part.task_types,
+        *community_event.part.task_types,
     ),
     activities=(
         ActivitySet(
@@ -108,6 +54,13 @@ plugin = CarePlugin(
             cls=NotificationActivities,
             build=lambda deps: NotificationActivities(deps.engine, deps.notifications),
         ),
-        ActivitySet(cls=PlanActivities, build=lambda deps: PlanActivities(deps.registry)),
+        ActivitySet(
+            cls=PlanActivities,
+            # Loaded when the worker is built: a worker without the pseudonym key refuses to
+            # start, instead of stalling every child start.
+            build=lambda deps: PlanActivities(
+                deps.registry, pseudonyms=load_pseudonyms(deps.settings)
+            ),
+        ),
     ),
 )

@@ -20,7 +20,8 @@ from careflow.contract import (
     HumanTaskStep,
 )
 from careflow.plan import EscalationLevel
-from careflow.roles import Role
+from careflow.privacy.pseudonyms import load_pseudonyms
+from plugins.engine.roles import Role
 from plugins.wanbailin.activities import (
     ATTACH_READINGS,
     REQUEST_TIER_REASSESSMENT,
@@ -103,7 +104,9 @@ plugin = CarePlugin(
     activities=(
         ActivitySet(
             cls=WanbailinActivities,
-            build=lambda deps: WanbailinActivities(deps.engine, deps.settings),
+            build=lambda deps: WanbailinActivities(
+                deps.engine, pseudonyms=load_pseudonyms(deps.settings)
+            ),
         ),
     ),
 )

@@ -1,4 +1,8 @@
-"""Activities of the Wanbailin 万柏林区 plugin."""
+"""Activities of the Wanbailin 万柏林区 plugin.
+
+They use only what the eldercare units export: the green channel's elder, the health stations'
+latest reading ids, the care plan's ``reassess`` signal (sent with the worker's own client).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,15 @@ import asyncio
 
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.models import ProcessContext, StepInput, StepOutput
-from careflow.settings import Settings
-from careflow.temporal import connect
-from plugins.eldercare.green_channel.records import channel_elder
-from plugins.eldercare.health.tables import HealthReading
-from plugins.eldercare.tiers.models import ReassessSignal, tiers_workflow_id
+from careflow.privacy.pseudonyms import Pseudonyms
+from plugins.eldercare.green_channel import channel_elder_ref
+from plugins.eldercare.health import latest_reading_ids
+from plugins.eldercare.tiers import ReassessSignal, ask_plan_to_reassess
 
 __all__ = ["ATTACH_READINGS", "REQUEST_TIER_REASSESSMENT", "WanbailinActivities"]
 
@@ -29,21 +29,23 @@ _log = structlog.get_logger("plugins.wanbailin")
 
 
 class WanbailinActivities:
-    """Activities built with the worker's engine and settings.
+    """Activities built with the worker's engine and the deployment's pseudonym key.
 
-    The tier reassessment needs a Temporal client; activities are not given one, so the class
-    connects lazily with the worker's own settings (same address, namespace, TLS) and keeps it.
+    Args:
+        engine: Engine of the app database.
+        pseudonyms: Keys the elder's case to find the care plan.
+        readings: How many of the latest readings triage gets.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, *, readings: int = 5) -> None:
+    def __init__(self, engine: Engine, *, pseudonyms: Pseudonyms, readings: int = 5) -> None:
+        """Keep the dependencies."""
         self._engine = engine
-        self._settings = settings
+        self._pseudonyms = pseudonyms
         self._readings = readings
-        self._client: Client | None = None
 
     def _elder(self, input: StepInput) -> str | None:
         with session_scope(self._engine) as session:
-            return channel_elder(session, input)
+            return channel_elder_ref(session, input)
 
     def _record(self, input: StepInput, kind: str, data: dict[str, object]) -> None:
         ctx: ProcessContext = input.context
@@ -66,17 +68,15 @@ class WanbailinActivities:
         Values stay in ``ec_health_reading``; the case record and the logs carry ids only.
         """
         elder_ref = self._elder(input)
-        with session_scope(self._engine) as session:
-            ids: list[int] = []
-            if elder_ref is not None:
-                rows = session.exec(
-                    select(HealthReading.id)
-                    .where(HealthReading.elder_ref == elder_ref)
-                    .where(HealthReading.district == input.context.district)
-                    .order_by(col(HealthReading.measured_at).desc(), col(HealthReading.id).desc())
-                    .limit(self._readings)
-                ).all()
-                ids = [int(r) for r in rows if r is not None]
+        ids: list[int] = []
+        if elder_ref is not None:
+            with session_scope(self._engine) as session:
+                ids = latest_reading_ids(
+                    session,
+                    elder_ref=elder_ref,
+                    district=input.context.district,
+                    limit=self._readings,
+                )
         data = {"reading_ids": ids, "count": len(ids)}
         self._record(input, "health_readings_attached", data)
         _log.info("wanbailin.readings_attached", workflow_id=input.workflow_id, count=len(ids))
@@ -92,18 +92,15 @@ class WanbailinActivities:
         elder_ref = await asyncio.to_thread(self._elder, input)
         signalled = False
         if elder_ref is not None:
-            if self._client is None:
-                self._client = await connect(self._settings)
-            target = tiers_workflow_id(input.context.district, elder_ref)
-            try:
-                await self._client.get_workflow_handle(target).signal(
-                    "reassess",
-                    ReassessSignal(reason="discharge", source_ref=input.context.case_ref),
-                )
-                signalled = True
-            except RPCError as err:
-                if err.status is not RPCStatusCode.NOT_FOUND:
-                    raise
+            # The worker's client: the signal goes through the worker that runs the activity
+            # (same address, namespace, TLS and data converter), no connection of its own.
+            signalled = await ask_plan_to_reassess(
+                activity.client(),
+                district=input.context.district,
+                elder_ref=elder_ref,
+                signal=ReassessSignal(reason="discharge", source_ref=input.context.case_ref),
+                pseudonyms=self._pseudonyms,
+            )
         data = {"signalled": signalled, "source_ref": input.context.case_ref}
         kind = "tier_reassessment_requested" if signalled else "tiers_not_running"
         await asyncio.to_thread(self._record, input, kind, data)

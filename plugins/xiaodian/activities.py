@@ -9,7 +9,7 @@ from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.models import StepInput, StepOutput
 from careflow.notify import NotificationAdapter, OutboxLogAdapter, deliver
-from plugins.eldercare.green_channel.records import channel_elder
+from plugins.eldercare.green_channel import channel_elder_ref
 from plugins.xiaodian.adapters import MedicalInsuranceAdapter
 
 __all__ = ["CHECK_INSURANCE", "XiaodianActivities"]
@@ -37,7 +37,7 @@ class XiaodianActivities:
         tell community staff when the elder is not covered."""
         ctx = input.context
         with session_scope(self._engine) as session:
-            elder_ref = channel_elder(session, input) or ctx.case_ref
+            elder_ref = channel_elder_ref(session, input) or ctx.case_ref
         # The adapter opens its own connection: no transaction of ours may be open meanwhile.
         status = self._insurance.benefit_status(elder_ref)
         with session_scope(self._engine) as session:

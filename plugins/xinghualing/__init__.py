@@ -20,7 +20,7 @@ from careflow.contract import (
     HumanTaskStep,
 )
 from careflow.plan import EscalationLevel
-from careflow.roles import Role
+from plugins.engine.roles import Role
 from plugins.xinghualing.activities import NOTIFY_FAMILY_DOCTOR, XinghualingActivities
 from plugins.xinghualing.forms import (
     FamilyDoctorTriageForm,

@@ -10,8 +10,8 @@ from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.models import StepInput, StepOutput
 from careflow.notify import NotificationAdapter, deliver
-from careflow.roles import Role
-from plugins.eldercare.green_channel.records import channel_elder
+from plugins.eldercare.green_channel import channel_elder_ref
+from plugins.engine.roles import Role
 
 __all__ = ["NOTIFY_FAMILY_DOCTOR", "XinghualingActivities"]
 
@@ -38,7 +38,7 @@ class XinghualingActivities:
         """
         ctx = input.context
         with session_scope(self._engine) as session:
-            elder_ref = channel_elder(session, input)
+            elder_ref = channel_elder_ref(session, input)
             doctor = crud.family_doctor_of(session, person_id=elder_ref) if elder_ref else None
             recipient = f"staff:{doctor}" if doctor else f"role:{Role.DOCTOR.value}"
             row, _created = crud.insert_notification(

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from staff_service.api import audit, events, processes, session, tasks
+from staff_service.api import audit, consent, events, processes, reports, session, tasks
 from staff_service.api.models import Health
 from staff_service.deps import services
 from staff_service.services import Services
@@ -37,6 +37,6 @@ def api_router() -> APIRouter:
         tags=["service 服务"],
         summary="健康检查 health",
     )
-    for module in (session, tasks, processes, events, audit):
+    for module in (session, tasks, processes, events, audit, consent, reports):
         router.include_router(module.router)
     return router

@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from careflow.access.actions.unmask import REASON_MAX, RecordView
 from careflow.access.principal import Principal
 from careflow.db.tables import AuditEntry, Task
+from careflow.privacy.masking import Personal
 from careflow.task_context import ContextItem
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "Health",
     "LoginBody",
     "Me",
+    "PersonRecordOut",
     "ProcessEntry",
     "ProcessStatus",
     "ProcessTask",
@@ -30,6 +33,7 @@ __all__ = [
     "TaskSummary",
     "TimelineEntry",
     "TokenOut",
+    "UnmaskBody",
     "me_of",
 ]
 
@@ -164,10 +168,57 @@ class TaskDetailOut(TaskSummary):
     """A task with what the person needs to act on it."""
 
     form_schema: dict[str, Any] = Field(description="JSON Schema of the form to submit.")
-    context: list[ContextItem] = Field(description="What the task is about, masked per grant.")
+    context: list[ContextItem] = Field(
+        description="What the task is about; personal items masked unless unmasked."
+    )
     may_complete: bool = Field(description="Whether the caller may complete it now.")
-    unmasked: bool = Field(description="Whether personal data in ``context`` is in clear.")
+    unmasked: bool = Field(
+        description="Whether this answer is an unmask (``POST …/unmask``): the kinds in "
+        "``clear`` are in clear, every other personal item stays masked."
+    )
+    may_unmask: bool = Field(
+        default=False, description="Whether the caller may ask to see the context in full."
+    )
+    clear: list[Personal] = Field(
+        default_factory=list, description="The kinds of personal data shown in clear."
+    )
     result: dict[str, Any] | None = Field(description="The submitted form, once done.")
+
+
+class UnmaskBody(_Body):
+    """Why the caller needs to see one record's personal data in full (audited)."""
+
+    reason: str = Field(
+        min_length=1,
+        max_length=REASON_MAX,
+        description="理由 reason, one line (trimmed; control characters refused).",
+        examples=["上门前核对地址 check the address before the visit"],
+    )
+
+
+class PersonRecordOut(BaseModel):
+    """The one person a process is about: masked, or in clear after an unmask."""
+
+    workflow_id: str
+    items: list[ContextItem] = Field(description="Name, ID number, phone, address.")
+    may_unmask: bool = Field(description="Whether the caller may ask to see them in full.")
+    clear: list[Personal] = Field(
+        default_factory=list, description="The kinds of personal data shown in clear."
+    )
+    request_id: str | None = Field(
+        default=None, description="The audited unmask request, when this answer is one."
+    )
+
+    @classmethod
+    def of(cls, view: RecordView) -> PersonRecordOut:
+        """The body of a record view."""
+        return cls(
+            workflow_id=view.target,
+            items=view.items,
+            may_unmask=view.may_unmask,
+            clear=sorted(view.clear),
+            request_id=view.request_id,
+        )
 
 
 class CompleteBody(_Body):
@@ -199,7 +250,11 @@ class StartBody(_Body):
     district: str = Field(min_length=1, max_length=64)
     community: str | None = Field(default=None, max_length=64)
     case_ref: str | None = Field(
-        default=None, max_length=128, pattern=_ID, description="Opaque; a fresh one if omitted."
+        default=None,
+        max_length=128,
+        pattern=_ID,
+        description="Opaque; a fresh one if omitted. At most 32 ASCII letters, digits and _ . -, "
+        "no ID or mobile number (refused naming case_ref); the workflow id holds its case key.",
     )
     request: dict[str, Any] = Field(description="The process's request (``request_schema``).")
 
@@ -240,6 +295,11 @@ class ProcessStatus(BaseModel):
     stage: str | None = None
     overdue: bool | None = None
     case_ref: str | None = None
+    case_key: str | None = Field(
+        default=None,
+        description="The case's pseudonym the workflow id and CareCaseRef hold (none for a "
+        "process started before case keys).",
+    )
     summary: str | None = None
     plan: str | None = None
     plan_plugins: Any = None
@@ -250,6 +310,10 @@ class ProcessStatus(BaseModel):
     tasks: list[ProcessTask] = Field(default_factory=list)
     result: Any = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    subject: PersonRecordOut | None = Field(
+        default=None,
+        description="The person the process is about, masked (none for a campaign or event).",
+    )
 
 
 class CaseEntry(BaseModel):
@@ -260,6 +324,9 @@ class CaseEntry(BaseModel):
     district: str
     community: str | None
     case_ref: str
+    case_key: str | None = Field(
+        default=None, description="The pseudonym its workflow id holds (k + 16 characters)."
+    )
 
 
 class EventAccepted(BaseModel):

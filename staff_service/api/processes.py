@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from careflow.access import actions
 from careflow.access.audit import Attempt
 from careflow.access.principal import Principal
 from careflow.access.refusals import Refused
 from careflow.service import StartedProcess
-from staff_service.api.models import CaseEntry, ProcessEntry, ProcessStatus, StartBody
+from staff_service.api.models import (
+    CaseEntry,
+    PersonRecordOut,
+    ProcessEntry,
+    ProcessStatus,
+    StartBody,
+    UnmaskBody,
+)
 from staff_service.deps import api_attempt, current_principal, services
 from staff_service.problems import problem_responses
 from staff_service.services import Services
@@ -110,7 +118,40 @@ async def view(
         attempt,
         workflow_id=workflow_id,
     )
-    return ProcessStatus.model_validate(status)
+    out = ProcessStatus.model_validate(status)
+    if attempt.principal is not None:  # always, once the view was allowed
+        subject = await run_in_threadpool(
+            actions.subject_of_process, found.engine, attempt.principal, workflow_id=workflow_id
+        )
+        out.subject = None if subject is None else PersonRecordOut.of(subject)
+    return out
+
+
+@router.post(
+    "/processes/by-id/{workflow_id}/unmask",
+    name="process.unmask",
+    response_model=PersonRecordOut,
+    summary="显示完整信息 see the person of a process in full",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+def unmask(
+    workflow_id: Annotated[str, Path(min_length=1, max_length=255)],
+    body: UnmaskBody,
+    found: Annotated[Services, Depends(services)],
+    attempt: Annotated[Attempt, Depends(api_attempt("process.unmask"))],
+) -> PersonRecordOut:
+    """The person the process is about (name, ID number, phone, address) in clear, for this
+    answer only; the reason is required and the request is an audit row
+    (``process.unmask``).
+
+    Community staff, district admins and doctors whose grants cover the person's community
+    may; auditors and API tokens are refused (403). 404 when the process is not about one
+    person; 422 naming ``reason`` when it is missing or blank.
+    """
+    view = actions.unmask_process(
+        found.engine, attempt, workflow_id=workflow_id, reason=body.reason
+    )
+    return PersonRecordOut.of(view)
 
 
 @router.get(
@@ -125,6 +166,7 @@ def cases(
     principal: Annotated[Principal, Depends(current_principal)],
     found: Annotated[Services, Depends(services)],
 ) -> list[CaseEntry]:
-    """The processes of a case ref in the caller's areas."""
+    """The processes of a case ref, or of a case key (the ``k…`` pseudonym the Temporal Web UI
+    shows), in the caller's areas."""
     found_cases = actions.find_cases(found.engine, principal, case_ref=case_ref)
     return [CaseEntry.model_validate(c) for c in found_cases]

@@ -15,6 +15,7 @@ from staff_service.api.models import (
     TaskDetailOut,
     TaskList,
     TaskSummary,
+    UnmaskBody,
 )
 from staff_service.deps import api_attempt, current_principal, services
 from staff_service.problems import problem_responses
@@ -89,9 +90,13 @@ def get_task(
     found: Annotated[Services, Depends(services)],
     attempt: Annotated[Attempt, Depends(api_attempt("task.view"))],
 ) -> TaskDetailOut:
-    """A task with its form schema and context (personal data masked unless the caller
-    holds the task's role there)."""
+    """A task with its form schema and context, personal data masked for every caller
+    (``may_unmask`` says whether ``POST /tasks/{task_id}/unmask`` would show it)."""
     detail = actions.view_task(found.engine, found.registry, attempt, task_id=task_id)
+    return _detail_out(detail)
+
+
+def _detail_out(detail: actions.TaskDetail) -> TaskDetailOut:
     task = detail.task
     summary = TaskSummary.of(task, now=_now())
     return TaskDetailOut(
@@ -100,8 +105,37 @@ def get_task(
         context=detail.context,
         may_complete=detail.may_complete,
         unmasked=detail.unmasked,
+        may_unmask=detail.may_unmask,
+        clear=sorted(detail.clear),
         result=task.result,
     )
+
+
+@router.post(
+    "/{task_id}/unmask",
+    name="task.unmask",
+    response_model=TaskDetailOut,
+    summary="显示完整信息 see a task's personal data in full",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+def unmask(
+    task_id: TaskId,
+    body: Annotated[UnmaskBody, Body()],
+    found: Annotated[Services, Depends(services)],
+    attempt: Annotated[Attempt, Depends(api_attempt("task.unmask"))],
+) -> TaskDetailOut:
+    """The task with its context in clear, for this answer only, when the caller's grants
+    allow it; the reason is required and the request is an audit row (``task.unmask``).
+
+    The person who acts on the task sees all of its context; community staff, district
+    admins and doctors of its area names, ID numbers, phones and addresses; only doctors
+    health readings. Auditors and API tokens are refused (403). A missing or blank reason is
+    422 naming ``reason``.
+    """
+    detail = actions.unmask_task(
+        found.engine, found.registry, attempt, task_id=task_id, reason=body.reason
+    )
+    return _detail_out(detail)
 
 
 @router.post(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from careflow.roles import role_title
+
 __all__ = [
     "ACTIONS",
     "CHANNELS",
@@ -67,11 +69,16 @@ ACTIONS: dict[str, str] = {
     "task.claim": "认领工单",
     "task.release": "释放工单",
     "task.complete": "提交工单",
+    "task.unmask": "显示工单完整信息",
+    "process.unmask": "显示服务对象完整信息",
     "process.start": "发起流程",
     "process.view": "查看流程",
     "event.send": "发送事件",
     "audit.read": "查看审计",
     "case.search": "案件查询",
+    "consent.record": "登记同意",
+    "consent.withdraw": "撤回同意",
+    "consent.list": "查看同意",
 }
 OUTCOMES: dict[str, str] = {"accepted": "已受理", "refused": "已拒绝", "failed": "失败"}
 CHANNELS: dict[str, str] = {"console": "控制台", "api": "接口", "cli": "命令行"}
@@ -133,11 +140,6 @@ def action_label(action: str) -> str:
 
 def role_label(role: str | None) -> str:
     """The Chinese title of a role (``网格员``), or the code when it is not a known role."""
-    from careflow.roles import ROLE_TITLES, Role
-
     if role is None:
         return "-"
-    try:
-        return ROLE_TITLES[Role(role)]
-    except ValueError:
-        return role
+    return role_title(role)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -209,18 +210,77 @@ def _plan_lines(plan: Any) -> list[str]:
 
 @router.get("/processes/{workflow_id}", include_in_schema=False, response_model=None)
 async def process_page(request: Request, workflow_id: str) -> Response:
-    """Stage, status, timeline, the frozen plan and the link to the Temporal Web UI."""
+    """Stage, status, the person it is about (masked), timeline, the frozen plan and the
+    link to the Temporal Web UI."""
     caller = logged_in(request)
     if caller is None:
         return login_redirect(request)
+    return await _process_page(request, caller, workflow_id)
+
+
+@router.post("/processes/{workflow_id}/unmask", include_in_schema=False, response_model=None)
+async def process_unmask(request: Request, workflow_id: str) -> Response:
+    """The process page with its person in full (显示完整信息), on this answer only.
+
+    The process is read first (its own audited view, as for the page); then the unmask, which
+    needs a reason and is audited on its own. A later visit is masked again.
+    """
+    caller = logged_in(request)
+    if caller is None:
+        return login_redirect(request)
+    form, refused = await checked_form(request, caller, action="process.unmask", target=workflow_id)
+    if refused is not None:
+        return refused
+    posted = form.get("reason")
+    return await _process_page(
+        request, caller, workflow_id, reason=posted if isinstance(posted, str) else ""
+    )
+
+
+async def _process_page(
+    request: Request, caller: Caller, workflow_id: str, *, reason: str | None = None
+) -> Response:
+    """The process page; with ``reason`` (an unmask's post), its person in clear if allowed."""
     svc = services(request)
     attempt = attempt_for(request, caller.principal, "console")
+    back = "/processes/" + quote(workflow_id, safe="")
     try:
         view = await actions.process_view(
             svc.temporal.client, svc.engine, svc.registry, attempt, workflow_id=workflow_id
         )
     except Refused as refusal:
         return error_page(request, refusal, caller=caller, back="/tasks")
+    unmask_error: str | None = None
+    subject: actions.RecordView | None
+    try:
+        if reason is None:
+            subject = await run_in_threadpool(
+                partial(
+                    actions.subject_of_process,
+                    svc.engine,
+                    caller.principal,
+                    workflow_id=workflow_id,
+                )
+            )
+        else:
+            subject = await run_in_threadpool(
+                partial(
+                    actions.unmask_process,
+                    svc.engine,
+                    attempt,
+                    workflow_id=workflow_id,
+                    reason=reason,
+                )
+            )
+    except Refused as refusal:
+        if refusal.field != "reason":
+            return error_page(request, refusal, caller=caller, back=back)
+        unmask_error = refusal.message
+        subject = await run_in_threadpool(
+            partial(
+                actions.subject_of_process, svc.engine, caller.principal, workflow_id=workflow_id
+            )
+        )
     title = None
     try:
         title = svc.registry.process(str(view.get("process"))).title_zh
@@ -241,8 +301,13 @@ async def process_page(request: Request, workflow_id: str) -> Response:
                 namespace=svc.settings.temporal_namespace,
                 workflow_id=workflow_id,
             ),
+            "subject": subject,
+            "unmask_error": unmask_error,
+            "unmask_reason": (reason or "")[:200] if unmask_error else "",
+            "request_id": attempt.request_id,
         },
         caller=caller,
+        status=422 if unmask_error else 200,
     )
 
 

@@ -157,6 +157,8 @@ def _nav(principal: Principal | None) -> list[tuple[str, str]]:
     items = [("/tasks", "我的工单"), ("/start", "发起流程"), ("/cases", "案件查询")]
     if {"auditor", "district_admin"} & set(principal.roles):
         items.append(("/audit", "审计"))
+    if {"community_staff", "district_admin", "auditor"} & set(principal.roles):
+        items.append(("/consents", "同意登记"))
     return items
 
 

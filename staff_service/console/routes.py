@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from staff_service.console import audit, auth, processes, tasks
+from staff_service.console import audit, auth, consent, dashboard, processes, tasks
 from staff_service.console.render import STATIC_DIR
 
 __all__ = ["STATIC_PATH", "console_router", "mount_console"]
@@ -16,7 +16,7 @@ STATIC_PATH = "/static"
 def console_router() -> APIRouter:
     """Every console page: login, inbox, task, start, process, cases, audit, logout."""
     router = APIRouter(include_in_schema=False)
-    for part in (auth, tasks, processes, audit):
+    for part in (auth, tasks, processes, audit, consent, dashboard):
         router.include_router(part.router)
     return router
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, cast
 
 from fastapi import APIRouter, Request
@@ -104,14 +105,20 @@ def _task_page(
     *,
     posted: FormData | None = None,
     refusal: Refused | None = None,
+    unmasked: actions.TaskDetail | None = None,
+    unmask_refusal: Refused | None = None,
+    unmask_reason: str = "",
     status: int = 200,
 ) -> HTMLResponse:
+    """The task page: masked (a view, audited as such), or ``unmasked`` (an unmask's answer)."""
     found = services(request)
     attempt = attempt_for(request, caller.principal, "console")
-    try:
-        detail = actions.view_task(found.engine, found.registry, attempt, task_id=task_id)
-    except Refused as refused:
-        return error_page(request, refused, caller=caller, back="/tasks")
+    detail = unmasked
+    if detail is None:
+        try:
+            detail = actions.view_task(found.engine, found.registry, attempt, task_id=task_id)
+        except Refused as refused:
+            return error_page(request, refused, caller=caller, back="/tasks")
     task = detail.task
     schema = task.form_schema or {}
     names = list((schema.get("properties") or {}).keys())
@@ -145,6 +152,9 @@ def _task_page(
             "done_by_me": done_by_me,
             "accepted": request.query_params.get("accepted") == "1",
             "next_tasks": _next_tasks(found.engine, task) if task.status != TaskStatus.OPEN else [],
+            "unmask_error": None if unmask_refusal is None else unmask_refusal.message,
+            "unmask_reason": unmask_reason,
+            "request_id": attempt.request_id,
         },
         caller=caller,
         status=status,
@@ -198,6 +208,48 @@ async def complete(request: Request, task_id: str) -> Response:
         return see_other(f"/tasks/{task_id}?accepted=1")
     await _moved_on(found.engine, completion.workflow_id, task_id)
     return see_other(f"/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/unmask", include_in_schema=False, response_model=None)
+async def unmask(request: Request, task_id: str) -> Response:
+    """Show this task's personal data in full (显示完整信息) on the answer page only.
+
+    The reason is required; the action checks who may and audits the attempt. The answer is
+    the page itself, not a redirect: a later visit of the task is masked again.
+    """
+    caller = logged_in(request)
+    if caller is None:
+        return login_redirect(request)
+    found = services(request)
+    form, refused = await checked_form(request, caller, action="task.unmask", target=task_id)
+    if refused is not None:
+        return refused
+    posted = form.get("reason")
+    reason = posted if isinstance(posted, str) else None
+    try:
+        detail = await run_in_threadpool(
+            actions.unmask_task,
+            found.engine,
+            found.registry,
+            attempt_for(request, caller.principal, "console"),
+            task_id=task_id,
+            reason=reason,
+        )
+    except Refused as refusal:
+        if refusal.field == "reason":
+            return await run_in_threadpool(
+                partial(
+                    _task_page,
+                    request,
+                    caller,
+                    task_id,
+                    unmask_refusal=refusal,
+                    unmask_reason=(reason or "")[:200],
+                    status=refusal.status,
+                )
+            )
+        return error_page(request, refusal, caller=caller, back=f"/tasks/{task_id}")
+    return await run_in_threadpool(partial(_task_page, request, caller, task_id, unmasked=detail))
 
 
 async def _moved_on(engine: Any, workflow_id: str, task_id: str) -> None:

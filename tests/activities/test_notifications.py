@@ -13,6 +13,7 @@ from activities import NotificationActivities
 from careflow.db import Notification, list_notifications, session_scope
 from careflow.models import NotifyInput, ProcessContext
 from careflow.notify import NotificationAdapter, OutboxLogAdapter
+from careflow.privacy.pseudonyms import case_key
 
 NOW = datetime(2026, 2, 1, 1, 0, tzinfo=UTC)
 NOTE = NotifyInput(
@@ -103,7 +104,7 @@ def test_outbox_log_adapter_logs_references_only(engine: Engine) -> None:
     sent = [entry for entry in logs if entry["event"] == "notification.sent"]
     assert len(sent) == 1
     assert sent[0]["template"] == "curtain.door_check"
-    assert sent[0]["recipient_ref"] == "role:grid_worker"
+    assert sent[0]["recipient"] == "role:grid_worker"
     assert sent[0]["district"] == "xinghualing"
     assert sent[0]["notification_id"] is not None
     text = repr(logs)
@@ -111,3 +112,17 @@ def test_outbox_log_adapter_logs_references_only(engine: Engine) -> None:
         assert private not in text
     with session_scope(engine) as session:
         assert [r.status for r in list_notifications(session)] == ["sent"]
+
+
+def test_outbox_log_adapter_logs_a_person_by_case_key(engine: Engine) -> None:
+    acts = NotificationActivities(engine, OutboxLogAdapter())
+    to_elder = NOTE.model_copy(update={"recipient_ref": "P00101", "step_key": "tell-elder"})
+
+    with structlog.testing.capture_logs() as logs:
+        ActivityEnvironment().run(acts.notify, to_elder)
+
+    (sent,) = [entry for entry in logs if entry["event"] == "notification.sent"]
+    assert sent["recipient"] == case_key("P00101")
+    assert "P00101" not in repr(logs)
+    with session_scope(engine) as session:
+        assert [r.recipient_ref for r in list_notifications(session)] == ["P00101"]

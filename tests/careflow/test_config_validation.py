@@ -20,6 +20,7 @@ from careflow.settings import Settings
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.engine import plugin as engine_plugin
+from plugins.privacy import plugin as privacy_plugin
 from plugins.wanbailin import plugin as wanbailin_plugin
 from plugins.xiaodian import plugin as xiaodian_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin
@@ -41,6 +42,7 @@ BUILT_IN = (
     xiaodian_plugin,
     xinghualing_plugin,
     yingze_plugin,
+    privacy_plugin,
 )
 
 

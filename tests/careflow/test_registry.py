@@ -24,8 +24,8 @@ from careflow.plan import StepKind
 from careflow.registry import PluginRegistry, discover_plugins, load_overrides
 from plugins.engine import DELIVERY
 from plugins.engine import plugin as engine_plugin
+from plugins.engine.delivery import DropoffEvent
 from tests.support.sample_plugin import CallForm, HeartbeatWorkflow, make_sample_plugin
-from workflows.delivery import DropoffEvent
 
 
 def _district(name: str = "district", **fields: object) -> CarePlugin:

@@ -25,7 +25,7 @@ from careflow.task_context import (
     task_context,
 )
 from plugins.engine import plugin as engine_plugin
-from workflows.delivery import DropoffForm
+from plugins.engine.delivery import DropoffForm
 
 
 class NoteForm(BaseModel):
@@ -85,7 +85,7 @@ def test_masking_helpers() -> None:
     assert mask_id_number("140105195003151234") == "**************1234"
     assert (
         mask_item(ContextItem(label_zh="a", label_en="a", value="x", personal="address")).value
-        == "***"
+        == "****"
     )
 
 
@@ -167,6 +167,15 @@ def test_task_context_masks_unless_unmasked(engine: Engine) -> None:
         masked = task_context(registry, session, _task(form_ref(NoteForm)), unmasked=False)
     assert [i.value for i in clear] == ["张小明", "13812345678", ["160/95"], "巨轮社区"]
     assert [i.value for i in masked] == ["张*明", "138****5678", "已隐藏", "巨轮社区"]
+
+
+def test_task_context_shows_only_the_kinds_asked_for_in_clear(engine: Engine) -> None:
+    registry = PluginRegistry.build([_plugin("notes", TaskType(form=NoteForm, context=_view))])
+    with Session(engine) as session:
+        partly = task_context(
+            registry, session, _task(form_ref(NoteForm)), unmasked=frozenset({"name", "phone"})
+        )
+    assert [i.value for i in partly] == ["张小明", "13812345678", "已隐藏", "巨轮社区"]
 
 
 def test_unknown_form_or_failing_view_gives_one_unavailable_item(

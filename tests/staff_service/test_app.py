@@ -9,8 +9,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from careflow.codec import data_converter
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from staff_service.app import create_app
@@ -114,7 +114,7 @@ async def test_temporal_unreachable_is_a_503_audited_and_nothing_is_done(
     task = await staff_stack.dropoff_task()
     # The same database, but a Temporal client that points at a closed port.
     broken = await Client.connect(
-        f"127.0.0.1:{_closed_port()}", lazy=True, data_converter=pydantic_data_converter
+        f"127.0.0.1:{_closed_port()}", lazy=True, data_converter=data_converter(Settings())
     )
     app = _app(staff_stack.engine, staff_stack.registry, client=broken)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:

@@ -14,6 +14,8 @@ from careflow.testing import PLUGINS_ENV
 from plugins.childcare import plugin as childcare
 from plugins.eldercare import plugin as eldercare
 from plugins.engine import plugin as engine
+from plugins.privacy import plugin as privacy
+from plugins.reports import plugin as reports
 from plugins.wanbailin import plugin as wanbailin
 from plugins.xiaodian import plugin as xiaodian
 from plugins.xinghualing import plugin as xinghualing
@@ -29,6 +31,8 @@ BUILT_IN: tuple[CarePlugin, ...] = (
     wanbailin,
     yingze,
     xiaodian,
+    privacy,
+    reports,
 )
 """Every plugin this repository ships (its ``careflow.plugins`` entry points)."""
 

@@ -16,14 +16,15 @@ from careflow import service
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
-from tests.conftest import record_history
-from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
-from workflows.community_event import (
+from plugins.engine.community_event import (
     CancelRequest,
     CommunityEventResult,
     RegisterRequest,
     RegistrationView,
 )
+from tests.conftest import record_history
+from tests.support.cases import case_ref_of
+from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ async def test_waiting_list_reminders_attendance_and_report(
         )
         assert cancelled.status == "cancelled" and cancelled.seats_left == 0
         # A desk registration through the CLI's event route joins the waiting list.
-        case_ref = handle.id.removeprefix("community_event-wanbailin-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         await service.route_event(
             ts_env.client,
             events_registry,

@@ -17,9 +17,10 @@ from careflow.models import CompleteTaskInput
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE
 from careflow.testing import running_worker
+from plugins.engine.delivery import DeliveryResult
 from tests.conftest import record_history
+from tests.support.cases import case_ref_of
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
-from workflows.delivery import DeliveryResult
 
 REQUEST: dict[str, Any] = {
     "recipient_ref": "P00012",
@@ -238,7 +239,7 @@ async def test_station_scan_event_records_the_dropoff(
 ) -> None:
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
         handle = await _start(ts_env, registry, worker.task_queue, district="xiaodian")
-        case_ref = handle.id.removeprefix("delivery-xiaodian-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         await wait_for_task(engine, handle.id, "dropoff")
         routed = await service.route_event(
             ts_env.client,

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from careflow.codec import data_converter
 from careflow.registry import PluginRegistry
+from careflow.settings import Settings
 from worker.main import workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -27,7 +28,8 @@ def _workflow_type(path: Path) -> str:
 def _replayer(full_registry: PluginRegistry) -> Replayer:
     return Replayer(
         workflows=[wf for plugin in full_registry.plugins for wf in plugin.all_workflows()],
-        data_converter=pydantic_data_converter,
+        # The workers' own converter: the recorded histories are plain and pass through it.
+        data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
     )
 

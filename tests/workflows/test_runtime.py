@@ -18,10 +18,11 @@ from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
+from plugins.engine.delivery import DeliveryResult
 from tests.conftest import record_history
+from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.sample_plugin import CallForm, make_sample_plugin
-from workflows.delivery import DeliveryResult
 from workflows.runtime import BulkTask, CareProcess
 
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}
@@ -99,7 +100,9 @@ async def test_child_process_step_runs_to_completion(
             case_ref="K1",
         )
         assert (await _deliver(ts_env, engine, started.workflow_id)).outcome == "delivered"
-        child_id = "sample.heartbeat-jinyuan-K1.sample.child"
+        # The child's case is the step's (<case>.<step key>); its id holds that case's key.
+        child_id = keyed_id("sample.heartbeat", "jinyuan", "K1.sample.child")
+        assert started.workflow_id == keyed_id("delivery", "jinyuan", "K1")
         child = ts_env.client.get_workflow_handle(child_id)
         assert await result_of(ts_env, child) == {"done": 1, "runs": 1}
         await record_history(

@@ -105,8 +105,9 @@ class Audited:
                 raise
         return refusal
 
-    def accepted(self, *, reason: str | None = None) -> None:
-        """Write the row of the accepted attempt."""
+    def accepted(self, *, reason: str | None = None, message: str | None = None) -> None:
+        """Write the row of the accepted attempt (``message``: what the person stated, such as
+        an unmask's reason)."""
         record(
             self.engine,
             self.attempt,
@@ -116,6 +117,7 @@ class Audited:
             district=self.district,
             community=self.community,
             reason=reason,
+            message=message,
         )
 
     @contextmanager

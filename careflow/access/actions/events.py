@@ -33,7 +33,13 @@ async def send_event(
 
     A token principal may send the event types and districts its token names; a person needs
     one of the route's ``sender_roles`` over the event's area. The event's ``sent_by`` is the
-    account id and its ``request_id`` the attempt's: a payload may set neither.
+    account id and its ``request_id`` the attempt's: a payload may set neither. A caller that
+    knows the event's stable id (:func:`careflow.event_ids.event_id_of`: the MQTT ingress, an
+    API call with a ``message_id``) makes it the attempt's request id, so a repeat of the
+    event reaches the process with the same id and is ignored there.
+
+    The event names its case by case ref; the process is found by the case's key (see
+    :func:`careflow.service.prepare_event`), and the audit row's target is that workflow id.
 
     Returns:
         The workflow id the event went to.
@@ -83,6 +89,7 @@ async def send_event(
         ),
         workflow_id=prepared.workflow_id,
         start=prepared.start,
+        fallback_workflow_id=prepared.fallback_workflow_id,
     )
     audit.target = stamped.workflow_id
     connected = await audit.client(client)

@@ -1,4 +1,10 @@
-"""Processes: which a principal may start, starting one, reading one, finding a case."""
+"""Processes: which a principal may start, starting one, reading one, finding a case.
+
+A case is found by its case ref (a registry id, a case number) or by its case key, the
+pseudonym the Temporal Web UI shows in workflow ids and ``CareCaseRef``: that is how a
+supervisor goes from a pseudonym to the case's rows, then (``process.unmask``, with a reason)
+to the person.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,12 @@ from careflow.access.scope import area_of
 from careflow.contract import ProcessSpec
 from careflow.db import crud
 from careflow.db.tables import AuditEntry, CaseRecord, Task
+from careflow.inputs import check_case_ref
+from careflow.privacy.pseudonyms import default_pseudonyms, is_case_key
 from careflow.registry import PluginRegistry
 from careflow.service import StartedProcess, prepare_start, process_status, start_prepared
 
-__all__ = ["find_cases", "process_view", "start_process", "startable"]
+__all__ = ["find_cases", "lookup_case", "process_view", "start_process", "startable"]
 
 
 def startable(
@@ -214,21 +222,70 @@ def _timeline(tasks: Sequence[Task], records: Sequence[CaseRecord]) -> list[dict
 
 
 def find_cases(engine: Engine, principal: Principal, *, case_ref: str) -> list[dict[str, Any]]:
-    """Workflows with ``case_ref`` (from tasks and case records) in the principal's areas."""
+    """Workflows of a case (from tasks and case records) in the principal's areas.
+
+    Args:
+        engine: The app database.
+        principal: Who asks; only rows of areas their grants cover are listed.
+        case_ref: A case ref (rows naming it), or a case key (``k…``, rows of the workflows
+            whose id ends in it).
+
+    Returns:
+        One entry per workflow: id, process, district, community, the case ref its rows name
+        and the case key its id holds (None for a process started before case keys).
+    """
     found: dict[str, dict[str, Any]] = {}
     with Session(engine) as session:
-        tasks = session.exec(select(Task).where(Task.case_ref == case_ref)).all()
-        records = session.exec(select(CaseRecord).where(CaseRecord.case_ref == case_ref)).all()
-    rows = [(t.workflow_id, t.process, t.district, t.community) for t in tasks] + [
-        (r.workflow_id, r.process, r.district, None) for r in records
-    ]
-    for workflow_id, process, district, community in rows:
+        if is_case_key(case_ref):
+            # The key is the last part of the workflow id: <process>-<district>-<key>.
+            tasks = session.exec(select(Task).where(col(Task.workflow_id).endswith(f"-{case_ref}")))
+            records = session.exec(
+                select(CaseRecord).where(col(CaseRecord.workflow_id).endswith(f"-{case_ref}"))
+            )
+        else:
+            tasks = session.exec(select(Task).where(Task.case_ref == case_ref))
+            records = session.exec(select(CaseRecord).where(CaseRecord.case_ref == case_ref))
+        rows = [(t.workflow_id, t.process, t.district, t.community, t.case_ref) for t in tasks]
+        rows += [(r.workflow_id, r.process, r.district, None, r.case_ref) for r in records]
+    for workflow_id, process, district, community, ref in rows:
         if workflow_id not in found and principal.reads(district, community):
+            last = workflow_id.rsplit("-", 1)[-1]
             found[workflow_id] = {
                 "workflow_id": workflow_id,
                 "process": process,
                 "district": district,
                 "community": community,
-                "case_ref": case_ref,
+                "case_ref": ref,
+                "case_key": last if is_case_key(last) else None,
             }
     return sorted(found.values(), key=lambda c: c["workflow_id"])
+
+
+def lookup_case(engine: Engine, attempt: Attempt, *, query: str) -> dict[str, Any]:
+    """A case's key and its workflows in the principal's areas, from its case ref or key.
+
+    Both ways: a registry id (``P00012``) gives the key the Temporal Web UI shows; a key seen
+    there gives the workflows and the case refs their rows name. Audited (``case.lookup``,
+    target the case key): the key maps to a person for whoever holds the database, so each
+    look-up is on record. The person's name is a further step, ``process.unmask``.
+
+    Raises:
+        Refused: ``not_logged_in``; ``wrong_role`` for an API token; ``out_of_scope`` for an
+            account without grants; ``bad_input`` naming ``case_ref`` for a malformed query.
+    """
+    audit = Audited(engine, attempt, "case.lookup")
+    with audit.checks():
+        principal = audit.principal
+        if principal.token is not None:
+            raise Refused("wrong_role", "令牌不能查询案件 an API token cannot look up cases")
+        if not principal.grants:
+            raise Refused("out_of_scope", "您没有任何负责区域 you hold no grant over any area")
+        query = query.strip()
+        if is_case_key(query):
+            key = query
+        else:
+            key = default_pseudonyms().case_key(check_case_ref(query))
+        audit.target = key
+        cases = find_cases(engine, principal, case_ref=query)
+    audit.accepted()
+    return {"case_key": key, "cases": cases}

@@ -24,6 +24,7 @@ from careflow.errors import InputError
 from careflow.forms import resolve_form
 from careflow.inputs import validate_external
 from careflow.models import CompleteTaskInput, TaskOutcome, TaskStatus
+from careflow.privacy.masking import Personal
 from careflow.registry import PluginRegistry
 from careflow.service import submit_completion
 
@@ -208,34 +209,43 @@ class TaskDetail:
     may_complete: bool
     unmasked: bool
     overdue: bool
+    may_unmask: bool = False
+    """Whether the principal may ask to see the context in full
+    (:func:`careflow.access.actions.unmask.unmask_task`)."""
+    clear: frozenset[Personal] = frozenset()
+    """The kinds of personal data the context shows in clear (an unmask's answer only)."""
 
 
 def view_task(
     engine: Engine, registry: PluginRegistry, attempt: Attempt, *, task_id: str
 ) -> TaskDetail:
-    """A task with what a person needs to act on it; audited (it may show personal data).
+    """A task with what a person needs to act on it; audited.
 
-    Personal items of the context are unmasked only for a principal who holds the task's
-    role there (the person who must act); auditors and admins read them masked.
+    Personal items of the context are masked for everyone, the person who must act included;
+    whoever may see them in clear unmasks the task with a stated reason
+    (:func:`careflow.access.actions.unmask.unmask_task`, audited on its own).
 
     Raises:
         Refused: As :func:`_visible_task`.
     """
+    from careflow.access.actions.unmask import task_unmask_kinds
     from careflow.task_context import task_context
 
     audit = Audited(engine, attempt, "task.view", target=task_id)
     with audit.checks():
         principal, task = _visible_task(audit, task_id)
-    unmasked = principal.holds(task.role, task.district, task.community)
+    holds = principal.holds(task.role, task.district, task.community)
     with Session(engine) as session:
-        context = task_context(registry, session, task, unmasked=unmasked)
+        context = task_context(registry, session, task, unmasked=False)
     audit.accepted()
     return TaskDetail(
         task=task,
         context=context,
-        may_complete=task.status == TaskStatus.OPEN and unmasked,
-        unmasked=unmasked,
+        may_complete=task.status == TaskStatus.OPEN and holds,
+        unmasked=False,
         overdue=_overdue(task, now()),
+        may_unmask=bool(task_unmask_kinds(principal, task))
+        and any(getattr(item, "personal", None) for item in context),
     )
 
 

@@ -1,7 +1,11 @@
 """Alembic environment: migrates the app database named by the alembic Config.
 
 The URL comes from ``config.attributes["url"]`` (set by ``careflow.db.migrate``) or the
-``sqlalchemy.url`` option, so no ``alembic.ini`` is needed at runtime.
+``sqlalchemy.url`` option, so no ``alembic.ini`` is needed at runtime. Which revisions exist
+is alembic's ``version_locations`` (the core's folder and each plugin's), set by
+``careflow.db.migrate.alembic_config``; nothing here depends on how many there are.
+Autogenerate compares with the tables imported at that time (the core's here; a plugin's
+once its ``tables`` module is imported).
 """
 
 from __future__ import annotations

@@ -4,16 +4,23 @@ Public contract: the processes ``childcare.classroom`` (one session of one commu
 ``childcare.classroom_day`` (the scheduled school day of a district) and
 ``childcare.classroom_enrolment`` (one child's enrolment changes), the ``hand_over`` Update,
 the events ``childcare.classroom.handover``, ``childcare.classroom_enrol`` and
-``childcare.classroom_unenrol``, and the enrolment table.
+``childcare.classroom_unenrol``.
 
 Refusals 拒绝规则: children must be children of the registry in the district. A desk hand-over
 to a person the registry does not authorise to collect the child, or of a child not enrolled,
 is refused before it is sent (``checks.py``; exit 2 at the CLI). What only the session knows
 (not checked in, already collected, session closed) the process refuses and records
 (``pickup_refused``); the ``hand_over`` Update answers those at once.
+
+Public API (``__all__``; other plugins import only this package): the extension points, the
+requests, params and results of the three processes, the events and the ``hand_over`` Update's
+input :class:`HandoverRequest`. Everything else (workflows, activities, the enrolment table,
+forms, checks) is internal.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -21,7 +28,6 @@ from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, 
 from plugins.childcare.classroom.activities import ClassroomActivities
 from plugins.childcare.classroom.checks import check_handover
 from plugins.childcare.classroom.enrolment import ENROLMENT_POINTS, ClassroomEnrolmentWorkflow
-from plugins.childcare.classroom.forms import CallForm, CheckInForm
 from plugins.childcare.classroom.models import (
     CLASSROOM_POINTS,
     ClassroomDayParams,
@@ -37,7 +43,6 @@ from plugins.childcare.classroom.models import (
     HandoverEvent,
     HandoverRequest,
 )
-from plugins.childcare.classroom.tables import ClassroomEnrolment
 from plugins.childcare.classroom.views import TASK_TYPES
 from plugins.childcare.classroom.workflows import (
     CLASSROOM_DAY_POINTS,
@@ -46,13 +51,12 @@ from plugins.childcare.classroom.workflows import (
 )
 
 __all__ = [
-    "CLASSROOM",
-    "CLASSROOM_DAY",
-    "CLASSROOM_ENROLMENT",
-    "CallForm",
-    "CheckInForm",
+    "CLASSROOM_DAY_POINTS",
+    "CLASSROOM_POINTS",
+    "ENROLMENT_POINTS",
+    "ClassroomDayParams",
+    "ClassroomDayRequest",
     "ClassroomEnrolEvent",
-    "ClassroomEnrolment",
     "ClassroomEnrolmentParams",
     "ClassroomParams",
     "ClassroomRequest",
@@ -152,4 +156,5 @@ part = PluginPart(
         ActivitySet(cls=ClassroomActivities, build=lambda deps: ClassroomActivities(deps.engine)),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

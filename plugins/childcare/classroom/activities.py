@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
 from careflow.db.tables import Area, Guardian, Person
+from careflow.localtime import STAFF_TIMEZONE
+from careflow.privacy.consent import consenting, has_consent
 from plugins.childcare.classroom.models import (
     ChildPickup,
     CommunitiesInput,
@@ -17,7 +21,11 @@ from plugins.childcare.classroom.models import (
 )
 from plugins.childcare.classroom.tables import ClassroomEnrolment
 
-__all__ = ["ClassroomActivities"]
+__all__ = ["CONSENT_PURPOSE", "NO_CONSENT_ZH", "ClassroomActivities"]
+
+CONSENT_PURPOSE = "classroom"
+"""The consent purpose of the classroom (``careflow.privacy.consent``)."""
+NO_CONSENT_ZH = "未登记监护人同意（五点半课堂）"
 
 
 class ClassroomActivities:
@@ -28,9 +36,15 @@ class ClassroomActivities:
 
     @activity.defn(name="childcare.classroom.roster")
     def roster(self, input: RosterInput) -> Roster:
-        """The active enrolments of a community, each with its guardians and authorised ones."""
+        """The active enrolments of a community, each with its guardians and authorised ones.
+
+        A child whose guardian's consent for the classroom does not count today (never given,
+        or withdrawn) is left out and listed in ``without_consent``: the session does not use
+        their data.
+        """
+        on = input.on or datetime.now(UTC).astimezone(STAFF_TIMEZONE).date()
         with Session(self._engine) as session:
-            children = session.exec(
+            enrolled = session.exec(
                 select(ClassroomEnrolment.child_id)
                 .where(
                     ClassroomEnrolment.community_code == input.community,
@@ -38,6 +52,8 @@ class ClassroomActivities:
                 )
                 .order_by(col(ClassroomEnrolment.child_id))
             ).all()
+            allowed = consenting(session, subject_ids=enrolled, purpose=CONSENT_PURPOSE, on=on)
+            children = [c for c in enrolled if c in allowed]
             guardians = session.exec(
                 select(Guardian)
                 .where(col(Guardian.child_id).in_(children))
@@ -48,7 +64,10 @@ class ClassroomActivities:
             by_child[g.child_id].guardians.append(g.guardian_id)
             if g.authorised_pickup:
                 by_child[g.child_id].authorised.append(g.guardian_id)
-        return Roster(children=list(by_child.values()))
+        return Roster(
+            children=list(by_child.values()),
+            without_consent=[c for c in enrolled if c not in allowed],
+        )
 
     @activity.defn(name="childcare.classroom.communities")
     def communities(self, input: CommunitiesInput) -> list[str]:
@@ -78,6 +97,12 @@ class ClassroomActivities:
                 return refused.model_copy(update={"reason": "not_a_registered_child"})
             if not child.community_code.startswith(f"{input.district}."):
                 return refused.model_copy(update={"reason": "not_in_district"})
+            if input.active and not has_consent(
+                session, subject_id=child.id, purpose=CONSENT_PURPOSE, on=input.on
+            ):
+                return refused.model_copy(
+                    update={"reason": "no_consent", "reason_zh": NO_CONSENT_ZH}
+                )
             row = session.get(ClassroomEnrolment, input.child_ref)
             if not input.active:
                 if row is None or not row.active:

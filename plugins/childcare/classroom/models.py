@@ -97,9 +97,10 @@ class ClassroomParams(BaseModel):
 
 
 class RosterInput(BaseModel):
-    """Whose session: a community code."""
+    """Whose session: a community code, on which day (consent is checked for it)."""
 
     community: str
+    on: date | None = Field(default=None, description="The session's day; today if unset.")
 
 
 class ChildPickup(BaseModel):
@@ -111,9 +112,11 @@ class ChildPickup(BaseModel):
 
 
 class Roster(BaseModel):
-    """The children enrolled in a community's classroom."""
+    """The children enrolled in a community's classroom with the guardian's consent on record,
+    and the enrolled ones left out for want of it (registry ids)."""
 
     children: list[ChildPickup] = Field(default_factory=list)
+    without_consent: list[str] = Field(default_factory=list)
 
 
 class CommunitiesInput(BaseModel):
@@ -250,6 +253,7 @@ class EnrolmentChange(BaseModel):
 
     accepted: bool
     reason: str = ""
+    reason_zh: str = Field(default="", description="The refusal as staff read it.")
     changed: bool = False
     active: bool
     community: str | None = None

@@ -8,6 +8,12 @@ collected or ``final_wait`` after the end, recording any child never collected.
 
 A scheduled ``childcare.classroom_day`` per district starts one session per community with
 enrolled children on school days.
+
+Consent: the roster holds only children whose guardian's consent for the classroom counts that
+day; enrolled children left out are recorded (``consent_missing``) and staff told (patch
+``consent-checks``). A withdrawal heard during a session is recorded and staff told; a child
+already in the room is still handed over only to an authorised guardian (their safety comes
+first), and the next session's roster leaves them out.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from careflow.forms import form_ref
+from careflow.localtime import STAFF_TIMEZONE
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
+from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
 from plugins.childcare.classroom.forms import CallForm, CheckInForm
 from plugins.childcare.classroom.models import (
     ChildPickup,
@@ -38,12 +45,19 @@ from plugins.childcare.classroom.models import (
     RosterInput,
     SessionOutcome,
 )
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.childcare.consent import CONSENT_PATCH
+from plugins.engine.roles import Role
+from workflows.runtime import (
+    TEMPORAL_DEFAULT_RETRY,
+    CareProcess,
+    TaskExpired,
+    event_signal,
+    run_activity,
+)
 
 __all__ = ["CLASSROOM_DAY_POINTS", "ClassroomDayWorkflow", "ClassroomWorkflow"]
 
 CLASSROOM_DAY_POINTS = ("after_sessions_started",)
-READ_TIMEOUT = timedelta(seconds=30)
 
 
 def _check_in_task(params: ClassroomParams) -> TaskTemplate:
@@ -82,6 +96,8 @@ class ClassroomWorkflow(CareProcess):
         self._closed = False
         self._refused = 0
         self._ends_at: datetime | None = None
+        self._roster: set[str] = set()
+        self._withdrawn: set[str] = set()
 
     # -- hand-over: an Update for clients, the same as a routed event for the CLI
 
@@ -139,7 +155,7 @@ class ClassroomWorkflow(CareProcess):
         if problem:
             raise ApplicationError(problem[1], type=problem[0])
 
-    @workflow.signal(name="handover_event")
+    @event_signal(name="handover_event")
     async def handover_event(self, event: HandoverEvent) -> None:
         """A desk hand-over routed by ``careflow event``; a refused pickup alerts the staff."""
         problem = self._handover_problem(event.child_ref, event.guardian_ref)
@@ -166,6 +182,39 @@ class ClassroomWorkflow(CareProcess):
                 params={"child_ref": event.child_ref},
             )
 
+    @workflow.signal(name=CONSENT_WITHDRAWN_SIGNAL)
+    async def consent_withdrawn(self, signal: ConsentWithdrawn) -> None:
+        """A guardian withdrew the classroom consent of a child on today's roster."""
+        ref = signal.subject_ref
+        if signal.purpose != "classroom" or ref not in self._roster or ref in self._withdrawn:
+            return
+        self._withdrawn.add(ref)
+        in_care = ref in self._present and ref not in self._collected and not self._closed
+        await self.record(
+            f"consent_withdrawn.{ref}",
+            "consent_withdrawn",
+            {
+                "purpose": "classroom",
+                "child_ref": ref,
+                "in_care": in_care,
+                "consent_id": signal.consent_id,
+                "request_id": signal.request_id,
+                "reason_zh": "监护人已撤回同意（五点半课堂）",
+            },
+        )
+        body = (
+            "五点半课堂：监护人已撤回同意。孩子今天仍须交给授权监护人，此后不再列入课堂名单。"
+            if in_care
+            else "五点半课堂：监护人已撤回同意，孩子此后不再列入课堂名单。"
+        )
+        await self.notify(
+            f"consent_withdrawn.{ref}",
+            recipient_ref=f"role:{Role.COMMUNITY_STAFF.value}",
+            template="consent_withdrawn",
+            body_zh=body,
+            params={"purpose": "classroom", "child_ref": ref, "in_care": in_care},
+        )
+
     # -- the session
 
     def _all_collected(self) -> bool:
@@ -181,13 +230,32 @@ class ClassroomWorkflow(CareProcess):
         self._ends_at = ends_at = input.request.ends_at or workflow.now() + params.session_length
 
         self.stage("roster", "读取名单 roster")
-        roster: Roster = await workflow.execute_activity(
+        roster: Roster = await run_activity(
             "childcare.classroom.roster",
-            RosterInput(community=community),
+            RosterInput(community=community, on=workflow.now().astimezone(STAFF_TIMEZONE).date()),
             result_type=Roster,
-            start_to_close_timeout=READ_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="读取课堂名单 read the roster",
         )
+        self._roster = {c.child_ref for c in roster.children}
+        if roster.without_consent and workflow.patched(CONSENT_PATCH):
+            await self.record(
+                "consent_missing",
+                "consent_missing",
+                {
+                    "purpose": "classroom",
+                    "children": roster.without_consent,
+                    "reason_zh": "未登记监护人同意（五点半课堂），今日未列入名单",
+                },
+            )
+            await self.notify(
+                "consent_missing",
+                recipient_ref=f"role:{Role.COMMUNITY_STAFF.value}",
+                template="consent_missing",
+                body_zh=f"五点半课堂：{len(roster.without_consent)} 名已报名儿童"
+                "未登记监护人同意书，今日未列入名单；请登记同意。",
+                params={"purpose": "classroom", "children": len(roster.without_consent)},
+            )
         result = ClassroomResult(outcome=SessionOutcome.NO_CHILDREN, enrolled=len(roster.children))
         if not roster.children:
             return await self._close(result)
@@ -313,11 +381,11 @@ class ClassroomDayWorkflow(CareProcess):
     async def run(self, input: ProcessInput[ClassroomDayRequest]) -> ClassroomDayResult:
         self.begin(input)
         self.stage("starting", "开课 starting sessions")
-        communities: list[str] = await workflow.execute_activity(
+        communities: list[str] = await run_activity(
             "childcare.classroom.communities",
             CommunitiesInput(district=self.context.district),
             result_type=list[str],
-            start_to_close_timeout=READ_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="有课堂的社区 communities with a classroom",
         )
         sessions = []

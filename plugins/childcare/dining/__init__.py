@@ -3,18 +3,24 @@
 Public contract: the processes ``childcare.dining_inspection`` (one table),
 ``childcare.dining_round`` (the scheduled round of a district) and
 ``childcare.dining_enrolment`` (one child's dining tables), the events
-``childcare.dining_enrol`` and ``childcare.dining_unenrol``, the checklist form, and the
-enrolment and suspension tables.
+``childcare.dining_enrol`` and ``childcare.dining_unenrol``, and the checklist items.
+
+Public API (``__all__``; other plugins import only this package): the extension points, the
+requests, params and results of the three processes, the events and :data:`CHECKLIST_ITEMS`
+(the codes an inspection checks). Everything else (workflows, activities, the enrolment and
+suspension tables, forms) is internal.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import BaseModel
 
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.dining.activities import DiningActivities
 from plugins.childcare.dining.enrolment import DINING_ENROLMENT_POINTS, DiningEnrolmentWorkflow
-from plugins.childcare.dining.forms import CHECKLIST_ITEMS, InspectionForm
+from plugins.childcare.dining.forms import CHECKLIST_ITEMS
 from plugins.childcare.dining.models import (
     DINING_POINTS,
     DINING_ROUND_POINTS,
@@ -29,26 +35,24 @@ from plugins.childcare.dining.models import (
     DiningRoundRequest,
     DiningUnenrolEvent,
 )
-from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
 from plugins.childcare.dining.views import TASK_TYPES
 from plugins.childcare.dining.workflows import DiningInspectionWorkflow, DiningRoundWorkflow
 
 __all__ = [
     "CHECKLIST_ITEMS",
-    "DINING_ENROLMENT",
-    "DINING_INSPECTION",
-    "DINING_ROUND",
+    "DINING_ENROLMENT_POINTS",
+    "DINING_POINTS",
+    "DINING_ROUND_POINTS",
     "DiningEnrolEvent",
-    "DiningEnrolment",
     "DiningEnrolmentParams",
     "DiningEnrolmentRequest",
     "DiningEnrolmentResult",
     "DiningInspectionRequest",
     "DiningParams",
     "DiningResult",
-    "DiningSuspension",
+    "DiningRoundParams",
+    "DiningRoundRequest",
     "DiningUnenrolEvent",
-    "InspectionForm",
     "part",
 ]
 
@@ -128,4 +132,5 @@ part = PluginPart(
         ActivitySet(cls=DiningActivities, build=lambda deps: DiningActivities(deps.engine)),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

@@ -21,7 +21,8 @@ from plugins.childcare.dining.models import (
     DiningEnrolmentResult,
     SetDiningEnrolmentInput,
 )
-from plugins.childcare.enrolment import WRITE_TIMEOUT, EnrolmentProcess
+from plugins.childcare.enrolment import EnrolmentProcess
+from workflows.runtime import TEMPORAL_DEFAULT_RETRY, event_signal, run_activity
 
 __all__ = ["DINING_ENROLMENT_POINTS", "DiningEnrolmentWorkflow"]
 
@@ -35,7 +36,7 @@ class DiningEnrolmentWorkflow(EnrolmentProcess):
     record_prefix = "dining"
     stage_title_zh = "登记就餐变更 applying changes"
 
-    @workflow.signal(name="enrolment_change")
+    @event_signal(name="enrolment_change")
     def enrolment_change(self, event: DiningEnrolmentEvent) -> None:
         """An enrol or unenrol event routed by ``careflow event``."""
         self._pending.append(event)
@@ -47,7 +48,7 @@ class DiningEnrolmentWorkflow(EnrolmentProcess):
         return await self.apply_changes(input.request.child_ref, result)
 
     async def write_change(self, event: DiningEnrolmentEvent) -> DiningEnrolmentChange:
-        change: DiningEnrolmentChange = await workflow.execute_activity(
+        change: DiningEnrolmentChange = await run_activity(
             "childcare.dining.set_enrolment",
             SetDiningEnrolmentInput(
                 workflow_id=workflow.info().workflow_id,
@@ -57,7 +58,7 @@ class DiningEnrolmentWorkflow(EnrolmentProcess):
                 active=event.active,
             ),
             result_type=DiningEnrolmentChange,
-            start_to_close_timeout=WRITE_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="写入小饭桌登记 write the enrolment",
         )
         return change

@@ -17,7 +17,6 @@ from temporalio import workflow
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
 from plugins.childcare.dining.forms import CHECKLIST_ITEMS, InspectionForm
 from plugins.childcare.dining.models import (
     DiningInspectionRequest,
@@ -30,11 +29,10 @@ from plugins.childcare.dining.models import (
     SuspendInput,
     SuspendResult,
 )
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import TEMPORAL_DEFAULT_RETRY, CareProcess, TaskExpired, run_activity
 
 __all__ = ["DiningInspectionWorkflow", "DiningRoundWorkflow"]
-
-DB_TIMEOUT = timedelta(seconds=30)
 
 
 def _checklist_task(
@@ -133,7 +131,7 @@ class DiningInspectionWorkflow(CareProcess):
     async def _suspend(self, result: DiningResult) -> DiningResult:
         """Repeated failure: suspend the table and tell every family that eats there."""
         self.stage("suspension", "停业整顿 suspension")
-        suspended: SuspendResult = await workflow.execute_activity(
+        suspended: SuspendResult = await run_activity(
             "childcare.dining.suspend",
             SuspendInput(
                 workflow_id=workflow.info().workflow_id,
@@ -142,7 +140,7 @@ class DiningInspectionWorkflow(CareProcess):
                 at=workflow.now(),
             ),
             result_type=SuspendResult,
-            start_to_close_timeout=DB_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="暂停小饭桌 suspend the table",
         )
         await self.record(
@@ -198,11 +196,11 @@ class DiningRoundWorkflow(CareProcess):
     async def run(self, input: ProcessInput[DiningRoundRequest]) -> DiningRoundResult:
         self.begin(input)
         self.stage("starting", "启动检查 starting inspections")
-        providers: list[str] = await workflow.execute_activity(
+        providers: list[str] = await run_activity(
             "childcare.dining.providers",
             ProvidersInput(district=self.context.district),
             result_type=list[str],
-            start_to_close_timeout=DB_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="在营小饭桌 active dining tables",
         )
         started = []

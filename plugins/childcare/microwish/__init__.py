@@ -19,14 +19,21 @@ Every pledge or withdrawal the campaign refuses is recorded that way.
 
 Reports: :class:`CampaignReport` is stored in the app database (``cw_report``); the result
 carries its ``report_id``, never a host path. A wish counts as filled only once delivered.
+
+Public API (``__all__``; other plugins import only this package): the process id, its
+extension points, request, params and result, the pledge events, the wish categories and the
+task context view :func:`wish_list_context`. A step at ``before_publication`` answers with the
+``PublicationVerdict`` contract (see the workflow). Everything else (workflow, activities,
+tables, forms, checks, matching) is internal.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.microwish.activities import MicroWishActivities
 from plugins.childcare.microwish.checks import check_pledge, check_request, check_withdrawal
-from plugins.childcare.microwish.forms import ProcurementForm, ReviewForm, VisitForm
 from plugins.childcare.microwish.models import (
     PROCESS_ID,
     CampaignReport,
@@ -40,18 +47,13 @@ from plugins.childcare.microwish.views import TASK_TYPES, wish_list_context
 from plugins.childcare.microwish.workflows import MICROWISH_POINTS, MicroWishWorkflow
 
 __all__ = [
-    "MICROWISH",
     "MICROWISH_POINTS",
     "PROCESS_ID",
     "CampaignReport",
     "MicroWishParams",
     "MicroWishRequest",
-    "MicroWishWorkflow",
     "PledgeEvent",
     "PledgeWithdrawnEvent",
-    "ProcurementForm",
-    "ReviewForm",
-    "VisitForm",
     "WishCategory",
     "part",
     "wish_list_context",
@@ -111,4 +113,5 @@ part = PluginPart(
         ),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

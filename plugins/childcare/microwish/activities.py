@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.tables import Household, HouseholdMember, Person
+from careflow.privacy.consent import consenting
 from careflow.settings import Settings
 from plugins.childcare.microwish import tables
 from plugins.childcare.microwish.anonymise import published_cells
@@ -26,6 +27,8 @@ from plugins.childcare.microwish.matching import PledgeOffer, WishNeed, area_dis
 from plugins.childcare.microwish.models import (
     CampaignOpened,
     CampaignReport,
+    ConsentGate,
+    ConsentGateInput,
     DecideWishInput,
     DeliveryOrder,
     MatchInput,
@@ -48,6 +51,8 @@ from plugins.childcare.microwish.models import (
     WishList,
     WishListInput,
     WishVerdict,
+    WithdrawChildInput,
+    WithdrawnWishes,
     WithholdInput,
     WithholdSummary,
 )
@@ -64,6 +69,21 @@ assert tables.CwReport.__tablename__ == "cw_report"
 
 #: Statuses of a wish that an approval of another wish of the same child collides with.
 _TAKEN = ("approved", "matched", "procuring", "procured", "delivered", "not_delivered")
+#: The consent purpose of the visits (``careflow.privacy.consent``).
+CONSENT_PURPOSE = "microwish"
+#: A wish of a child whose guardian withdrew consent; nothing more is done with it.
+WITHDRAWN = "withdrawn"
+#: Statuses of a wish still being worked on: a withdrawal ends these. The others (rejected,
+#: declined, expired, delivered …) already ended and keep their outcome for the report.
+_ACTIVE = (
+    "pending_visit",
+    "in_review",
+    "approved",
+    "withheld",
+    "matched",
+    "procuring",
+    "procured",
+)
 
 
 def _age(birth: date, on: date) -> int:
@@ -191,12 +211,77 @@ class MicroWishActivities:
                 for r in rows
             ]
 
+    @activity.defn(name=MicroWishActivity.CONSENT_GATE)
+    def consent_gate(self, input: ConsentGateInput) -> ConsentGate:
+        """Reject the waiting visits of children without the guardian's consent on record
+        (``no_consent_record``), so that no visit task shows their data; idempotent."""
+        with session_scope(self._engine) as session:
+            wishes = session.exec(
+                select(CwWish).where(
+                    CwWish.campaign_id == input.campaign_id, col(CwWish.id).in_(input.wish_ids)
+                )
+            ).all()
+            waiting = [w for w in wishes if w.status == "pending_visit"]
+            allowed = consenting(
+                session,
+                subject_ids=[w.child_ref for w in waiting],
+                purpose=CONSENT_PURPOSE,
+                on=input.on,
+            )
+            refused = []
+            for wish in wishes:
+                if wish.status == "pending_visit" and wish.child_ref not in allowed:
+                    wish.status, wish.reason = "rejected", "no_consent_record"
+                    session.add(wish)
+                elif not (wish.status == "rejected" and wish.reason == "no_consent_record"):
+                    continue  # a retry answers what the first attempt refused
+                refused.append(
+                    VisitRef(
+                        wish_id=wish.id or 0, child_ref=wish.child_ref, community=wish.community
+                    )
+                )
+        _log.info("microwish.consent_gate", campaign_id=input.campaign_id, refused=len(refused))
+        return ConsentGate(refused=sorted(refused, key=lambda r: r.wish_id))
+
+    @activity.defn(name=MicroWishActivity.CONSENT_WITHDRAWN)
+    def consent_withdrawn(self, input: WithdrawChildInput) -> WithdrawnWishes:
+        """End every wish of the child in the campaign (status ``withdrawn``, reason
+        ``consent_withdrawn``) and take it out of the pool; idempotent, and empty for a child
+        the campaign does not hold."""
+        with session_scope(self._engine) as session:
+            _campaign(session, input.campaign_id, lock=True)  # no decision meanwhile
+            wishes = session.exec(
+                select(CwWish)
+                .where(CwWish.campaign_id == input.campaign_id, CwWish.child_ref == input.child_ref)
+                .order_by(col(CwWish.id))
+            ).all()
+            ended = []
+            for wish in wishes:
+                if wish.status not in _ACTIVE and not (
+                    wish.status == WITHDRAWN and wish.reason == "consent_withdrawn"
+                ):
+                    continue
+                wish.status, wish.reason = WITHDRAWN, "consent_withdrawn"
+                session.add(wish)
+                for row in session.exec(select(CwPool).where(CwPool.wish_id == wish.id)).all():
+                    row.status = WITHDRAWN
+                    session.add(row)
+                ended.append(
+                    VisitRef(
+                        wish_id=wish.id or 0, child_ref=wish.child_ref, community=wish.community
+                    )
+                )
+        _log.info("microwish.consent_withdrawn", campaign_id=input.campaign_id, wishes=len(ended))
+        return WithdrawnWishes(wishes=ended)
+
     @activity.defn(name=MicroWishActivity.RECORD_VISIT)
     def record_visit(self, input: RecordVisitInput) -> None:
-        """Store the visit form and the rules' verdict on the wish."""
+        """Store the visit form and the rules' verdict on the wish (not on a withdrawn one)."""
         data = input.data
         with session_scope(self._engine) as session:
             wish = _wish(session, input.wish_id)
+            if wish.status == WITHDRAWN:
+                return  # the guardian withdrew consent: the form is not kept
             wish.status = input.status
             wish.reason = input.reason
             if input.status != "visit_expired":
@@ -653,6 +738,8 @@ class MicroWishActivities:
         with session_scope(self._engine) as session:
             for row in input.rows:
                 wish = _wish(session, row.wish_id)
+                if wish.status == WITHDRAWN:
+                    continue  # consent withdrawn during the delivery: the wish stays ended
                 wish.delivery_outcome = row.outcome
                 wish.delivered_at = row.delivered_at
                 wish.status = "delivered" if row.outcome == "delivered" else "not_delivered"

@@ -35,7 +35,7 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from careflow.errors import InputError
-from careflow.models import process_workflow_id
+from careflow.privacy.pseudonyms import case_workflow_ids
 from plugins.childcare.microwish.models import (
     PROCESS_ID,
     MicroWishRequest,
@@ -69,7 +69,12 @@ class Refusal:
 
 
 def _campaign(session: Session, district: str, case_ref: str) -> CwCampaign | None:
-    return session.get(CwCampaign, process_workflow_id(PROCESS_ID, district, case_ref))
+    # Campaigns are stored by workflow id: the keyed one, else one from before case keys.
+    for workflow_id in case_workflow_ids(PROCESS_ID, district, case_ref):
+        campaign = session.get(CwCampaign, workflow_id)
+        if campaign is not None:
+            return campaign
+    return None
 
 
 def open_wishes_for(session: Session, campaign_id: str, category: str, size: str | None) -> int:

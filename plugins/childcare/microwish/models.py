@@ -27,13 +27,17 @@ __all__ = [
     "CampaignReport",
     "ChildRef",
     "CommunityLine",
+    "ConsentGate",
+    "ConsentGateInput",
     "DecideWishInput",
     "DeliveryOrder",
     "DeliveryOutcomeRow",
     "MatchInput",
     "MatchSummary",
     "MicroWishActivity",
+    "MicroWishCarry",
     "MicroWishParams",
+    "MicroWishPhase",
     "MicroWishRequest",
     "OpenCampaignInput",
     "PageInput",
@@ -56,6 +60,8 @@ __all__ = [
     "WishList",
     "WishListInput",
     "WishVerdict",
+    "WithdrawChildInput",
+    "WithdrawnWishes",
     "WithholdInput",
     "WithholdSummary",
 ]
@@ -113,6 +119,8 @@ class MicroWishActivity(StrEnum):
     DELIVERIES = "childcare.microwish.delivery_page"
     DELIVERED = "childcare.microwish.record_deliveries"
     REPORT = "childcare.microwish.write_report"
+    CONSENT_GATE = "childcare.microwish.consent_gate"
+    CONSENT_WITHDRAWN = "childcare.microwish.consent_withdrawn"
 
 
 class MicroWishRequest(ExternalModel):
@@ -263,6 +271,41 @@ class PledgeTally(BaseModel):
     refusals: list[PledgeRefusal] = Field(default_factory=list)
 
 
+class MicroWishPhase(StrEnum):
+    """Where a campaign is; the run resumes there after continue-as-new."""
+
+    OPEN = "open"
+    VISIT = "visit"
+    PUBLISH = "publish"
+    PLEDGE = "pledge"
+    MATCH = "match"
+    PROCURE = "procure"
+    DELIVER = "deliver"
+    REPORT = "report"
+
+
+class MicroWishCarry(BaseModel):
+    """What a campaign carries across continue-as-new: its phase, its cursor, its pledges.
+
+    Every field has a default, so the empty carry of a first run and the plain dicts of runs
+    recorded before this model (the same keys, some absent) parse as they are.
+    """
+
+    phase: MicroWishPhase = MicroWishPhase.OPEN
+    after_id: int = Field(
+        default=0, ge=0, description="The last wish of the wave done; the next page follows it."
+    )
+    wave: int = Field(default=0, ge=0, description="Delivery waves run so far.")
+    closes: datetime | None = Field(
+        default=None, description="When the pledge window closes; set at publication."
+    )
+    tally: PledgeTally = Field(default_factory=PledgeTally)
+    window_open: bool = True
+    ops: list[PledgeOp] = Field(
+        default_factory=list, description="Pledge signals that arrived after the last flush."
+    )
+
+
 class OpenCampaignInput(BaseModel):
     """Create the campaign row and one wish row per eligible child."""
 
@@ -299,6 +342,35 @@ class VisitRef(BaseModel):
     wish_id: int
     child_ref: str = Field(description="Registry id (P…), so the grid worker finds the home.")
     community: str
+
+
+class ConsentGateInput(BaseModel):
+    """Check the guardian's consent of the children of a page of visits before any is opened."""
+
+    campaign_id: str
+    wish_ids: list[int]
+    on: date
+
+
+class ConsentGate(BaseModel):
+    """The visits not opened for want of consent (their wishes are now ``rejected``)."""
+
+    refused: list[VisitRef] = Field(default_factory=list)
+
+
+class WithdrawChildInput(BaseModel):
+    """End a child's wishes in a campaign: the guardian withdrew the micro-wish consent."""
+
+    campaign_id: str
+    child_ref: str
+    at: datetime
+
+
+class WithdrawnWishes(BaseModel):
+    """The child's wishes the withdrawal ended, and those already in delivery."""
+
+    wishes: list[VisitRef] = Field(default_factory=list)
+    in_delivery: list[int] = Field(default_factory=list)
 
 
 class RecordVisitInput(BaseModel):

@@ -9,6 +9,8 @@ __all__ = ["REASONS_ZH", "age_band", "reason_code", "visit_verdict"]
 REASONS_ZH: dict[str, str] = {
     "declined_by_guardian": "监护人谢绝",
     "no_consent": "未获监护人同意",
+    "no_consent_record": "未登记监护人同意（微心愿走访）",
+    "consent_withdrawn": "监护人已撤回同意",
     "over_value_cap": "超出价值上限",
     "duplicate": "同一儿童本次活动已有心愿",
     "sent_back_too_often": "多次退回未通过",

@@ -11,7 +11,15 @@ per filled wish → report.
 
 The workflow holds ids and counts only; wishes, pledges and matches live in the ``cw_``
 tables. Visits and deliveries run in waves, and the campaign continues as new between waves
-once its history is long, carrying its phase and cursor.
+once its history is long, carrying its phase and cursor (:class:`MicroWishCarry`).
+
+Consent (patch ``consent-checks``): before a wave of visits opens, the children without the
+guardian's consent for ``microwish`` on record are left out (wish ``rejected``,
+``no_consent_record``; a ``consent_missing`` record and a notice to each community's staff,
+who record the consent and add the child to a later campaign). A withdrawal heard by the
+``consent_withdrawn`` signal ends the child's wishes (``withdrawn``), cancels their open tasks,
+takes them out of the pool and tells staff; a delivery already under way is named in the
+notice so that staff stop the hand-over.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ from temporalio.exceptions import ChildWorkflowError
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
+from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
 from careflow.search_attributes import CARE_OVERDUE
+from plugins.childcare.consent import CONSENT_PATCH, ConsentAware
 from plugins.childcare.microwish.forms import (
     ListRevisionForm,
     ProcurementForm,
@@ -40,13 +49,17 @@ from plugins.childcare.microwish.models import (
     PROCESS_ID,
     CampaignOpened,
     CampaignReport,
+    ConsentGate,
+    ConsentGateInput,
     DecideWishInput,
     DeliveryOrder,
     DeliveryOutcomeRow,
     MatchInput,
     MatchSummary,
     MicroWishActivity,
+    MicroWishCarry,
     MicroWishParams,
+    MicroWishPhase,
     MicroWishRequest,
     OpenCampaignInput,
     PageInput,
@@ -67,12 +80,15 @@ from plugins.childcare.microwish.models import (
     WishList,
     WishListInput,
     WishVerdict,
+    WithdrawChildInput,
+    WithdrawnWishes,
     WithholdInput,
     WithholdSummary,
 )
 from plugins.childcare.microwish.rules import visit_verdict
-from workflows.delivery import DeliveryResult
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.engine.delivery.models import DeliveryResult
+from plugins.engine.roles import Role
+from workflows.runtime import TaskExpired, event_signal
 
 __all__ = ["MICROWISH_POINTS", "MicroWishWorkflow"]
 
@@ -80,12 +96,20 @@ MICROWISH_POINTS = ("before_publication", "after_publication", "after_matching",
 
 _SHORT = timedelta(minutes=1)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-_PHASES = ("open", "visit", "publish", "pledge", "match", "procure", "deliver", "report")
 _PLEDGE_BATCH = 500
 # Refused pledges and withdrawals, and the free text of a declined purchase, go to the case
 # record: new record commands, so histories from before them replay without.
 RECORD_REFUSALS_PATCH = "microwish-record-pledge-refusals"
 RECORD_DECLINE_PATCH = "microwish-record-procurement-decline"
+CONSENT_PURPOSE = "microwish"
+_WISH_TASKS = ("visit", "review", "procure")
+
+
+def _wish_of(step_key: str) -> int | None:
+    """The wish a task's step key is about (``visit.12``, ``review.12.r2``, ``procure.12``)."""
+    kind, _, rest = step_key.partition(".")
+    number = rest.split(".", 1)[0]
+    return int(number) if kind in _WISH_TASKS and number.isdigit() else None
 
 
 def _visit_task(params: MicroWishParams, ref: VisitRef, round_: int) -> TaskTemplate:
@@ -133,7 +157,7 @@ def _procurement_task(params: MicroWishParams, ref: VisitRef) -> TaskTemplate:
 
 
 @workflow.defn(name=PROCESS_ID)
-class MicroWishWorkflow(CareProcess):
+class MicroWishWorkflow(ConsentAware):
     """One micro-wish campaign of a district, from visits to the report."""
 
     def __init__(self) -> None:
@@ -141,6 +165,9 @@ class MicroWishWorkflow(CareProcess):
         self._ops: list[PledgeOp] = []
         self._window_open = True
         self._tally = PledgeTally()
+        # Children whose guardian withdrew consent during this run: their steps stop.
+        self._withdrawn: set[str] = set()
+        self._delivering: set[int] = set()
 
     # -- activities
 
@@ -173,13 +200,13 @@ class MicroWishWorkflow(CareProcess):
         self.begin(input)
         request = MicroWishRequest.model_validate(input.request)
         params = MicroWishParams.model_validate(self.params)
-        carry = dict(input.carry)
-        self._tally = PledgeTally.model_validate(carry.get("tally", {}))
-        self._window_open = bool(carry.get("window_open", True))
-        self._ops = [PledgeOp.model_validate(op) for op in carry.get("ops", [])]
-        phase = str(carry.get("phase", "open"))
+        carry = MicroWishCarry.model_validate(input.carry)
+        self._tally = carry.tally
+        self._window_open = carry.window_open
+        self._ops = list(carry.ops)
+        phase = carry.phase
 
-        if phase == "open":
+        if phase is MicroWishPhase.OPEN:
             self.stage("visiting", "入户走访 household visits")
             opened: CampaignOpened = await self._act(
                 MicroWishActivity.OPEN,
@@ -200,16 +227,16 @@ class MicroWishWorkflow(CareProcess):
                 summary="选取低保家庭儿童 select eligible children",
             )
             await self.record("opened", "campaign_opened", opened.model_dump())
-            phase, carry["after_id"] = "visit", 0
+            phase, carry.after_id = MicroWishPhase.VISIT, 0
 
-        if phase == "visit":
+        if phase is MicroWishPhase.VISIT:
             self.stage("visiting", "入户走访与审核 visits and review")
             while True:
                 page: list[VisitRef] = await self._act(
                     MicroWishActivity.VISITS,
                     PageInput(
                         campaign_id=self._campaign_id,
-                        after_id=int(carry.get("after_id", 0)),
+                        after_id=carry.after_id,
                         limit=params.visit_wave,
                     ),
                     list[VisitRef],
@@ -217,18 +244,21 @@ class MicroWishWorkflow(CareProcess):
                 )
                 if not page:
                     break
-                await asyncio.gather(*(self._visit_and_review(ref, params) for ref in page))
-                carry["after_id"] = page[-1].wish_id
-                await self._maybe_continue(params, carry, "visit")
-            phase = "publish"
+                visits = page
+                if workflow.patched(CONSENT_PATCH):
+                    visits = await self._consent_gate(page)
+                await asyncio.gather(*(self._visit_and_review(ref, params) for ref in visits))
+                carry.after_id = page[-1].wish_id
+                await self._maybe_continue(params, carry, MicroWishPhase.VISIT)
+            phase = MicroWishPhase.PUBLISH
 
-        if phase == "publish" and self.plan.at("before_publication"):
+        if phase is MicroWishPhase.PUBLISH and self.plan.at("before_publication"):
             # Only a plan with sign-off steps pays for the list: other campaigns (and every
             # history recorded before this point existed) run the same commands as before.
             if not await self._sign_off(params):
-                phase = "report"
+                phase = MicroWishPhase.REPORT
 
-        if phase == "publish":
+        if phase is MicroWishPhase.PUBLISH:
             self.stage("published", "匿名发布心愿 wishes published")
             published: PublishSummary = await self._act(
                 MicroWishActivity.PUBLISH,
@@ -245,14 +275,14 @@ class MicroWishWorkflow(CareProcess):
                 params={"published": published.published},
             )
             await self.extension_point("after_publication", published.model_dump())
-            carry["closes"] = (workflow.now() + params.pledge_window).isoformat()
-            phase = "pledge"
+            carry.closes = workflow.now() + params.pledge_window
+            phase = MicroWishPhase.PLEDGE
 
-        if phase == "pledge":
+        if phase is MicroWishPhase.PLEDGE:
             await self._pledge_window(params, carry)
-            phase = "match"
+            phase = MicroWishPhase.MATCH
 
-        if phase == "match":
+        if phase is MicroWishPhase.MATCH:
             self.stage("matching", "匹配认捐 matching pledges")
             matched: MatchSummary = await self._act(
                 MicroWishActivity.MATCH,
@@ -267,14 +297,14 @@ class MicroWishWorkflow(CareProcess):
             )
             await self.record("matched", "wishes_matched", matched.model_dump())
             await self.extension_point("after_matching", matched.model_dump())
-            phase = "procure"
+            phase = MicroWishPhase.PROCURE
 
-        if phase == "procure":
+        if phase is MicroWishPhase.PROCURE:
             await self._procure(params)
-            phase, carry["after_id"] = "deliver", 0
-            await self._maybe_continue(params, carry, "deliver")
+            phase, carry.after_id = MicroWishPhase.DELIVER, 0
+            await self._maybe_continue(params, carry, MicroWishPhase.DELIVER)
 
-        if phase == "deliver":
+        if phase is MicroWishPhase.DELIVER:
             await self._deliver(params, carry)
 
         self.stage("reporting", "活动报告 campaign report")
@@ -296,6 +326,8 @@ class MicroWishWorkflow(CareProcess):
         """One child's visit and review, with send-backs up to ``max_review_rounds``."""
         for round_ in range(1, params.max_review_rounds + 1):
             suffix = "" if round_ == 1 else f".r{round_}"
+            if ref.child_ref in self._withdrawn:
+                return
             try:
                 visit = await self.human_task(
                     f"visit.{ref.wish_id}{suffix}",
@@ -305,6 +337,8 @@ class MicroWishWorkflow(CareProcess):
             except TaskExpired:
                 await self._record_visit(ref, "", {}, "visit_expired", "visit_expired")
                 return
+            if ref.child_ref in self._withdrawn:
+                return  # the task was cancelled: consent withdrawn
             form = VisitForm.model_validate(visit.data)
             status, reason = visit_verdict(form, value_cap_yuan=params.value_cap_yuan)
             await self._record_visit(ref, visit.actor, visit.data, status, reason)
@@ -319,6 +353,8 @@ class MicroWishWorkflow(CareProcess):
             except TaskExpired:
                 await self._decide(ref, None, approve=False, reason="review_expired")
                 return
+            if ref.child_ref in self._withdrawn:
+                return
             decision = ReviewForm.model_validate(review.data)
             if decision.approve:
                 await self._decide(ref, review.actor, approve=True, priority=decision.priority)
@@ -326,6 +362,89 @@ class MicroWishWorkflow(CareProcess):
             if round_ == params.max_review_rounds:
                 await self._decide(ref, review.actor, approve=False, reason="sent_back_too_often")
                 return
+
+    # -- consent
+
+    async def _consent_gate(self, page: list[VisitRef]) -> list[VisitRef]:
+        """The visits of ``page`` whose child's guardian consented; the others are refused
+        (recorded, and each community's staff told) before any task shows the child."""
+        gate: ConsentGate = await self._act(
+            MicroWishActivity.CONSENT_GATE,
+            ConsentGateInput(
+                campaign_id=self._campaign_id,
+                wish_ids=[r.wish_id for r in page],
+                on=self.local_today(),
+            ),
+            ConsentGate,
+            summary="核对监护人同意（微心愿走访） check the guardians' consent",
+        )
+        refused = {r.wish_id for r in gate.refused}
+        if refused:
+            key = f"consent_missing.{page[0].wish_id}"
+            await self.record(
+                key,
+                "consent_missing",
+                {
+                    "purpose": CONSENT_PURPOSE,
+                    "wish_ids": sorted(refused),
+                    "reason_zh": "未登记监护人同意（微心愿走访），不安排走访",
+                },
+            )
+            by_community: dict[str, int] = {}
+            for r in gate.refused:
+                by_community[r.community] = by_community.get(r.community, 0) + 1
+            for community, count in sorted(by_community.items()):
+                await self.notify(
+                    f"{key}.{community}",
+                    recipient_ref=f"role:{Role.COMMUNITY_STAFF.value}",
+                    template="consent_missing",
+                    body_zh=f"微心愿：{count} 名儿童未登记监护人同意书（微心愿走访），本次不安排"
+                    "走访；请登记同意后在下次活动中补录。",
+                    params={"community": community, "children": count},
+                )
+        return [r for r in page if r.wish_id not in refused]
+
+    @workflow.signal(name=CONSENT_WITHDRAWN_SIGNAL)
+    async def consent_withdrawn(self, signal: ConsentWithdrawn) -> None:
+        """A guardian withdrew the micro-wish consent: end that child's wishes here."""
+        child = signal.subject_ref
+        if signal.purpose != CONSENT_PURPOSE or child in self._withdrawn:
+            return
+        self._withdrawn.add(child)
+        ended: WithdrawnWishes = await self._act(
+            MicroWishActivity.CONSENT_WITHDRAWN,
+            WithdrawChildInput(campaign_id=self._campaign_id, child_ref=child, at=workflow.now()),
+            WithdrawnWishes,
+            summary="撤回同意：结束该儿童的心愿 consent withdrawn: end the child's wishes",
+        )
+        if not ended.wishes:
+            return  # not a child of this campaign, or nothing left to stop
+        ids = {w.wish_id for w in ended.wishes}
+        cancelled = await self.cancel_tasks(lambda key: _wish_of(key) in ids)
+        in_delivery = sorted(ids & self._delivering)
+        await self.record(
+            f"consent_withdrawn.{signal.consent_id}",
+            "consent_withdrawn",
+            {
+                "purpose": CONSENT_PURPOSE,
+                "child_ref": child,
+                "wish_ids": sorted(ids),
+                "cancelled_tasks": cancelled,
+                "in_delivery": in_delivery,
+                "consent_id": signal.consent_id,
+                "request_id": signal.request_id,
+                "reason_zh": "监护人已撤回同意（微心愿走访），停止处理该儿童的心愿",
+            },
+        )
+        for community in sorted({w.community for w in ended.wishes}):
+            stop = "；配送已在进行，请停止交接" if in_delivery else ""
+            await self.notify(
+                f"consent_withdrawn.{signal.consent_id}.{community}",
+                recipient_ref=f"role:{Role.COMMUNITY_STAFF.value}",
+                template="consent_withdrawn",
+                body_zh=f"微心愿：监护人已撤回同意，该儿童的心愿已停止处理{stop}。",
+                params={"community": community, "in_delivery": bool(in_delivery)},
+            )
 
     async def _record_visit(
         self, ref: VisitRef, actor: str, data: dict[str, Any], status: str, reason: str | None
@@ -456,9 +575,11 @@ class MicroWishWorkflow(CareProcess):
 
     # -- pledges
 
-    async def _pledge_window(self, params: MicroWishParams, carry: dict[str, Any]) -> None:
+    async def _pledge_window(self, params: MicroWishParams, carry: MicroWishCarry) -> None:
         """Store pledges as they come until the window closes, then refuse withdrawals."""
-        closes = datetime.fromisoformat(str(carry["closes"]))
+        closes = carry.closes
+        if closes is None:  # set at publication, before this phase; a carry without it is a bug
+            raise ValueError("micro-wish carry: phase pledge without closes")
         self.stage("pledging", "认捐中 pledge window open")
         while True:
             await self._flush()
@@ -473,7 +594,7 @@ class MicroWishWorkflow(CareProcess):
                 )
             except TimeoutError:
                 pass
-            await self._maybe_continue(params, carry, "pledge")
+            await self._maybe_continue(params, carry, MicroWishPhase.PLEDGE)
         self._window_open = False
         await self.record("window_closed", "pledge_window_closed", self._tally.model_dump())
 
@@ -497,14 +618,14 @@ class MicroWishWorkflow(CareProcess):
                 for n, refusal in enumerate(tally.refusals, start=first + 1):
                     await self.record(f"pledge_refused.{n}", "pledge_refused", refusal.model_dump())
 
-    @workflow.signal(name="pledge")
+    @event_signal(name="pledge")
     def pledge(self, event: PledgeEvent) -> None:
         """A donor's pledge (event ``childcare.pledge`` or a staff entry)."""
         self._ops.append(
             PledgeOp(op="pledge", pledge=event, pledge_ref=event.pledge_ref, at=workflow.now())
         )
 
-    @workflow.signal(name="pledge_withdrawn")
+    @event_signal(name="pledge_withdrawn")
     def pledge_withdrawn(self, event: PledgeWithdrawnEvent) -> None:
         """A donor withdraws a pledge (event ``childcare.pledge_withdrawn``)."""
         self._ops.append(PledgeOp(op="withdraw", pledge_ref=event.pledge_ref, at=workflow.now()))
@@ -531,6 +652,8 @@ class MicroWishWorkflow(CareProcess):
             task = await self.human_task(
                 f"procure.{ref.wish_id}", _procurement_task(params, ref), community=ref.community
             )
+            if ref.child_ref in self._withdrawn:
+                return
             form = ProcurementForm.model_validate(task.data)
             verdict = ProcurementVerdict(
                 wish_id=ref.wish_id,
@@ -560,16 +683,16 @@ class MicroWishWorkflow(CareProcess):
 
     # -- delivery
 
-    async def _deliver(self, params: MicroWishParams, carry: dict[str, Any]) -> None:
+    async def _deliver(self, params: MicroWishParams, carry: MicroWishCarry) -> None:
         """Run the shared Delivery process for every filled wish, a wave at a time."""
-        wave = int(carry.get("wave", 0))
+        wave = carry.wave
         while True:
             self.stage("delivering", "物资配送 deliveries")
             orders: list[DeliveryOrder] = await self._act(
                 MicroWishActivity.DELIVERIES,
                 PageInput(
                     campaign_id=self._campaign_id,
-                    after_id=int(carry.get("after_id", 0)),
+                    after_id=carry.after_id,
                     limit=params.delivery_wave,
                 ),
                 list[DeliveryOrder],
@@ -585,13 +708,14 @@ class MicroWishWorkflow(CareProcess):
                 None,
                 summary=f"登记配送结果 record {len(rows)} deliveries",
             )
-            carry["after_id"], carry["wave"] = orders[-1].wish_id, wave
-            await self._maybe_continue(params, carry, "deliver")
+            carry.after_id, carry.wave = orders[-1].wish_id, wave
+            await self._maybe_continue(params, carry, MicroWishPhase.DELIVER)
 
     async def _delivery_wave(
         self, orders: list[DeliveryOrder], params: MicroWishParams, wave: int
     ) -> list[DeliveryOutcomeRow]:
         # One plan for the whole wave: the district's Delivery plan is the same for every wish.
+        self._delivering = {o.wish_id for o in orders}
         resolved = await self.resolve_child("delivery")
         handles = await asyncio.gather(
             *(
@@ -668,19 +792,19 @@ class MicroWishWorkflow(CareProcess):
     # -- long life
 
     async def _maybe_continue(
-        self, params: MicroWishParams, carry: dict[str, Any], phase: str
+        self, params: MicroWishParams, carry: MicroWishCarry, phase: MicroWishPhase
     ) -> None:
         """Continue as new at a wave boundary once the history is long."""
         if not self.should_continue_as_new(max_history=params.max_history):
             return
         await self._flush()
-        await self.continue_as_new(
-            {
-                **carry,
+        carry = carry.model_copy(
+            update={
                 # Signals that arrived after the flush travel in the carry, not lost.
-                "ops": [op.model_dump(mode="json") for op in self._ops],
+                "ops": list(self._ops),
                 "phase": phase,
-                "tally": self._tally.model_dump(),
+                "tally": self._tally,
                 "window_open": self._window_open,
             }
         )
+        await self.continue_as_new(carry.model_dump(mode="json"))

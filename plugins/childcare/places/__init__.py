@@ -1,15 +1,18 @@
 """Childcare places 托育 (Xinghualing): apply, match a free seat, offer, enrol.
 
-Public contract: the process ``childcare.places``, its ``place_offered`` signal, the
-``childcare.places_apply`` event (a family's application), the offer form and the capacity and
-application tables.
+Public API (``__all__``; other plugins import only this package): the process
+``childcare.places`` (extension points :data:`PLACES_POINTS`, request, params, result), its
+``place_offered`` signal (:class:`PlaceOffer`), the ``childcare.places_apply`` event (a family's
+application) and the task context view :func:`application_context`. Everything else
+(workflow, activities, the capacity and application tables, forms) is internal.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
 from plugins.childcare.places.activities import PlacesActivities
-from plugins.childcare.places.forms import OfferAnswerForm
 from plugins.childcare.places.models import (
     PLACES_POINTS,
     PlaceOffer,
@@ -18,17 +21,13 @@ from plugins.childcare.places.models import (
     PlacesRequest,
     PlacesResult,
 )
-from plugins.childcare.places.tables import PlacesApplication, PlacesCapacity
 from plugins.childcare.places.views import TASK_TYPES, application_context
 from plugins.childcare.places.workflows import PlacesWorkflow
 
 __all__ = [
-    "PLACES",
-    "OfferAnswerForm",
+    "PLACES_POINTS",
     "PlaceOffer",
-    "PlacesApplication",
     "PlacesApplicationEvent",
-    "PlacesCapacity",
     "PlacesParams",
     "PlacesRequest",
     "PlacesResult",
@@ -63,4 +62,5 @@ part = PluginPart(
         ActivitySet(cls=PlacesActivities, build=lambda deps: PlacesActivities(deps.engine)),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

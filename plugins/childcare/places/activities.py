@@ -235,3 +235,22 @@ class PlacesActivities:
                 session.add(row)
                 session.commit()
         return ReleaseResult()
+
+    @activity.defn(name="childcare.places.withdraw")
+    def withdraw(self, input: ApplicationRef) -> ReleaseResult:
+        """Consent was withdrawn: a held seat passes on, a waiting place in the queue is given
+        up (status ``withdrawn``); an application not yet queued has no row. Idempotent."""
+        with Session(self._engine) as session:
+            row = session.get(PlacesApplication, input.workflow_id)
+            status = row.status if row else None
+        if status == "offered":
+            return self.release(
+                ReleaseInput(workflow_id=input.workflow_id, status="withdrawn", at=input.at)
+            )
+        with Session(self._engine) as session:
+            row = session.get(PlacesApplication, input.workflow_id, with_for_update=True)
+            if row is not None and row.status == "waiting":
+                row.status = "withdrawn"
+                session.add(row)
+                session.commit()
+        return ReleaseResult()

@@ -89,6 +89,10 @@ class PlacesParams(BaseModel):
     max_age_years: int = Field(default=3, ge=1, le=6, description="托育 is for children under 3.")
     offer_acceptance: PositiveDuration = timedelta(days=3)
     waiting_list_expiry: PositiveDuration = timedelta(days=180)
+    consent_follow_up: PositiveDuration = Field(
+        default=timedelta(days=7),
+        description="How long community staff have to record a missing guardian's consent.",
+    )
     answer_required_before_enrolment: bool = Field(
         default=False,
         description=(
@@ -146,7 +150,7 @@ class ReleaseInput(BaseModel):
     """Give up an offered seat (declined or lapsed); it passes to the next waiting family."""
 
     workflow_id: str
-    status: Literal["declined", "lapsed", "waiting", "refused"]
+    status: Literal["declined", "lapsed", "waiting", "refused", "withdrawn"]
     at: datetime
 
 
@@ -172,6 +176,10 @@ class PlacesOutcome(StrEnum):
     OFFER_EXPIRED = "offer_expired"
     WAITING_LIST_EXPIRED = "waiting_list_expired"
     ENROLMENT_REFUSED = "enrolment_refused"
+    CONSENT_MISSING = "consent_missing"
+    """No guardian's consent for childcare places on record, and none recorded in time."""
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    """The guardian withdrew consent while the application ran: seat released, ended."""
 
 
 class EnrolmentVerdict(BaseModel):

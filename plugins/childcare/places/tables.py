@@ -37,7 +37,9 @@ class PlacesApplication(SQLModel, table=True):
     workflow_id: str = Field(primary_key=True, max_length=255)
     child_id: str = Field(foreign_key="person.id", index=True)
     district: str = Field(max_length=64, index=True)
-    status: str = Field(max_length=16, description="waiting, offered, enrolled, declined, lapsed")
+    status: str = Field(
+        max_length=16, description="waiting, offered, enrolled, declined, lapsed, withdrawn"
+    )
     provider_id: str | None = Field(default=None, foreign_key="provider.id")
     queued_at: datetime = Field(sa_type=UTCDateTime, description="Place on the waiting list.")
     seat_passed_to: str | None = Field(default=None, max_length=255)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from careflow.contract import TaskType
-from careflow.db.tables import Person, Provider, Task
+from careflow.db.tables import CaseRecord, Person, Provider, Task
 from careflow.task_context import ContextItem, age_on, area_name, person_items
-from plugins.childcare.places.forms import OfferAnswerForm
+from plugins.childcare.places.forms import ConsentFollowUpForm, OfferAnswerForm
 from plugins.childcare.places.tables import PlacesApplication
 
-__all__ = ["TASK_TYPES", "application_context", "place_offer_context"]
+__all__ = ["TASK_TYPES", "application_context", "consent_follow_up_context", "place_offer_context"]
 
 
 def application_context(session: Session, task: Task) -> list[ContextItem]:
@@ -63,7 +63,37 @@ def place_offer_context(session: Session, task: Task) -> list[ContextItem]:
     ]
 
 
+def consent_follow_up_context(session: Session, task: Task) -> list[ContextItem]:
+    """The child whose guardian must consent, and what for (no application row exists yet)."""
+    records = session.exec(
+        select(CaseRecord)
+        .where(CaseRecord.workflow_id == task.workflow_id, CaseRecord.kind == "consent_missing")
+        .order_by(col(CaseRecord.id).desc())
+    ).first()
+    child_ref = str(records.data.get("child_ref", "")) if records is not None else ""
+    child = session.get(Person, child_ref) if child_ref else None
+    if child is None:
+        raise LookupError("no child recorded")
+    return [
+        *person_items(session, child.id, who_zh="儿童", who_en="child", phone=False),
+        ContextItem(
+            label_zh="居住社区",
+            label_en="community",
+            value=area_name(session, child.community_code),
+        ),
+        ContextItem(
+            label_zh="所需同意", label_en="consent needed", value="托育服务 childcare place"
+        ),
+    ]
+
+
 TASK_TYPES = (
+    TaskType(
+        form=ConsentFollowUpForm,
+        context=consent_follow_up_context,
+        title_zh="补登监护人同意",
+        title_en="Record the guardian's consent",
+    ),
     TaskType(
         form=OfferAnswerForm,
         context=place_offer_context,

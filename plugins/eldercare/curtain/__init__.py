@@ -3,15 +3,23 @@
 Events: ``eldercare.curtain_report`` (a volunteer's report, case ref ``<elder>.<YYYYMMDD>``
 and the ``batch_ref`` of the notice, which routes it to the round's batch holding the check)
 and ``eldercare.curtain_away`` (an "away until" notice, which starts ``eldercare.curtain_away``).
+
+Public API (``__all__``; other plugins import only this package): the process ids, their
+requests, params and results, the two events, and the case refs of a check and of a batch
+(:func:`check_case_ref`, :func:`batch_case_ref`). Everything else (workflows, the batch's
+workflow type, activities, tables, forms) is internal.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
+from careflow.privacy.pseudonyms import load_pseudonyms
 from plugins.eldercare.curtain.activities import CurtainActivities
+from plugins.eldercare.curtain.figures import FIGURES
 from plugins.eldercare.curtain.models import (
     AWAY_PROCESS,
-    BATCH_WORKFLOW,
     CHECK_PROCESS,
     ROUND_PROCESS,
     AwayNoticeEvent,
@@ -40,25 +48,23 @@ from plugins.eldercare.curtain.workflows import (
 
 __all__ = [
     "AWAY_PROCESS",
-    "BATCH_WORKFLOW",
     "CHECK_PROCESS",
-    "CURTAIN_AWAY",
-    "CURTAIN_CHECK",
-    "CURTAIN_ROUND",
     "ROUND_PROCESS",
     "AwayNoticeEvent",
+    "AwayParams",
     "AwayRequest",
     "AwayResult",
+    "CurtainCheckParams",
     "CurtainCheckRequest",
     "CurtainCheckResult",
     "CurtainOutcome",
     "CurtainReportEvent",
+    "CurtainRoundParams",
     "CurtainRoundRequest",
     "CurtainRoundResult",
     "batch_case_ref",
     "check_case_ref",
     "part",
-    "report_workflow_id",
 ]
 
 CURTAIN_ROUND = ProcessSpec(
@@ -127,8 +133,12 @@ part = PluginPart(
     activities=(
         ActivitySet(
             cls=CurtainActivities,
-            build=lambda deps: CurtainActivities(deps.engine, deps.notifications),
+            build=lambda deps: CurtainActivities(
+                deps.engine, deps.notifications, pseudonyms=load_pseudonyms(deps.settings)
+            ),
         ),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
+    figures=(FIGURES,),
 )

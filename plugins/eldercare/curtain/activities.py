@@ -19,6 +19,7 @@ from careflow.db.engine import session_scope
 from careflow.db.tables import Notification, Pairing, Person
 from careflow.db.types import utcnow
 from careflow.notify import NotificationAdapter
+from careflow.privacy.pseudonyms import Pseudonyms
 from plugins.eldercare.curtain.models import (
     AwayFileInput,
     AwayQuery,
@@ -31,7 +32,7 @@ from plugins.eldercare.curtain.models import (
     check_case_ref,
 )
 from plugins.eldercare.curtain.tables import CurtainAwayNotice
-from plugins.eldercare.green_channel.activities import family_refs
+from plugins.eldercare.family import family_refs
 
 __all__ = ["CurtainActivities"]
 
@@ -44,18 +45,23 @@ class CurtainActivities:
     Args:
         engine: Engine of the app database.
         notifications: Delivery channel of the outbox rows written in bulk.
+        pseudonyms: Keys each listed check's case (the batch starts escalations under it).
     """
 
-    def __init__(self, engine: Engine, notifications: NotificationAdapter) -> None:
+    def __init__(
+        self, engine: Engine, notifications: NotificationAdapter, *, pseudonyms: Pseudonyms
+    ) -> None:
         """Keep the dependencies."""
         self._engine = engine
         self._notifications = notifications
+        self._pseudonyms = pseudonyms
 
     @activity.defn(name=CurtainActivity.LIST_WATCHED)
     def list_watched(self, input: WatchPageInput) -> WatchPage:
         """One page of a district's watched elders (active curtain pairings), by elder id.
 
-        Elders with an away notice covering ``day`` are counted and left out.
+        Elders with an away notice covering ``day`` are counted and left out. Each entry
+        carries the case key of its check (``<elder>.<day>``), which the workflow cannot make.
         """
         away = exists().where(
             and_(
@@ -78,7 +84,12 @@ class CurtainActivities:
         with Session(self._engine) as session:
             rows = session.exec(statement).all()
         entries = [
-            WatchEntry(elder_ref=elder, volunteer_ref=volunteer, community=community)
+            WatchEntry(
+                elder_ref=elder,
+                volunteer_ref=volunteer,
+                community=community,
+                case_key=self._pseudonyms.case_key(check_case_ref(elder, input.day)),
+            )
             for elder, volunteer, community, is_away in rows
             if not is_away
         ]
@@ -216,7 +227,7 @@ class CurtainActivities:
         _log.info(
             "curtain.away_filed",
             notice_id=notice_id,
-            elder_ref=notice.elder_ref,
+            workflow_id=input.workflow_id,  # log lines stay readable: never the elder's id
             days=(notice.away_until - notice.away_from + timedelta(days=1)).days,
         )
         return notice_id

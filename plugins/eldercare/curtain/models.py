@@ -70,11 +70,16 @@ def report_workflow_id(event: CurtainReportEvent) -> str:
     """Where a curtain report goes: the batch that holds the check, else the check itself.
 
     The volunteer's notice names the batch (``batch_ref``); a report without it goes to the
-    elder's check process (started by staff, or an escalation the batch started).
+    elder's check process (started by staff, or an escalation the batch started), found by
+    its case key. A batch's ref is a day and a number, no person's: its id holds it as it is.
+
+    Called by the service only (it keys the case); never from workflow code.
     """
     if event.batch_ref is not None:
         return process_workflow_id(BATCH_WORKFLOW, event.district, event.batch_ref)
-    return process_workflow_id(CHECK_PROCESS, event.district, event.case_ref)
+    from careflow.privacy.pseudonyms import case_workflow_id  # service side: holds the key
+
+    return case_workflow_id(CHECK_PROCESS, event.district, event.case_ref)
 
 
 ElderRef = Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
@@ -174,11 +179,16 @@ class CurtainCheckResult(BaseModel):
 
 
 class WatchEntry(BaseModel):
-    """A watched elder and the paired volunteer."""
+    """A watched elder and the paired volunteer.
+
+    ``case_key`` is the key of the elder's check case (``<elder>.<day>``), made by the listing
+    activity; entries listed before case keys have none.
+    """
 
     elder_ref: str
     volunteer_ref: str
     community: str
+    case_key: str | None = None
 
 
 class WatchPageInput(BaseModel):

@@ -27,18 +27,13 @@ from temporalio.workflow import ParentClosePolicy
 
 from careflow.forms import form_ref
 from careflow.models import (
-    ActivityName,
     ChildStart,
     ProcessContext,
     ProcessInput,
-    ResolvePlanInput,
-    plan_memo,
-    process_summary,
     process_workflow_id,
 )
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
-from careflow.search_attributes import start_attributes
+from plugins.eldercare.contracts import GREEN_CHANNEL_PROCESS, GreenChannelRequest
 from plugins.eldercare.curtain.forms import CallForm, CurtainCheckForm, DoorCheckForm
 from plugins.eldercare.curtain.models import (
     BATCH_WORKFLOW,
@@ -67,8 +62,16 @@ from plugins.eldercare.curtain.models import (
     batch_case_ref,
     check_case_ref,
 )
-from plugins.eldercare.green_channel.models import GREEN_CHANNEL_PROCESS, GreenChannelRequest
-from workflows.runtime import ENGINE_RETRY, ENGINE_TIMEOUT, BulkTask, CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import (
+    BulkTask,
+    CareProcess,
+    TaskExpired,
+    event_signal,
+    resolve_process,
+    run_activity,
+    start_process,
+)
 
 __all__ = [
     "CurtainAwayWorkflow",
@@ -78,15 +81,9 @@ __all__ = [
 ]
 
 
-async def _activity(name: str, arg: Any, result_type: type | None, summary: str) -> Any:
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(minutes=2),
-        retry_policy=ENGINE_RETRY,
-        summary=summary,
-    )
+#: The curtain's own activities have had two minutes from the start (a watch page holds a batch
+#: of elders); kept, so their calls stay as they were recorded.
+_PAGE_TIMEOUT = timedelta(minutes=2)
 
 
 @workflow.defn(name="eldercare.curtain_round")
@@ -104,26 +101,20 @@ class CurtainRoundWorkflow(CareProcess):
 
         self.stage("fanning_out", "分批发起窗帘查看 fanning out the morning checks")
         # Resolve the checks' plan once for the whole round instead of once per elder.
-        check: ChildStart = await workflow.execute_activity(
-            ActivityName.RESOLVE_PLAN,
-            ResolvePlanInput(process=CHECK_PROCESS, district=district),
-            result_type=ChildStart,
-            start_to_close_timeout=ENGINE_TIMEOUT,
-            retry_policy=ENGINE_RETRY,
-            summary=f"解析流程计划 resolve plan: {CHECK_PROCESS}",
-        )
+        check = await resolve_process(CHECK_PROCESS, district=district)
         # From the input, not workflow.info(): batch inputs must not change when a history is
         # replayed under another workflow id.
-        wf_id = process_workflow_id(self.context.process, district, self.context.case_ref)
+        wf_id = process_workflow_id(self.context.process, district, self.visible_ref)
         batches = started = 0
         watched = suppressed = 0
         after: str | None = None
         while True:
-            page: WatchPage = await _activity(
+            page = await run_activity(
                 CurtainActivity.LIST_WATCHED,
                 WatchPageInput(district=district, day=day, after=after, limit=params.batch_size),
-                WatchPage,
-                f"列出被关注老人 list watched elders (page {batches + 1})",
+                result_type=WatchPage,
+                summary=f"列出被关注老人 list watched elders (page {batches + 1})",
+                timeout=_PAGE_TIMEOUT,
             )
             watched += len(page.entries) + page.suppressed
             suppressed += page.suppressed
@@ -219,7 +210,7 @@ class CurtainBatchWorkflow(CareProcess):
                 for entry in input.entries
             ]
         )
-        await _activity(
+        await run_activity(
             CurtainActivity.NOTIFY_VOLUNTEERS,
             VolunteerNoticeInput(
                 workflow_id=workflow.info().workflow_id,
@@ -229,8 +220,9 @@ class CurtainBatchWorkflow(CareProcess):
                 entries=input.entries,
                 batch_ref=input.batch_ref,
             ),
-            int,
-            f"通知结对志愿者 notify {len(input.entries)} volunteers",
+            result_type=int,
+            summary=f"通知结对志愿者 notify {len(input.entries)} volunteers",
+            timeout=_PAGE_TIMEOUT,
         )
         self.stage("awaiting_reports", "等待窗帘反馈 awaiting the curtain reports")
         outcomes = await asyncio.gather(
@@ -260,15 +252,6 @@ class CurtainBatchWorkflow(CareProcess):
             if CurtainCheckForm.model_validate(report.data).curtains == "open":
                 return True
             seen, by = "closed", report.actor
-        context = ProcessContext(
-            process=CHECK_PROCESS,
-            module=input.check.module,
-            district=input.district,
-            community=entry.community,
-            case_ref=check_case_ref(entry.elder_ref, input.day),
-            started_by=f"workflow:{input.round_workflow_id}",
-            parent_workflow_id=workflow.info().workflow_id,
-        )
         request = CurtainCheckRequest(
             elder_ref=entry.elder_ref,
             volunteer_ref=entry.volunteer_ref,
@@ -278,20 +261,23 @@ class CurtainBatchWorkflow(CareProcess):
             reported_by=by,
         )
         try:
-            await workflow.start_child_workflow(
-                input.check.workflow_type,
-                ProcessInput[Any](context=context, plan=input.check.plan, request=request),
-                id=process_workflow_id(CHECK_PROCESS, input.district, context.case_ref),
-                search_attributes=start_attributes(context),
-                static_summary=process_summary(input.check.title_zh, context),
-                memo=plan_memo(input.check.plan),
-                parent_close_policy=ParentClosePolicy.ABANDON,
+            # The round resolved the check's plan once; the watch list keyed each check (for a
+            # batch listed before case keys, the runtime asks for the key).
+            await start_process(
+                CHECK_PROCESS,
+                district=input.district,
+                community=entry.community,
+                case_ref=check_case_ref(entry.elder_ref, input.day),
+                request=request,
+                resolved=input.check,
+                case_key=entry.case_key,
+                started_by=f"workflow:{input.round_workflow_id}",
             )
         except WorkflowAlreadyStartedError:
             pass  # staff already started this elder's check today: it carries on
         return False
 
-    @workflow.signal(name="curtain_report")
+    @event_signal(name="curtain_report")
     def curtain_report(self, event: CurtainReportEvent) -> None:
         """A volunteer's report for one of the batch's checks (routed by ``batch_ref``)."""
         self.complete_from_event(
@@ -346,11 +332,12 @@ class CurtainCheckWorkflow(CareProcess):
             outcome = await self._check(request, params)
             if outcome is not None:
                 return outcome
-        if await _activity(
+        if await run_activity(
             CurtainActivity.IS_AWAY,
             AwayQuery(elder_ref=request.elder_ref, day=request.day),
-            bool,
-            "核对外出报备 check away notices",
+            result_type=bool,
+            summary="核对外出报备 check away notices",
+            timeout=_PAGE_TIMEOUT,
         ):
             await self.record("away", "away_notice", {})
             return self._close(CurtainOutcome.AWAY, "已报备外出 away")
@@ -417,8 +404,12 @@ class CurtainCheckWorkflow(CareProcess):
     async def _emergency(self, request: CurtainCheckRequest) -> CurtainCheckResult:
         """Tell the family and the district; open a green channel for a disabled elder."""
         self.stage("emergency", "紧急处置 emergency")
-        contacts: ElderContacts = await _activity(
-            CurtainActivity.ELDER_CONTACTS, request.elder_ref, ElderContacts, "查询紧急联系人"
+        contacts = await run_activity(
+            CurtainActivity.ELDER_CONTACTS,
+            request.elder_ref,
+            result_type=ElderContacts,
+            summary="查询紧急联系人",
+            timeout=_PAGE_TIMEOUT,
         )
         for n, ref in enumerate(contacts.family_refs or [f"role:{Role.COMMUNITY_STAFF.value}"]):
             await self.notify(
@@ -455,7 +446,7 @@ class CurtainCheckWorkflow(CareProcess):
         self.stage("closed", f"已结束 closed: {title}")
         return CurtainCheckResult(outcome=outcome)
 
-    @workflow.signal(name="curtain_report")
+    @event_signal(name="curtain_report")
     def curtain_report(self, event: CurtainReportEvent) -> None:
         """The volunteer's report (routed from ``eldercare.curtain_report``)."""
         self.complete_from_event(
@@ -470,7 +461,7 @@ class CurtainAwayWorkflow(CareProcess):
     @workflow.run
     async def run(self, input: ProcessInput[AwayRequest]) -> AwayResult:
         self.begin(input)
-        notice_id: int = await _activity(
+        notice_id = await run_activity(
             CurtainActivity.FILE_AWAY,
             AwayFileInput(
                 workflow_id=workflow.info().workflow_id,
@@ -478,8 +469,9 @@ class CurtainAwayWorkflow(CareProcess):
                 district=self.context.district,
                 notice=input.request,
             ),
-            int,
-            "登记外出报备 file the away notice",
+            result_type=int,
+            summary="登记外出报备 file the away notice",
+            timeout=_PAGE_TIMEOUT,
         )
         await self.record(
             "notice",
@@ -494,7 +486,7 @@ class CurtainAwayWorkflow(CareProcess):
         self.stage("filed", f"已报备至 {input.request.away_until:%Y-%m-%d} away until")
         return AwayResult(notice_id=notice_id)
 
-    @workflow.signal(name="away_notice")
+    @event_signal(name="away_notice")
     def away_notice(self, event: AwayNoticeEvent) -> None:
         """The notice as an event; the process request already carries it (signal-with-start)."""
         del event

@@ -3,6 +3,9 @@
 Public contract: the process, its schedule (10 January each year: Spring Festival falls between
 21 January and 20 February, so this is always before it), request, params and result.
 Deliveries run through the shared Delivery process of the engine plugin.
+
+Public API (``__all__``; other plugins import only this package): the process id, its extension
+points, its schedule, the request, params and result. The workflow and activities are internal.
 """
 
 from __future__ import annotations
@@ -18,14 +21,12 @@ from plugins.eldercare.festival.models import (
 from plugins.eldercare.festival.workflows import FESTIVAL_POINTS, FestivalWorkflow
 
 __all__ = [
-    "FESTIVAL",
     "FESTIVAL_POINTS",
     "FESTIVAL_PROCESS",
     "FESTIVAL_SCHEDULE",
     "FestivalParams",
     "FestivalRequest",
     "FestivalResult",
-    "FestivalWorkflow",
     "part",
 ]
 

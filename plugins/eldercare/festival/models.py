@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from careflow.inputs import AreaCode, ExternalModel
-from workflows.delivery import MAX_DELIVERY_ITEMS, DeliveryItem
+from plugins.engine.delivery.models import MAX_DELIVERY_ITEMS, DeliveryItem
 
 __all__ = [
     "FESTIVAL_PROCESS",

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 
 from temporalio import workflow
 
 from careflow.models import ProcessInput
-from careflow.roles import Role
 from plugins.eldercare.festival.models import (
     ActivityNames,
     FestivalParams,
@@ -24,14 +22,13 @@ from plugins.eldercare.festival.models import (
     Recipient,
     festival_items,
 )
-from workflows.delivery import DeliveryRequest, DeliveryResult
-from workflows.runtime import CareProcess
+from plugins.engine.delivery.models import DeliveryRequest, DeliveryResult
+from plugins.engine.roles import Role
+from workflows.runtime import TEMPORAL_DEFAULT_RETRY, CareProcess, run_activity
 
 __all__ = ["FESTIVAL_POINTS", "FestivalWorkflow"]
 
 FESTIVAL_POINTS = ("after_listing", "before_report")
-
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="eldercare.festival")
@@ -45,7 +42,7 @@ class FestivalWorkflow(CareProcess):
         request = input.request
         year = request.year or workflow.now().year
         self.stage("listing", "名单核对 listing elders")
-        recipients: list[Recipient] = await workflow.execute_activity(
+        recipients: list[Recipient] = await run_activity(
             ActivityNames.LIST_RECIPIENTS,
             ListRecipientsInput(
                 district=self.context.district,
@@ -55,7 +52,7 @@ class FestivalWorkflow(CareProcess):
                 include_lives_alone=params.include_lives_alone,
             ),
             result_type=list[Recipient],
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="列出独居、高龄老人 list solitary and very old elders",
         )
         await self.extension_point("after_listing", {"year": year, "recipients": len(recipients)})

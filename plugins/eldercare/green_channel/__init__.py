@@ -16,17 +16,29 @@ sent (``checks.py``; exit 2 at the CLI). A child channel (health alert, curtain 
 started by its parent without those checks: the process rejects an ineligible elder itself and
 records ``green_channel_rejected``; a hospital event it cannot use (a race) is recorded as
 ``hospital_event_ignored``.
+
+Public API (``__all__``; other plugins import only this package): the process id
+:data:`GREEN_CHANNEL_PROCESS` and its extension points :data:`GREEN_CHANNEL_POINTS` (their data
+carry ``elder_ref``), the request, params and result models, the hospital events, the hospital
+adapter interface with its embedded adapter and their payloads, the task context view
+:func:`green_channel_context`, and :func:`channel_elder_ref` (the elder a step at one of the
+points runs for). Everything else (workflow, activities, tables, forms, checks) is internal.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
 from plugins.eldercare.green_channel.activities import GreenChannelActivities
 from plugins.eldercare.green_channel.adapters import EmbeddedHospitalAdapter, HospitalAdapter
 from plugins.eldercare.green_channel.checks import check_booking_event, check_start
+from plugins.eldercare.green_channel.figures import FIGURES
 from plugins.eldercare.green_channel.models import (
     GREEN_CHANNEL_POINTS,
     GREEN_CHANNEL_PROCESS,
+    BookingInput,
+    BookingReceipt,
     GreenChannelOutcome,
     GreenChannelParams,
     GreenChannelRequest,
@@ -36,23 +48,26 @@ from plugins.eldercare.green_channel.models import (
     HospitalResponseEvent,
     TriageLevel,
 )
+from plugins.eldercare.green_channel.records import channel_elder_ref
 from plugins.eldercare.green_channel.views import TASK_TYPES, green_channel_context
 from plugins.eldercare.green_channel.workflows import GreenChannelWorkflow
 
 __all__ = [
-    "GREEN_CHANNEL",
+    "GREEN_CHANNEL_POINTS",
     "GREEN_CHANNEL_PROCESS",
+    "BookingInput",
+    "BookingReceipt",
     "EmbeddedHospitalAdapter",
     "GreenChannelOutcome",
     "GreenChannelParams",
     "GreenChannelRequest",
     "GreenChannelResult",
-    "GreenChannelWorkflow",
     "HospitalAdapter",
     "HospitalArrivalEvent",
     "HospitalDischargeEvent",
     "HospitalResponseEvent",
     "TriageLevel",
+    "channel_elder_ref",
     "green_channel_context",
     "part",
 ]
@@ -107,4 +122,6 @@ part = PluginPart(
         ),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
+    figures=(FIGURES,),
 )

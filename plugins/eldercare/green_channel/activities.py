@@ -9,8 +9,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from careflow.db.engine import session_scope
-from careflow.db.tables import HouseholdMember, Person, Provider
+from careflow.db.tables import Person, Provider
 from careflow.db.types import utcnow
+from plugins.eldercare.family import family_refs
 from plugins.eldercare.green_channel.adapters import EmbeddedHospitalAdapter, HospitalAdapter
 from plugins.eldercare.green_channel.models import (
     BookingInput,
@@ -22,21 +23,9 @@ from plugins.eldercare.green_channel.models import (
 )
 from plugins.eldercare.green_channel.tables import GreenChannelBooking
 
-__all__ = ["GreenChannelActivities", "family_refs"]
+__all__ = ["GreenChannelActivities"]
 
 _log = structlog.get_logger("careflow.eldercare.green_channel")
-
-
-def family_refs(session: Session, elder_ref: str) -> list[str]:
-    """Registry ids of the people sharing a household with the elder (their family)."""
-    households = select(HouseholdMember.household_id).where(HouseholdMember.person_id == elder_ref)
-    rows = session.exec(
-        select(HouseholdMember.person_id)
-        .where(col(HouseholdMember.household_id).in_(households))
-        .where(HouseholdMember.person_id != elder_ref)
-        .order_by(col(HouseholdMember.person_id))
-    ).all()
-    return list(dict.fromkeys(rows))
 
 
 class GreenChannelActivities:
@@ -75,11 +64,9 @@ class GreenChannelActivities:
             partner = next((h.id for h in hospitals if h.partner), None)
             fallback = next((h.id for h in hospitals if h.id != partner), None)
             family = family_refs(session, person.id)
-        _log.info(
-            "green_channel.elder_checked",
-            elder_ref=input.elder_ref,
-            disability_level=person.disability_level,
-        )
+        # Log lines stay readable: the worker binds the workflow id (a case key); never the
+        # elder's registry id here.
+        _log.info("green_channel.elder_checked", disability_level=person.disability_level)
         return ElderCheck(
             eligible=True,
             disability_level=person.disability_level,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from careflow.db.tables import Person
 from careflow.errors import InputError
-from careflow.models import process_workflow_id
+from careflow.privacy.pseudonyms import case_workflow_ids
 from plugins.eldercare.green_channel.models import (
     GREEN_CHANNEL_PROCESS,
     GreenChannelRequest,
@@ -60,8 +60,9 @@ def check_booking_event(
         InputError: On ``booking_ref``.
     """
     row = session.get(GreenChannelBooking, event.booking_ref)
-    workflow_id = process_workflow_id(GREEN_CHANNEL_PROCESS, district, event.case_ref)
-    if row is None or row.workflow_id != workflow_id:
+    # The case's keyed workflow id, or the one a green channel started before case keys has.
+    workflow_ids = case_workflow_ids(GREEN_CHANNEL_PROCESS, district, event.case_ref)
+    if row is None or row.workflow_id not in workflow_ids:
         raise InputError(
             "booking_ref",
             f"{event.booking_ref!r} is not a booking of green channel case {event.case_ref!r} "

@@ -1,19 +1,22 @@
 """Pure models of the green channel: request, params, result, events and activity payloads.
 
-Workflows import this module, so it holds data shapes and names only: no I/O, no clocks.
+Workflows import this module, so it holds data shapes and names only: no I/O, no clocks. The
+process id and the request are shared with the units that start a channel
+(:mod:`plugins.eldercare.contracts`) and re-exported here.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from careflow.contract import CareEvent
-from careflow.inputs import ExternalModel, Ref, RegistryRef
+from careflow.inputs import Ref
 from careflow.params import DayList, PositiveDuration
+from plugins.eldercare.contracts import GREEN_CHANNEL_PROCESS, ElderRef, GreenChannelRequest
 
 __all__ = [
     "GREEN_CHANNEL_POINTS",
@@ -35,9 +38,6 @@ __all__ = [
     "HospitalResponseEvent",
     "TriageLevel",
 ]
-
-GREEN_CHANNEL_PROCESS = "eldercare.green_channel"
-"""The process id other processes start as a child (health alerts, curtain emergencies)."""
 
 GREEN_CHANNEL_POINTS = (
     "before_triage",
@@ -63,32 +63,6 @@ class TriageLevel(StrEnum):
     CRITICAL = "critical"
     URGENT = "urgent"
     ROUTINE = "routine"
-
-
-ElderRef = Annotated[Ref, Field(max_length=16), RegistryRef("person", person_kind="elder")]
-"""An elder of the registry, in the request's district."""
-
-
-class GreenChannelRequest(ExternalModel):
-    """What opens a green channel. References only: the registry keeps the person's data."""
-
-    elder_ref: ElderRef = Field(
-        title="老人编号 Elder",
-        description="老人的登记编号（P…）。 Registry id of the elder.",
-    )
-    source: Literal["staff", "family_call", "health_alert", "curtain_check"] = Field(
-        default="staff",
-        title="发起来源 Source",
-        description="staff 社区工作人员；family_call 家属来电；health_alert 健康预警；"
-        "curtain_check 窗帘之约查看",
-    )
-    source_ref: str | None = Field(
-        default=None,
-        max_length=255,
-        title="来源编号 Source reference",
-        description="触发的预警编号或流程编号；家属来电时为接听工作人员编号。 "
-        "The alert id or workflow id that raised it; the staff id for a family call.",
-    )
 
 
 class GreenChannelParams(BaseModel):

@@ -7,13 +7,14 @@ from sqlmodel import Session
 from careflow.db import crud
 from careflow.models import StepInput
 
-__all__ = ["channel_elder"]
+__all__ = ["channel_elder_ref"]
 
 
-def channel_elder(session: Session, input: StepInput) -> str | None:
-    """The registry id of the elder a green-channel step runs for.
+def channel_elder_ref(session: Session, input: StepInput) -> str | None:
+    """The registry id of the elder a green-channel step runs for; None if none is known.
 
-    The extension points pass ``elder_ref`` in their data; channels started before they did
+    For a district activity at a green-channel extension point (its :class:`StepInput`). The
+    extension points pass ``elder_ref`` in their data; channels started before they did
     have it only in their ``green_channel_opened`` case record, which is read then.
     """
     passed = input.data.get("elder_ref")

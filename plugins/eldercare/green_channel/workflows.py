@@ -17,7 +17,6 @@ from temporalio import workflow
 from careflow.forms import form_ref
 from careflow.models import ProcessInput, TaskOutcome
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
 from plugins.eldercare.green_channel.forms import (
     ArrangeHospitalForm,
     ArrivalForm,
@@ -44,7 +43,8 @@ from plugins.eldercare.green_channel.models import (
     HospitalResponseEvent,
     TriageLevel,
 )
-from workflows.runtime import ENGINE_RETRY, ENGINE_TIMEOUT, CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import CareProcess, TaskExpired, event_signal, run_activity
 
 __all__ = ["GreenChannelWorkflow"]
 
@@ -95,7 +95,7 @@ class GreenChannelWorkflow(CareProcess):
         opened = workflow.now()
 
         self.stage("eligibility", "核对失能登记 checking the disability record")
-        elder: ElderCheck = await workflow.execute_activity(
+        elder: ElderCheck = await run_activity(
             GreenChannelActivity.CHECK_ELDER,
             ElderCheckInput(
                 elder_ref=request.elder_ref,
@@ -103,8 +103,6 @@ class GreenChannelWorkflow(CareProcess):
                 min_disability_level=params.min_disability_level,
             ),
             result_type=ElderCheck,
-            start_to_close_timeout=ENGINE_TIMEOUT,
-            retry_policy=ENGINE_RETRY,
             summary="核对登记信息 check the registry record",
         )
         if not elder.eligible:
@@ -267,7 +265,7 @@ class GreenChannelWorkflow(CareProcess):
 
     async def _request_booking(self, key: str, hospital: str, level: TriageLevel) -> BookingReceipt:
         ctx = self.context
-        receipt: BookingReceipt = await workflow.execute_activity(
+        receipt: BookingReceipt = await run_activity(
             GreenChannelActivity.BOOK_HOSPITAL,
             BookingInput(
                 workflow_id=workflow.info().workflow_id,
@@ -279,8 +277,7 @@ class GreenChannelWorkflow(CareProcess):
                 triage_level=level,
             ),
             result_type=BookingReceipt,
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=ENGINE_RETRY,
+            timeout=timedelta(minutes=1),
             summary=f"预约医院急诊 book emergency department: {hospital}",
         )
         self._booking = receipt
@@ -325,11 +322,9 @@ class GreenChannelWorkflow(CareProcess):
     async def _update_booking(
         self, receipt: BookingReceipt, status: BookingStatus, reason: str | None
     ) -> None:
-        await workflow.execute_activity(
+        await run_activity(
             GreenChannelActivity.UPDATE_BOOKING,
             BookingUpdateInput(booking_ref=receipt.booking_ref, status=status, reason_code=reason),
-            start_to_close_timeout=ENGINE_TIMEOUT,
-            retry_policy=ENGINE_RETRY,
             summary=f"更新预约状态 booking {status}",
         )
 
@@ -482,7 +477,7 @@ class GreenChannelWorkflow(CareProcess):
 
     # -- hospital events
 
-    @workflow.signal(name="hospital_response")
+    @event_signal(name="hospital_response")
     def hospital_response(self, event: HospitalResponseEvent) -> None:
         """The hospital answered a booking (routed from ``eldercare.hospital_response``)."""
         if self._booking is None or event.booking_ref != self._booking.booking_ref:
@@ -501,7 +496,7 @@ class GreenChannelWorkflow(CareProcess):
             data={"accepted": event.accepted, "reason_code": event.reason_code},
         )
 
-    @workflow.signal(name="hospital_arrival")
+    @event_signal(name="hospital_arrival")
     def hospital_arrival(self, event: HospitalArrivalEvent) -> None:
         """The hospital confirmed arrival (routed from ``eldercare.hospital_arrival``)."""
         if self._booking is not None and event.booking_ref == self._booking.booking_ref:
@@ -511,7 +506,7 @@ class GreenChannelWorkflow(CareProcess):
         else:
             self._record_ignored("hospital_arrival", event.booking_ref, "not_current_booking")
 
-    @workflow.signal(name="hospital_discharge")
+    @event_signal(name="hospital_discharge")
     def hospital_discharge(self, event: HospitalDischargeEvent) -> None:
         """The hospital reported the discharge (routed from ``eldercare.hospital_discharge``)."""
         if self._booking is not None and event.booking_ref == self._booking.booking_ref:

@@ -4,16 +4,35 @@ Public contract: the event ``eldercare.reading`` (:class:`ReadingEvent`, ``case_
 elder's registry id), the monitor and alert processes, their params and the alert result.
 
 Refusals 拒绝规则: a reading whose ``case_ref`` is not an elder of the registry in the event's
-district is refused before it is sent (exit 2 at the CLI): no monitor starts, nothing is
-stored. Whether a reading raises an alert is the process's decision, recorded in its case.
+district, or whose elder has no consent to health monitoring on record on the day it was
+measured (``careflow consent``, purpose ``health_monitoring``), is refused before it is sent
+(exit 2 at the CLI): no monitor starts, nothing is stored. A withdrawal ends the elder's
+monitor (signal ``consent_withdrawn``, a recorded end); the next retention run removes the
+readings. Whether a reading raises an alert is the process's decision, recorded in its case.
+
+Public API (``__all__``; other plugins import only this package): the reading event
+(:data:`READING_EVENT`, :class:`ReadingEvent`), the process ids, the alert's extension points,
+the requests, params (with :class:`HealthRules`) and results, and
+:func:`latest_reading_ids` (the row ids of an elder's latest readings, for a district step that
+attaches them to a case; the values stay in the unit's table). Everything else (workflows,
+activities, tables, forms, rules) is internal.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlmodel import Session
+
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec
+from careflow.errors import InputError
+from careflow.localtime import STAFF_TIMEZONE
+from careflow.privacy.consent import has_consent
+from careflow.privacy.pseudonyms import load_pseudonyms
 from plugins.eldercare.health.activities import HealthActivities
 from plugins.eldercare.health.models import (
     HEALTH_ALERT_PROCESS,
+    HEALTH_CONSENT_PURPOSE,
     HEALTH_MONITOR_PROCESS,
     AlertParams,
     AlertRequest,
@@ -24,6 +43,7 @@ from plugins.eldercare.health.models import (
     MonitorResult,
     ReadingEvent,
 )
+from plugins.eldercare.health.readings import latest_reading_ids
 from plugins.eldercare.health.views import TASK_TYPES
 from plugins.eldercare.health.workflows import (
     ALERT_POINTS,
@@ -33,21 +53,18 @@ from plugins.eldercare.health.workflows import (
 
 __all__ = [
     "ALERT_POINTS",
-    "HEALTH_ALERT",
     "HEALTH_ALERT_PROCESS",
-    "HEALTH_MONITOR",
     "HEALTH_MONITOR_PROCESS",
     "READING_EVENT",
     "AlertParams",
     "AlertRequest",
     "AlertResult",
-    "HealthAlertWorkflow",
-    "HealthMonitorWorkflow",
     "HealthRules",
     "MonitorParams",
     "MonitorRequest",
     "MonitorResult",
     "ReadingEvent",
+    "latest_reading_ids",
     "part",
 ]
 
@@ -56,6 +73,21 @@ READING_EVENT = "eldercare.reading"
 
 def _monitor_request(_event: ReadingEvent) -> MonitorRequest:
     return MonitorRequest(opened_by="reading")
+
+
+def _reading_consent(session: Session, _district: str, event: ReadingEvent) -> None:
+    """A reading is used only with the elder's consent to health monitoring on record."""
+    if not has_consent(
+        session,
+        subject_id=event.case_ref,
+        purpose=HEALTH_CONSENT_PURPOSE,
+        on=event.measured_at.astimezone(STAFF_TIMEZONE).date(),
+    ):
+        raise InputError(
+            "case_ref",
+            "该老人没有健康监测的同意记录，读数未使用 "
+            "no consent to health monitoring on record: the reading is not used",
+        )
 
 
 HEALTH_MONITOR = ProcessSpec(
@@ -93,10 +125,17 @@ part = PluginPart(
             signal="reading",
             start_if_absent=True,
             to_request=_monitor_request,
+            check=_reading_consent,
         ),
     ),
     activities=(
-        ActivitySet(cls=HealthActivities, build=lambda deps: HealthActivities(deps.engine)),
+        ActivitySet(
+            cls=HealthActivities,
+            build=lambda deps: HealthActivities(
+                deps.engine, pseudonyms=load_pseudonyms(deps.settings)
+            ),
+        ),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

@@ -1,4 +1,5 @@
-"""Activities of the health stations: store readings, apply the rules, close alerts.
+"""Activities of the health stations: store readings, apply the rules, close alerts, ask the
+elder's care plan to reassess.
 
 Log lines name row ids, rule codes and severities, never a measured value.
 """
@@ -12,11 +13,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from careflow.db.engine import session_scope
+from careflow.privacy.pseudonyms import Pseudonyms
+from plugins.eldercare.care_plans import ask_plan_to_reassess
+from plugins.eldercare.contracts import ReassessSignal
 from plugins.eldercare.health.models import (
     ActivityNames,
     AlertDecision,
     CloseAlertInput,
     EvaluateInput,
+    ReassessRequestInput,
     StoreReadingInput,
 )
 from plugins.eldercare.health.rules import Measure, evaluate
@@ -43,11 +48,30 @@ class HealthActivities:
 
     Args:
         engine: Engine of the app database.
+        pseudonyms: Keys the elder's case to find the care plan.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, pseudonyms: Pseudonyms) -> None:
         """Keep the dependencies."""
         self._engine = engine
+        self._pseudonyms = pseudonyms
+
+    @activity.defn(name=ActivityNames.REQUEST_REASSESSMENT)
+    async def request_reassessment(self, input: ReassessRequestInput) -> bool:
+        """Signal the elder's care plan ``reassess``; whether a running plan got it.
+
+        The plan's id holds the elder's case key, or the registry id for a plan started before
+        case keys: the activity tries both with the worker's client, so neither id is written
+        into the alert's history (a workflow's signal would record its target id in clear).
+        A retry after a signal that went through asks the plan again for the same reason.
+        """
+        return await ask_plan_to_reassess(
+            activity.client(),
+            district=input.district,
+            elder_ref=input.elder_ref,
+            signal=ReassessSignal(reason="health_alert", source_ref=f"A{input.alert_id}"),
+            pseudonyms=self._pseudonyms,
+        )
 
     @activity.defn(name=ActivityNames.STORE_READING)
     def store_reading(self, input: StoreReadingInput) -> int:

@@ -20,6 +20,7 @@ from careflow.params import PositiveDuration
 
 __all__ = [
     "HEALTH_ALERT_PROCESS",
+    "HEALTH_CONSENT_PURPOSE",
     "HEALTH_MONITOR_PROCESS",
     "ActivityNames",
     "AlertDecision",
@@ -35,12 +36,15 @@ __all__ = [
     "MonitorRequest",
     "MonitorResult",
     "ReadingEvent",
+    "ReassessRequestInput",
     "Severity",
     "StoreReadingInput",
 ]
 
 HEALTH_MONITOR_PROCESS = "eldercare.health_monitor"
 HEALTH_ALERT_PROCESS = "eldercare.health_alert"
+HEALTH_CONSENT_PURPOSE = "health_monitoring"
+"""The consent purpose (``careflow.privacy.consent``) a reading is used under."""
 
 Severity = Literal["critical", "warning"]
 AlertOutcome = Literal[
@@ -54,6 +58,15 @@ class ActivityNames:
     STORE_READING = "eldercare.health.store_reading"
     EVALUATE = "eldercare.health.evaluate"
     CLOSE_ALERT = "eldercare.health.close_alert"
+    REQUEST_REASSESSMENT = "eldercare.health.request_reassessment"
+
+
+class ReassessRequestInput(BaseModel):
+    """Ask the elder's care plan to reassess after an alert (found by an activity, by key)."""
+
+    district: str
+    elder_ref: str
+    alert_id: int
 
 
 class ReadingEvent(CareEvent):
@@ -175,11 +188,12 @@ class MonitorCarry(BaseModel):
 
 
 class MonitorResult(BaseModel):
-    """What an idle monitor reports when it closes."""
+    """What a monitor reports when it closes: idle, or ended by a consent withdrawal."""
 
     readings: int
     alerts: int
     runs: int
+    ended: Literal["consent_withdrawn"] | None = None
 
 
 class StoreReadingInput(BaseModel):

@@ -10,19 +10,24 @@ green-channel referral.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
-from plugins.eldercare.green_channel.models import GREEN_CHANNEL_PROCESS, GreenChannelRequest
+from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
+from plugins.eldercare.contracts import (
+    GREEN_CHANNEL_PROCESS,
+    REASSESS_SIGNAL,
+    GreenChannelRequest,
+    ReassessSignal,
+    tiers_workflow_id,
+)
 from plugins.eldercare.health.forms import HomeVisitForm, ReviewForm
 from plugins.eldercare.health.models import (
     HEALTH_ALERT_PROCESS,
+    HEALTH_CONSENT_PURPOSE,
     ActivityNames,
     AlertDecision,
     AlertOutcome,
@@ -36,16 +41,21 @@ from plugins.eldercare.health.models import (
     MonitorRequest,
     MonitorResult,
     ReadingEvent,
+    ReassessRequestInput,
     StoreReadingInput,
 )
-from plugins.eldercare.tiers.models import ReassessSignal, tiers_workflow_id
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import (
+    TEMPORAL_DEFAULT_RETRY,
+    CareProcess,
+    TaskExpired,
+    event_signal,
+    run_activity,
+)
 
 __all__ = ["ALERT_POINTS", "HealthAlertWorkflow", "HealthMonitorWorkflow"]
 
 ALERT_POINTS = ("after_alert", "after_review")
-
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn(name="eldercare.health_monitor")
@@ -56,8 +66,20 @@ class HealthMonitorWorkflow(CareProcess):
         super().__init__()
         # Filled by the ``reading`` signal, possibly before run() starts (signal-with-start).
         self._queue: list[ReadingEvent] = []
+        self._withdrawn: ConsentWithdrawn | None = None
 
-    @workflow.signal(name="reading")
+    @workflow.signal(name=CONSENT_WITHDRAWN_SIGNAL)
+    def consent_withdrawn(self, signal: ConsentWithdrawn) -> None:
+        """The elder withdrew consent to health monitoring: no further reading is used.
+
+        Readings are refused at the door without consent; this ends a monitor that holds
+        readings already. Histories from before this signal never received it, so they
+        replay unchanged.
+        """
+        if signal.purpose == HEALTH_CONSENT_PURPOSE and signal.subject_ref == self.context.case_ref:
+            self._withdrawn = signal
+
+    @event_signal(name="reading")
     def reading(self, event: ReadingEvent) -> None:
         """A health station sent a reading (routed from ``careflow event eldercare.reading``)."""
         self._queue.append(event)
@@ -72,34 +94,55 @@ class HealthMonitorWorkflow(CareProcess):
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._queue),
+                    lambda: bool(self._queue) or self._withdrawn is not None,
                     timeout=params.idle_close,
                     timeout_summary="等待体检数据 waiting for readings",
                 )
             except TimeoutError:
                 if not self._queue:
                     break  # idle: the next reading starts the monitor again
-            while self._queue:
+            while self._queue and self._withdrawn is None:
                 await self._handle(self._queue.pop(0), carry, params)
+            if self._withdrawn is not None:
+                return await self._end_for_withdrawal(self._withdrawn, carry)
             if self.should_continue_as_new(max_history=params.max_history):
                 # The queue is empty and no await separates this check from the call.
                 await self.continue_as_new(carry.model_dump(mode="json"))
         self.stage("idle", "已休眠 idle")
         return MonitorResult(readings=carry.readings, alerts=carry.alerts, runs=carry.runs)
 
+    async def _end_for_withdrawal(
+        self, signal: ConsentWithdrawn, carry: MonitorCarry
+    ) -> MonitorResult:
+        """A recorded, graceful end: readings not yet handled are dropped, never stored."""
+        dropped = len(self._queue)
+        self._queue.clear()
+        await self.record(
+            "consent",
+            "consent_withdrawn",
+            {"purpose": signal.purpose, "consent_id": signal.consent_id, "dropped": dropped},
+        )
+        self.stage("closed", "同意已撤回，停止监测 consent withdrawn, monitoring ended")
+        return MonitorResult(
+            readings=carry.readings,
+            alerts=carry.alerts,
+            runs=carry.runs,
+            ended="consent_withdrawn",
+        )
+
     async def _handle(
         self, event: ReadingEvent, carry: MonitorCarry, params: MonitorParams
     ) -> None:
         key = f"reading.{carry.readings}"
         wf_id = workflow.info().workflow_id
-        reading_id: int = await workflow.execute_activity(
+        reading_id: int = await run_activity(
             ActivityNames.STORE_READING,
             StoreReadingInput(workflow_id=wf_id, step_key=key, context=self.context, reading=event),
             result_type=int,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="保存体检数据 store reading",
         )
-        decision: AlertDecision = await workflow.execute_activity(
+        decision: AlertDecision = await run_activity(
             ActivityNames.EVALUATE,
             EvaluateInput(
                 workflow_id=wf_id,
@@ -109,7 +152,7 @@ class HealthMonitorWorkflow(CareProcess):
                 rules=params.rules,
             ),
             result_type=AlertDecision,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="风险评估 apply alert rules",
         )
         carry.readings += 1
@@ -223,11 +266,32 @@ class HealthAlertWorkflow(CareProcess):
         return result
 
     async def _ask_tiers_to_reassess(self, request: AlertRequest) -> bool:
-        """Signal the elder's tier care plan; an elder without one is fine."""
+        """Signal the elder's tier care plan; an elder without one is fine.
+
+        Under case keys an activity signals the plan: its id holds the elder's case key,
+        which the workflow cannot make, or a registry id (a plan from before keys), which a
+        signal from here would write into this history in clear.
+        """
+        if self.keyed:
+            reached: bool = await run_activity(
+                ActivityNames.REQUEST_REASSESSMENT,
+                ReassessRequestInput(
+                    district=self.context.district,
+                    elder_ref=request.elder_ref,
+                    alert_id=request.alert_id,
+                ),
+                result_type=bool,
+                retry=TEMPORAL_DEFAULT_RETRY,
+                summary="请三色分级重新评估 ask the care plan to reassess",
+            )
+            if not reached:
+                await self.record("tiers", "tiers_not_running", {})
+            return reached
         target = tiers_workflow_id(self.context.district, request.elder_ref)
         try:
             await workflow.get_external_workflow_handle(target).signal(
-                "reassess", ReassessSignal(reason="health_alert", source_ref=f"A{request.alert_id}")
+                REASSESS_SIGNAL,
+                ReassessSignal(reason="health_alert", source_ref=f"A{request.alert_id}"),
             )
         except FailureError:
             await self.record("tiers", "tiers_not_running", {})
@@ -293,7 +357,7 @@ class HealthAlertWorkflow(CareProcess):
         advice: str | None,
         reassessing: bool,
     ) -> AlertResult:
-        await workflow.execute_activity(
+        await run_activity(
             ActivityNames.CLOSE_ALERT,
             CloseAlertInput(
                 alert_id=request.alert_id,
@@ -302,7 +366,7 @@ class HealthAlertWorkflow(CareProcess):
                 advice_zh=advice,
                 closed_at=workflow.now(),
             ),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary=f"关闭预警 close alert: {outcome}",
         )
         self.stage("closed", "已完成 closed")

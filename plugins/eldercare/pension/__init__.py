@@ -3,9 +3,16 @@
 Public contract: the campaign and visit processes, the yearly schedule, the
 :class:`SocialInsuranceAdapter` interface with its embedded adapter, and the extension point
 ``after_certification_visit`` (where a district adds, e.g., a free clinic 义诊).
+
+Public API (``__all__``; other plugins import only this package): the process ids, their
+extension points, the yearly schedule, the requests, params and results, and the
+social-insurance adapter interface with its embedded adapter and their payloads. Everything
+else (workflows, activities, tables, forms) is internal.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from careflow.contract import ActivitySet, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.eldercare.pension.activities import PensionActivities
@@ -16,6 +23,8 @@ from plugins.eldercare.pension.models import (
     CampaignParams,
     CampaignRequest,
     CampaignResult,
+    SubmitInput,
+    SubmitResult,
     VisitParams,
     VisitRequest,
     VisitResult,
@@ -30,19 +39,17 @@ from plugins.eldercare.pension.workflows import (
 
 __all__ = [
     "CAMPAIGN_POINTS",
-    "PENSION_CAMPAIGN",
     "PENSION_CAMPAIGN_PROCESS",
     "PENSION_SCHEDULE",
-    "PENSION_VISIT",
     "PENSION_VISIT_PROCESS",
     "VISIT_POINTS",
     "CampaignParams",
     "CampaignRequest",
     "CampaignResult",
     "EmbeddedSocialInsurance",
-    "PensionCampaignWorkflow",
-    "PensionVisitWorkflow",
     "SocialInsuranceAdapter",
+    "SubmitInput",
+    "SubmitResult",
     "VisitParams",
     "VisitRequest",
     "VisitResult",
@@ -91,4 +98,5 @@ part = PluginPart(
         ),
     ),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

@@ -69,8 +69,7 @@ class EmbeddedSocialInsurance:
             confirmation = row.confirmation_ref
         _log.info(
             "pension.certification_submitted",
-            workflow_id=submission.workflow_id,
-            elder_ref=submission.elder_ref,
+            workflow_id=submission.workflow_id,  # a case key; never the elder's registry id
             year=submission.year,
             confirmation_ref=confirmation,
         )

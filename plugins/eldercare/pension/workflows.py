@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -20,7 +19,6 @@ from temporalio import workflow
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
 from plugins.eldercare.pension.forms import CertificationVisitForm
 from plugins.eldercare.pension.models import (
     PENSION_VISIT_PROCESS,
@@ -37,7 +35,8 @@ from plugins.eldercare.pension.models import (
     VisitRequest,
     VisitResult,
 )
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import TEMPORAL_DEFAULT_RETRY, CareProcess, TaskExpired, run_activity
 
 __all__ = [
     "CAMPAIGN_POINTS",
@@ -49,7 +48,6 @@ __all__ = [
 CAMPAIGN_POINTS = ("before_report",)
 VISIT_POINTS = ("after_certification_visit",)
 
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
 _ADMIN = f"role:{Role.DISTRICT_ADMIN.value}"
 
 
@@ -77,13 +75,13 @@ class PensionCampaignWorkflow(CareProcess):
         params = CampaignParams.model_validate(self.params)
         year = input.request.year or workflow.now().year
         self.stage("listing", "名单核对 listing pensioners")
-        pensioners: list[Pensioner] = await workflow.execute_activity(
+        pensioners: list[Pensioner] = await run_activity(
             ActivityNames.LIST_PENSIONERS,
             ListPensionersInput(
                 district=self.context.district, communities=input.request.communities
             ),
             result_type=list[Pensioner],
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="列出居家领取养老金老人 list home-bound pensioners",
         )
         self.stage("visiting", f"上门认证中 visiting {len(pensioners)}")
@@ -192,7 +190,7 @@ class PensionVisitWorkflow(CareProcess):
 
     async def _submit(self, key: str, request: VisitRequest, method: str, actor: str) -> str:
         self.stage("submit", "提交社保认证 submitting")
-        result: SubmitResult = await workflow.execute_activity(
+        result: SubmitResult = await run_activity(
             ActivityNames.SUBMIT,
             SubmitInput(
                 workflow_id=workflow.info().workflow_id,
@@ -204,7 +202,7 @@ class PensionVisitWorkflow(CareProcess):
                 visited_by=actor,
             ),
             result_type=SubmitResult,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="提交社保生存认证 submit to social insurance",
         )
         await self.record(

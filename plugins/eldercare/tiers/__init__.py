@@ -1,17 +1,28 @@
 """Three-colour tiered care 三色分级: one long-lived care plan per elder.
 
-Public contract: the process id and how to find an elder's plan (:func:`tiers_workflow_id`),
-the ``reassess`` and ``close_plan`` signals (:class:`ReassessSignal`, :class:`ClosePlanSignal`),
-the request, params and the tiers.
+Public API (``__all__``; other plugins import only this package): the process id
+:data:`TIERS_PROCESS` and its extension points, the request, params (with :class:`TierRules`),
+result and the tiers; how to find an elder's plan (:func:`plan_workflow_ids` outside workflows,
+:func:`tiers_workflow_id` with the elder's case key inside them); the signals ``reassess``
+(:data:`REASSESS_SIGNAL`, input :class:`ReassessSignal`; :func:`ask_plan_to_reassess` sends it
+from an activity with the worker's client) and ``close_plan`` (:data:`CLOSE_PLAN_SIGNAL`,
+:class:`ClosePlanSignal`). Everything else (workflow, activities, tables, forms, rules) is
+internal.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from careflow.contract import ActivitySet, PluginPart, ProcessSpec
+from plugins.eldercare.care_plans import ask_plan_to_reassess, plan_workflow_ids
 from plugins.eldercare.tiers.activities import TiersActivities
 from plugins.eldercare.tiers.models import (
+    CLOSE_PLAN_SIGNAL,
+    REASSESS_SIGNAL,
     TIERS_PROCESS,
     ClosePlanSignal,
+    ReassessReason,
     ReassessSignal,
     Tier,
     TierRules,
@@ -24,18 +35,21 @@ from plugins.eldercare.tiers.views import TASK_TYPES
 from plugins.eldercare.tiers.workflows import TIERS_POINTS, TiersWorkflow
 
 __all__ = [
-    "TIERS",
+    "CLOSE_PLAN_SIGNAL",
+    "REASSESS_SIGNAL",
     "TIERS_POINTS",
     "TIERS_PROCESS",
     "ClosePlanSignal",
+    "ReassessReason",
     "ReassessSignal",
     "Tier",
     "TierRules",
     "TiersParams",
     "TiersRequest",
     "TiersResult",
-    "TiersWorkflow",
+    "ask_plan_to_reassess",
     "part",
+    "plan_workflow_ids",
     "tiers_workflow_id",
 ]
 
@@ -57,4 +71,5 @@ part = PluginPart(
     processes=(TIERS,),
     activities=(ActivitySet(cls=TiersActivities, build=lambda deps: TiersActivities(deps.engine)),),
     task_types=TASK_TYPES,
+    migrations=Path(__file__).parent / "migrations",
 )

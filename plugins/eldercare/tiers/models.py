@@ -1,6 +1,8 @@
 """Data shapes of three-colour tiered care 三色分级: request, params, signals, activity I/O.
 
-Pure models: the workflow imports them through the sandbox passthrough. Everything here holds
+Pure models: the workflow imports them through the sandbox passthrough. The process id, the
+workflow id and the ``reassess`` signal are shared with the units that ask for a reassessment
+(:mod:`plugins.eldercare.contracts`) and re-exported here. Everything here holds
 codes and opaque registry ids only; names and addresses stay in the registry.
 """
 
@@ -13,10 +15,19 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from careflow.inputs import ExternalModel
-from careflow.models import ProcessContext, process_workflow_id
+from careflow.models import ProcessContext
 from careflow.params import PositiveDuration
+from plugins.eldercare.contracts import (
+    REASSESS_SIGNAL,
+    TIERS_PROCESS,
+    ReassessReason,
+    ReassessSignal,
+    tiers_workflow_id,
+)
 
 __all__ = [
+    "CLOSE_PLAN_SIGNAL",
+    "REASSESS_SIGNAL",
     "TIERS_PROCESS",
     "TIER_ZH",
     "ActivityNames",
@@ -37,9 +48,6 @@ __all__ = [
     "tiers_workflow_id",
 ]
 
-TIERS_PROCESS = "eldercare.tiers"
-"""Process id of the care plan; other processes signal it by its deterministic workflow id."""
-
 
 class ActivityNames:
     """Names of this unit's activities, called by name from the workflow."""
@@ -59,19 +67,13 @@ class Tier(StrEnum):
 
 TIER_ZH: dict[Tier, str] = {Tier.GREEN: "绿色", Tier.YELLOW: "黄色", Tier.RED: "红色"}
 
-ReassessReason = Literal["health_alert", "referral", "discharge", "staff"]
-
-
-def tiers_workflow_id(district: str, elder_ref: str) -> str:
-    """The workflow id of an elder's care plan: one per elder and district."""
-    return process_workflow_id(TIERS_PROCESS, district, elder_ref)
-
 
 class TiersRequest(ExternalModel):
     """What opens an elder's care plan.
 
     The elder is the case: start it with ``--case-ref <registry id>`` (``P00012``), so that the
-    workflow id is ``eldercare.tiers-<district>-P00012`` and health alerts can find it.
+    workflow id is ``eldercare.tiers-<district>-<the elder's case key>`` and health alerts
+    (which key the same registry id) can find it.
     """
 
     opened_for: Literal["new", "health_alert", "referral", "staff"] = Field(
@@ -112,13 +114,8 @@ class TiersParams(BaseModel):
     )
 
 
-class ReassessSignal(ExternalModel):
-    """Signal ``reassess``: a health alert, referral, discharge or staff asks for a new grade."""
-
-    reason: ReassessReason
-    source_ref: str | None = Field(
-        default=None, max_length=128, description="Opaque ref of what caused it (alert, case)."
-    )
+CLOSE_PLAN_SIGNAL = "close_plan"
+"""The care plan's signal ending it; its input is :class:`ClosePlanSignal`."""
 
 
 class ClosePlanSignal(ExternalModel):

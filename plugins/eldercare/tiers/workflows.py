@@ -17,9 +17,10 @@ from temporalio import workflow
 from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
-from careflow.roles import Role
 from plugins.eldercare.tiers.forms import AssessmentForm, VisitForm
 from plugins.eldercare.tiers.models import (
+    CLOSE_PLAN_SIGNAL,
+    REASSESS_SIGNAL,
     TIER_ZH,
     ActivityNames,
     AssessmentInput,
@@ -36,7 +37,8 @@ from plugins.eldercare.tiers.models import (
     TiersResult,
 )
 from plugins.eldercare.tiers.rules import GradeFacts, grade
-from workflows.runtime import CareProcess, TaskExpired
+from plugins.engine.roles import Role
+from workflows.runtime import TEMPORAL_DEFAULT_RETRY, CareProcess, TaskExpired, run_activity
 
 __all__ = ["TIERS_POINTS", "TiersWorkflow"]
 
@@ -44,7 +46,6 @@ TIERS_POINTS = ("after_assessment", "after_visit", "before_close")
 
 _AFTER_VISIT_MADE = "tiers-after-visit-only-when-made"
 
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
 #: Reasons that count as health events for grading (a visit's concern does not).
 _HEALTH_REASONS = frozenset({"health_alert", "referral", "discharge"})
 
@@ -149,14 +150,14 @@ class TiersWorkflow(CareProcess):
 
     # -- signals
 
-    @workflow.signal(name="reassess")
+    @workflow.signal(name=REASSESS_SIGNAL)
     def reassess(self, signal: ReassessSignal) -> None:
         """A health alert, referral, discharge or staff ask for a new assessment."""
         self._reasons.append(signal.reason)
         if signal.reason in _HEALTH_REASONS:
             self._health_events += 1
 
-    @workflow.signal(name="close_plan")
+    @workflow.signal(name=CLOSE_PLAN_SIGNAL)
     def close_plan(self, signal: ClosePlanSignal) -> None:
         """The elder left the programme; the plan closes after the current step."""
         if self._closing is None:
@@ -165,11 +166,11 @@ class TiersWorkflow(CareProcess):
     # -- assessment
 
     async def _facts(self) -> ElderFacts:
-        facts: ElderFacts = await workflow.execute_activity(
+        facts: ElderFacts = await run_activity(
             ActivityNames.ELDER_FACTS,
             FactsInput(elder_ref=self.context.case_ref, as_of=workflow.now().date()),
             result_type=ElderFacts,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary="读取登记信息 registry facts",
         )
         return facts
@@ -216,7 +217,7 @@ class TiersWorkflow(CareProcess):
             source = "registry"
         result = grade(graded, params.rules)
         previous = carry.tier
-        applied: AssessmentResult = await workflow.execute_activity(
+        applied: AssessmentResult = await run_activity(
             ActivityNames.RECORD_ASSESSMENT,
             AssessmentInput(
                 workflow_id=workflow.info().workflow_id,
@@ -229,7 +230,7 @@ class TiersWorkflow(CareProcess):
                 assessed_at=workflow.now(),
             ),
             result_type=AssessmentResult,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary=f"记录分级 record tier: {result.tier.value}",
         )
         now = workflow.now()
@@ -337,14 +338,14 @@ class TiersWorkflow(CareProcess):
     async def _close(self, carry: TiersCarry, closing: ClosePlanSignal) -> TiersResult:
         self.stage("closing", "关闭计划 closing")
         await self._point("before_close", carry.assessments, {"reason": closing.reason})
-        await workflow.execute_activity(
+        await run_activity(
             ActivityNames.CLOSE_PLAN,
             ClosePlanInput(
                 workflow_id=workflow.info().workflow_id,
                 context=self.context,
                 reason=closing.reason,
             ),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry=TEMPORAL_DEFAULT_RETRY,
             summary=f"结束结对 end pairings: {closing.reason}",
         )
         await self.record(f"closed.{carry.runs}", "plan_closed", {"reason": closing.reason})

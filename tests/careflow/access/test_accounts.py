@@ -14,9 +14,15 @@ from careflow.db.engine import session_scope
 from careflow.db.seed_accounts import DEMO_PASSWORD, seed_demo_accounts
 from careflow.db.tables import AuditEntry, Staff, StaffGrant
 from careflow.errors import InputError
+from careflow.registry import PluginRegistry
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 JIUSI = "wanbailin.wanghua.jiusi"
+
+
+@pytest.fixture(autouse=True)
+def _loaded_roles(registry: PluginRegistry) -> None:
+    """Accounts accept the roles the loaded plugins declare: build a registry, as the CLI does."""
 
 
 def test_a_grant_covers_its_area_and_everything_under_it() -> None:

@@ -42,6 +42,41 @@ def test_case_ref_is_bounded_and_plain(runner: CliRunner, case_ref: str) -> None
     assert "case_ref" in _start(runner, "--case-ref", case_ref)
 
 
+@pytest.mark.parametrize(
+    ("case_ref", "why"),
+    [
+        ("C" * 33, "at most 32"),
+        ("a:b", "letters, digits"),
+        ("张三", "letters, digits"),
+        ("110101199003071234", "ID number"),  # an 18-digit ID number
+        ("ID-110101900307123", "ID number"),  # a 15-digit one inside
+        ("13812345678", "mobile number"),
+        ("fam.13812345678.x", "mobile number"),
+    ],
+)
+def test_case_ref_cannot_carry_a_name_an_id_number_or_a_phone(
+    runner: CliRunner, case_ref: str, why: str
+) -> None:
+    # The case ref is keyed into the workflow id, but travels in payloads and task rows: a
+    # caller's ref is short, plain ASCII and holds no ID or mobile number.
+    line = _start(runner, "--case-ref", case_ref)
+    assert "case_ref" in line and why in line
+    assert case_ref not in line  # the refusal does not repeat the number
+
+
+@pytest.mark.parametrize(
+    ("case_ref", "why"),
+    [("110101199003071234", "ID number"), ("13812345678", "mobile number"), ("C" * 33, "32")],
+)
+def test_an_events_case_ref_follows_the_same_rule(
+    runner: CliRunner, case_ref: str, why: str
+) -> None:
+    payload = json.dumps({"district": "wanbailin", "case_ref": case_ref, "device_id": "ST-1"})
+    result = runner.invoke(app, ["event", "delivery.dropoff", "--data", "-"], input=payload)
+    line = assert_bad_input(result)
+    assert "data.case_ref" in line and why in line
+
+
 @pytest.mark.parametrize("actor", ["", " ", "S" * 100])
 def test_start_actor_follows_the_same_rule_as_task_completion(
     runner: CliRunner, actor: str

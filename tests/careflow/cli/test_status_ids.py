@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.cli.process_cmd import _status_lines
+from careflow.privacy.pseudonyms import case_key
 from careflow.registry import PluginRegistry
 from careflow.testing import cli_environment, running_worker, time_skipping_environment
 from plugins.eldercare import plugin as eldercare_plugin
@@ -22,6 +23,7 @@ from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
 from plugins.eldercare.green_channel.tables import GreenChannelBooking
 from plugins.engine import plugin as engine_plugin
 from tests.plugins.eldercare.green_channel.support import complete, elder, start
+from tests.support.cases import case_ref_of
 from tests.support.inbox import wait_for_task
 
 
@@ -80,7 +82,10 @@ async def test_status_shows_the_booking_ref_hospital_events_need(
         as_json = json.loads(await _careflow(env, "status", handle.id, "--json"))
         await handle.terminate("test finished")
 
-    case_ref = handle.id.removeprefix(f"{GREEN_CHANNEL_PROCESS}-{booking.district}-")
+    case_ref = await case_ref_of(own_env.client, handle.id)
+    # The id holds the case key; the ids events need name the case ref itself.
+    assert info["case_key"] == case_key(case_ref) and handle.id.endswith(info["case_key"])
+    assert info["case_ref"] == case_ref
     assert info["ids"] == {
         "district": booking.district,
         "case_ref": case_ref,

@@ -14,8 +14,8 @@ from careflow.cli import app
 from careflow.db import crud, make_engine, session_scope
 from careflow.forms import form_ref, form_schema
 from careflow.models import TaskStatus
+from plugins.engine.delivery import HandoverForm
 from tests.careflow.cli.helpers import assert_bad_input
-from workflows.delivery import HandoverForm
 
 COMPLETE = ["task", "complete"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -18,8 +20,8 @@ from careflow.forms import form_ref, form_schema
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
+from plugins.engine.delivery import HandoverForm
 from tests.support.inbox import wait_for_task
-from workflows.delivery import HandoverForm
 
 DUE = datetime(2026, 3, 1, 8, 5, 33, 123456, tzinfo=UTC)  # 16:05 in Shanghai
 
@@ -101,11 +103,18 @@ async def test_ui_current_details_show_local_due_times(
             task_queue=worker.task_queue,
         )
         task = await wait_for_task(engine, started.workflow_id, "dropoff")
+        due = task.due_at.astimezone(UTC)
+        shanghai = f"{(due.hour + 8) % 24:02d}:{due.minute:02d}"
         handle = ts_env.client.get_workflow_handle(started.workflow_id)
-        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        # The task row is written by the activity; the workflow sets its details
+        # only once it has the activity's result, a moment later.
+        deadline = time.monotonic() + 20
+        while True:
+            meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+            if "截止" in meta.current_details or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         await handle.terminate("test finished")
     details = meta.current_details
-    due = task.due_at.astimezone(UTC)
-    shanghai = f"{(due.hour + 8) % 24:02d}:{due.minute:02d}"
     assert f"{shanghai} 北京时间 UTC+8" in details, details
     assert " UTC)" not in details

@@ -25,7 +25,7 @@ from careflow.db import (
     upgrade,
 )
 from careflow.db.seed import REFERENCE_DATE
-from careflow.roles import Role
+from plugins.engine.roles import Role
 
 SEEDED_DISTRICTS = {"wanbailin", "yingze", "xinghualing", "xiaodian"}
 

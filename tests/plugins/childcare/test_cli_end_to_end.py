@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from careflow.db.tables import Guardian, Person
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
+from tests.support.cases import case_ref_of, keyed_id
 from tests.support.inbox import records_of, wait_for_task
 
 DISTRICT = "wanbailin"
@@ -132,7 +133,7 @@ async def test_five_thirty_classroom_from_enrolment_to_hand_over(
                 },
             )
         ).strip()
-        assert enrolment_id == f"childcare.classroom_enrolment-{DISTRICT}-{child}"
+        assert enrolment_id == keyed_id("childcare.classroom_enrolment", DISTRICT, child)
         await dev_env.client.get_workflow_handle(enrolment_id).result()
         enrolment = await cli.json("status", enrolment_id)
         assert enrolment["status"] == "COMPLETED"
@@ -165,7 +166,7 @@ async def test_five_thirty_classroom_from_enrolment_to_hand_over(
             await asyncio.sleep(0.05)
 
         # The guardian collects the child at the desk.
-        case_ref = session_id.removeprefix(f"childcare.classroom-{DISTRICT}-")
+        case_ref = await case_ref_of(dev_env.client, session_id)
         await cli.run(
             "event",
             "childcare.classroom.handover",
@@ -220,7 +221,7 @@ async def test_community_event_registration_and_attendance(
                 stdin=request,
             )
         ).strip()
-        case_ref = workflow_id.removeprefix(f"community_event-{DISTRICT}-")
+        case_ref = await case_ref_of(dev_env.client, workflow_id)
         for person in (guardian, child):  # one seat: the second waits
             await cli.run(
                 "event",

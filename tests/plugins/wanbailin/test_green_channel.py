@@ -11,8 +11,8 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from careflow.db import crud
 from careflow.models import StepInput
+from careflow.privacy.pseudonyms import default_pseudonyms
 from careflow.registry import PluginRegistry
-from careflow.settings import Settings
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
@@ -93,11 +93,11 @@ async def test_tier_reassessment_tolerates_no_plan(
     wf_id = "eldercare.green_channel-wanbailin-CTEST1"
     ctx = channel_context("wanbailin", "CTEST1")
     record_opened(engine, wf_id, district="wanbailin", case_ref="CTEST1", elder_ref=person.id)
-    target = ts_env.client.service_client.config.target_host
-    settings = Settings(temporal_address=target, temporal_namespace=ts_env.client.namespace)
-    acts = WanbailinActivities(engine, settings)
+    acts = WanbailinActivities(engine, pseudonyms=default_pseudonyms())
     step = StepInput(workflow_id=wf_id, step_key="wanbailin.tier_reassessment", context=ctx)
-    out = await ActivityEnvironment().run(acts.request_tier_reassessment, step)
+    # The activity signals with the worker's client, as a worker gives it.
+    env = ActivityEnvironment(client=ts_env.client)
+    out = await env.run(acts.request_tier_reassessment, step)
     assert out.data == {"signalled": False, "source_ref": "CTEST1"}
     assert records_of(engine, wf_id)[-1] == ("wanbailin.tier_reassessment", "tiers_not_running")
 
@@ -106,7 +106,7 @@ def test_readings_take_the_elder_from_data_or_the_case_record(seeded_engine: Eng
     engine = seeded_engine
     person = elder(engine, disabled=True, district="wanbailin")
     newest_first = _readings(engine, person.id, 3)
-    acts = WanbailinActivities(engine, Settings())
+    acts = WanbailinActivities(engine, pseudonyms=default_pseudonyms())
     env = ActivityEnvironment()
 
     # A channel started after the change passes the elder in the extension-point data: no

@@ -8,14 +8,12 @@ the worker's settings: here they point at the test server.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
@@ -26,13 +24,15 @@ from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS, GreenChannelResult
-from plugins.eldercare.tiers import ClosePlanSignal, TiersResult, tiers_workflow_id
+from plugins.eldercare.tiers import ClosePlanSignal, TiersResult, plan_workflow_ids
 from plugins.eldercare.tiers.tables import TierAssessment
 from plugins.engine import plugin as engine_plugin
 from plugins.wanbailin import plugin as wanbailin_plugin
 from plugins.wanbailin.activities import REQUEST_TIER_REASSESSMENT
 from tests.conftest import record_history
 from tests.plugins.eldercare.green_channel.support import complete, elder, start
+from tests.support.cases import case_ref_of
+from tests.support.history import activity_inputs
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "wanbailin"
@@ -57,16 +57,6 @@ async def _through_arrival(env: WorkflowEnvironment, engine: Engine, workflow_id
     for key, role, data in answers:
         task = await wait_for_task(engine, workflow_id, key)
         await complete(env, engine, task.task_id, role, data)
-
-
-async def _activity_inputs(handle: WorkflowHandle[Any, Any], activity: str) -> list[Any]:
-    inputs: list[Any] = []
-    async for event in handle.fetch_history_events():
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            attrs = event.activity_task_scheduled_event_attributes
-            if attrs.activity_type.name == activity:
-                inputs.append(json.loads(attrs.input.payloads[0].data))
-    return inputs
 
 
 async def _assessments(engine: Engine, elder_ref: str, count: int) -> list[TierAssessment]:
@@ -109,7 +99,7 @@ async def test_discharge_asks_the_running_tier_plan_to_reassess(
             task_queue=tq,
         )
         plan = ts_env.client.get_workflow_handle(started.workflow_id)
-        assert plan.id == tiers_workflow_id(DISTRICT, person.id)
+        assert plan.id == plan_workflow_ids(DISTRICT, person.id)[0]
         facts = {"disability_level": person.disability_level, "lives_alone": person.lives_alone}
         first = await wait_for_task(engine, plan.id, "assess.0")
         await complete(ts_env, engine, first.task_id, "community_staff", facts)
@@ -125,7 +115,7 @@ async def test_discharge_asks_the_running_tier_plan_to_reassess(
             {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
             district=DISTRICT,
         )
-        case_ref = channel.id.removeprefix(f"{GREEN_CHANNEL_PROCESS}-{DISTRICT}-")
+        case_ref = await case_ref_of(ts_env.client, channel.id)
         await _through_arrival(ts_env, engine, channel.id)
         discharge = await wait_for_task(engine, channel.id, "discharge")
         # In hospital: the tier plan is left alone until the discharge.
@@ -140,7 +130,7 @@ async def test_discharge_asks_the_running_tier_plan_to_reassess(
         graded = await _assessments(engine, person.id, 2)
 
         result = GreenChannelResult.model_validate(await result_of(ts_env, channel))
-        (step_input,) = await _activity_inputs(channel, REQUEST_TIER_REASSESSMENT)
+        (step_input,) = await activity_inputs(ts_env.client, channel.id, REQUEST_TIER_REASSESSMENT)
         await record_history(ts_env.client, channel, "wanbailin_green_channel_tier_reassessment")
         await plan.signal("close_plan", ClosePlanSignal(reason="withdrawn"))
         closed = TiersResult.model_validate(await result_of(ts_env, plan))

@@ -19,7 +19,8 @@ from careflow.models import ProcessContext, StepInput
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
-from plugins.childcare.places import PlacesApplication, PlacesResult
+from plugins.childcare.places import PlacesResult
+from plugins.childcare.places.tables import PlacesApplication
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.festival import FestivalResult
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from tests.plugins.eldercare.green_channel.support import complete
@@ -34,15 +32,3 @@ async def through_discharge(
     for key, role, data in answers:
         task = await wait_for_task(engine, workflow_id, key)
         await complete(env, engine, task.task_id, role, data)
-
-
-async def activity_inputs(handle: WorkflowHandle[Any, Any], activity: str) -> list[dict[str, Any]]:
-    """The decoded input of every scheduled ``activity`` in the workflow's history."""
-    inputs: list[dict[str, Any]] = []
-    async for event in handle.fetch_history_events():
-        if not event.HasField("activity_task_scheduled_event_attributes"):
-            continue
-        attrs = event.activity_task_scheduled_event_attributes
-        if attrs.activity_type.name == activity:
-            inputs.append(json.loads(attrs.input.payloads[0].data))
-    return inputs

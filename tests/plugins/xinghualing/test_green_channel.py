@@ -33,7 +33,8 @@ from tests.plugins.eldercare.green_channel.support import (
     record_opened,
     start,
 )
-from tests.plugins.xinghualing.support import activity_inputs, through_discharge
+from tests.plugins.xinghualing.support import through_discharge
+from tests.support.history import activity_inputs
 from tests.support.inbox import (
     notifications_of,
     records_of,
@@ -131,7 +132,7 @@ async def test_home_sickbed_assessed_after_discharge_before_follow_ups(
             )
         result = GreenChannelResult.model_validate(await result_of(ts_env, handle))
         # The family-doctor notice got the elder from the extension-point data.
-        (notice,) = await activity_inputs(handle, NOTIFY_FAMILY_DOCTOR)
+        (notice,) = await activity_inputs(ts_env.client, handle.id, NOTIFY_FAMILY_DOCTOR)
         await record_history(ts_env.client, handle, "xinghualing_green_channel_home_sickbed")
 
     assert result.outcome == "completed"

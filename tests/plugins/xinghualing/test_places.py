@@ -17,7 +17,8 @@ from careflow import service
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
-from plugins.childcare.places import PlacesApplication, PlacesResult
+from plugins.childcare.places import PlacesResult
+from plugins.childcare.places.tables import PlacesApplication
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.engine import plugin as engine_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin

@@ -3,8 +3,13 @@ the actor, a partner reads only its own cases, tokens cannot act as staff."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC
 from typing import Any
 
+from sqlmodel import Session, select
+
+from plugins.eldercare.health.tables import HealthReading
 from tests.staff_service.conftest import (
     STAFF_XINGHUA,
     XINGHUA,
@@ -136,3 +141,55 @@ async def test_a_partner_reads_only_the_cases_it_sent_events_to(staff_stack: Sta
         other = await http.get(f"/api/v1/processes/by-id/{theirs}")
     assert own.status_code == 200 and own.json()["workflow_id"] == mine
     assert other.status_code == 403 and other.json()["reason"] == "out_of_scope"
+
+
+async def test_an_event_sent_again_with_its_message_id_is_applied_once(
+    staff_stack: StaffStack,
+) -> None:
+    make_partner(staff_stack.engine, staff="S9101", username="hs-gateway", district="wanbailin")
+    token = issue_token(
+        staff_stack.engine,
+        staff_stack.registry,
+        username="hs-gateway",
+        event_types=["eldercare.reading"],
+        districts=["wanbailin"],
+    )
+
+    def reading(n: int) -> dict[str, Any]:
+        return {
+            "district": "wanbailin",
+            "case_ref": "P00001",
+            "device_id": "HS-API",
+            "measured_at": f"2026-12-04T08:0{n}:00+08:00",
+            "systolic": 121,
+            "diastolic": 79,
+            "message_id": f"HS-API-{n}",
+        }
+
+    async with staff_stack.token_client(token) as http:
+        # The gateway lost the first answer and sends the same message again.
+        first = await http.post("/api/v1/events/eldercare.reading", json=reading(1))
+        again = await http.post("/api/v1/events/eldercare.reading", json=reading(1))
+        other = await http.post("/api/v1/events/eldercare.reading", json=reading(2))
+    assert [r.status_code for r in (first, again, other)] == [202, 202, 202], first.text
+    assert first.json()["workflow_id"] == again.json()["workflow_id"]
+    # The event's stable id is the request id of both attempts' audit rows and of the event.
+    event_id = first.json()["request_id"]
+    assert event_id.startswith("m") and again.json()["request_id"] == event_id
+    rows = [r for r in audit_rows(staff_stack.engine, since_id=0) if r.request_id == event_id]
+    assert [(r.action, r.outcome) for r in rows] == [("event.send", "accepted")] * 2
+    # The monitor takes readings in order: once the second one is stored, the repeat of the
+    # first was handled, and ignored.
+    for _ in range(300):
+        if len(stored := _readings(staff_stack, "HS-API")) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(stored) == ["2026-12-04T00:01:00+00:00", "2026-12-04T00:02:00+00:00"]
+
+
+def _readings(stack: StaffStack, device: str) -> list[str]:
+    with Session(stack.engine) as session:
+        rows = session.exec(
+            select(HealthReading.measured_at).where(HealthReading.device_id == device)
+        ).all()
+    return [(m if m.tzinfo else m.replace(tzinfo=UTC)).isoformat() for m in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.service import RPCError
 
+from careflow.privacy.pseudonyms import case_key
 from tests.staff_service.conftest import (
     AUDITOR_CITY,
     DELIVERY_REQUEST,
@@ -16,6 +17,7 @@ from tests.staff_service.conftest import (
     audit_rows,
     last_audit_id,
 )
+from tests.support.cases import keyed_id
 from tests.support.inbox import wait_for_task
 
 
@@ -62,7 +64,7 @@ async def test_a_start_outside_the_callers_area_or_roles_is_refused_and_starts_n
         assert [(r.action, r.outcome, r.reason) for r in rows] == [
             ("process.start", "refused", reason)
         ]
-    await _not_started(staff_stack, "delivery-wanbailin-Cstafftest1")
+    await _not_started(staff_stack, keyed_id("delivery", "wanbailin", "Cstafftest1"))
 
 
 async def test_a_bad_request_names_the_field_and_starts_nothing(staff_stack: StaffStack) -> None:
@@ -92,7 +94,7 @@ async def test_a_bad_request_names_the_field_and_starts_nothing(staff_stack: Sta
     assert extra.json()["errors"][0]["message"].startswith("不允许的字段")
     rows = audit_rows(staff_stack.engine, since_id=before)
     assert [(r.action, r.outcome) for r in rows] == [("process.start", "refused")] * 3
-    await _not_started(staff_stack, "delivery-wanbailin-Cstafftest2")
+    await _not_started(staff_stack, keyed_id("delivery", "wanbailin", "Cstafftest2"))
 
 
 async def test_a_second_start_for_the_same_case_is_409(staff_stack: StaffStack) -> None:
@@ -105,7 +107,7 @@ async def test_a_second_start_for_the_same_case_is_409(staff_stack: StaffStack) 
     async with staff_stack.client_for(STAFF_XINGHUA) as http:
         first = await http.post("/api/v1/processes/delivery", json=body)
         assert first.status_code == 201, first.text
-        assert first.json()["workflow_id"] == "delivery-wanbailin-Cstafftest3"
+        assert first.json()["workflow_id"] == keyed_id("delivery", "wanbailin", "Cstafftest3")
         before = last_audit_id(staff_stack.engine)
         second = await http.post("/api/v1/processes/delivery", json=body)
     assert second.status_code == 409, second.text
@@ -136,8 +138,11 @@ async def test_the_process_page_shows_status_and_timeline_in_scope_only(
             "district": "wanbailin",
             "community": XINGHUA,
             "case_ref": task.case_ref,
+            "case_key": case_key(task.case_ref),  # what the workflow id ends in
         }
     ]
+    assert workflow_id.endswith(case_key(task.case_ref))
+    assert view["case_ref"] == task.case_ref and view["case_key"] == case_key(task.case_ref)
     assert missing.status_code == 404 and missing.json()["reason"] == "unknown"
     async with staff_stack.client_for(STAFF_JIUSI) as http:
         before = last_audit_id(staff_stack.engine)

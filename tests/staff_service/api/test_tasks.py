@@ -123,7 +123,10 @@ async def test_task_detail_has_the_form_schema_and_context(staff_stack: StaffSta
     assert answer.status_code == 200, answer.text
     detail = answer.json()
     assert detail["form_schema"]["properties"]["items_match"]["type"] == "boolean"
-    assert detail["may_complete"] is True and detail["unmasked"] is True
+    # The person who acts on it may complete it, and sees its context masked until they
+    # ask to see it in full (tests/staff_service/api/test_unmask.py).
+    assert detail["may_complete"] is True and detail["unmasked"] is False
+    assert detail["may_unmask"] is True
     assert isinstance(detail["context"], list)
     assert missing.status_code == 404 and missing.json()["reason"] == "unknown"
 
@@ -134,6 +137,7 @@ async def test_an_auditor_reads_but_cannot_complete(staff_stack: StaffStack) -> 
         seen = await http.get(f"/api/v1/tasks/{task.task_id}")
         assert seen.status_code == 200
         assert seen.json()["may_complete"] is False and seen.json()["unmasked"] is False
+        assert seen.json()["may_unmask"] is False
         before = last_audit_id(staff_stack.engine)
         refused = await http.post(
             f"/api/v1/tasks/{task.task_id}/complete", json={"data": {"items_match": True}}

@@ -20,11 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.seed_accounts import DEMO_PASSWORD
 from careflow.db.tables import Task
-from careflow.models import process_workflow_id
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.testing import running_worker
 from staff_service.app import create_app
+from tests.support.cases import keyed_id
 from tests.support.cleanup import terminate_started
 
 __all__ = [
@@ -100,7 +100,7 @@ class ConsoleStack:
             started_by="staff:S0001",
             task_queue=self.task_queue,
         )
-        assert started.workflow_id == process_workflow_id(MICROWISH, "wanbailin", case_ref)
+        assert started.workflow_id == keyed_id(MICROWISH, "wanbailin", case_ref)
         return started.workflow_id
 
     def tasks(self, workflow_id: str, *, status: str | None = None) -> list[Task]:

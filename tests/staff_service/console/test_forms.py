@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from careflow.access.form_errors import FieldProblem
 from plugins.childcare.microwish.forms import ListRevisionForm, ReviewForm, VisitForm
+from plugins.engine.delivery import DropoffForm, HandoverForm
 from staff_service.console.forms import field_errors, form_fields, parse_form
-from workflows.delivery import DropoffForm, HandoverForm
 
 
 class Colour(StrEnum):

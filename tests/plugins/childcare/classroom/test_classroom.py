@@ -16,8 +16,10 @@ from careflow import service
 from careflow.db.tables import Guardian, Person
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare.classroom import ClassroomEnrolment, ClassroomResult, HandoverRequest
+from plugins.childcare.classroom import ClassroomResult, HandoverRequest
+from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.conftest import record_history
+from tests.support.cases import case_ref_of, keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "wanbailin"
@@ -120,7 +122,7 @@ async def test_authorised_handovers_and_refused_pickups(
             )
         assert isinstance(not_here.value.cause, ApplicationError)
         assert not_here.value.cause.type == "NotPresent"
-        case_ref = handle.id.removeprefix(f"childcare.classroom-{DISTRICT}-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         await service.route_event(
             ts_env.client,
             cc_registry,
@@ -247,6 +249,8 @@ async def test_school_day_starts_one_session_per_enrolled_community(
         session = dev_env.client.get_workflow_handle(result["sessions"][0])
         await wait_for_task(engine, session.id, "check_in")
         await session.terminate("test over")
-    case_ref = started.workflow_id.removeprefix(f"childcare.classroom_day-{DISTRICT}-")
     local = community.removeprefix(f"{DISTRICT}.")
-    assert result["sessions"] == [f"childcare.classroom-{DISTRICT}-{case_ref}.{local}"]
+    # Each session's case is the day's plus the community; its id holds that case's key.
+    assert result["sessions"] == [
+        keyed_id("childcare.classroom", DISTRICT, f"{started.case_ref}.{local}")
+    ]

@@ -14,8 +14,10 @@ from careflow.db.tables import Person
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare.classroom import ClassroomEnrolment, EnrolmentResult
+from plugins.childcare.classroom import EnrolmentResult
+from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.conftest import record_history
+from tests.support.cases import keyed_id
 from tests.support.inbox import records_of, result_of
 
 DISTRICT = "wanbailin"
@@ -71,7 +73,7 @@ async def test_staff_enrol_and_withdraw_a_child_by_event(
         enrolled = await _event(
             ts_env, cc_registry, q, "childcare.classroom_enrol", child_ref=child.id, community=home
         )
-        workflow_id = f"childcare.classroom_enrolment-{DISTRICT}-{child.id}"
+        workflow_id = keyed_id("childcare.classroom_enrolment", DISTRICT, child.id)
         await record_history(
             ts_env.client,
             ts_env.client.get_workflow_handle(workflow_id),
@@ -131,4 +133,4 @@ def test_enrol_event_needs_a_community_of_the_district(cc_registry: PluginRegist
     prepared = service.prepare_event(
         cc_registry, event_type="childcare.classroom_unenrol", data=base
     )
-    assert prepared.workflow_id == f"childcare.classroom_enrolment-{DISTRICT}-P00012"
+    assert prepared.workflow_id == keyed_id("childcare.classroom_enrolment", DISTRICT, "P00012")

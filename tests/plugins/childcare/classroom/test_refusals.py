@@ -17,9 +17,10 @@ from careflow.cli import app
 from careflow.db.tables import Guardian, Person
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
-from plugins.childcare.classroom import ClassroomEnrolment
+from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.careflow.cli.conftest import cli_env, runner  # noqa: F401  (CLI fixtures)
 from tests.careflow.cli.helpers import assert_bad_input
+from tests.support.cases import keyed_id
 
 DISTRICT = "wanbailin"
 
@@ -115,7 +116,7 @@ def test_the_authorised_guardian_passes_the_check(
         data=_handover(child, guardian),
         engine=seeded_engine,
     )
-    assert prepared.workflow_id == f"childcare.classroom-{DISTRICT}-C1"
+    assert prepared.workflow_id == keyed_id("childcare.classroom", DISTRICT, "C1")
 
 
 def test_the_cli_exits_2_with_one_line_and_sends_nothing(runner: CliRunner) -> None:  # noqa: F811

@@ -14,12 +14,8 @@ from careflow import service
 from careflow.db.tables import Guardian, Provider
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare.dining import (
-    CHECKLIST_ITEMS,
-    DiningEnrolment,
-    DiningResult,
-    DiningSuspension,
-)
+from plugins.childcare.dining import CHECKLIST_ITEMS, DiningResult
+from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 

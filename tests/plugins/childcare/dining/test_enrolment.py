@@ -13,10 +13,12 @@ from careflow import service
 from careflow.db.tables import Person, Provider
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
-from plugins.childcare.dining import DiningEnrolment, DiningEnrolmentResult
+from plugins.childcare.dining import DiningEnrolmentResult
 from plugins.childcare.dining.activities import DiningActivities
 from plugins.childcare.dining.models import SuspendInput
+from plugins.childcare.dining.tables import DiningEnrolment
 from tests.conftest import record_history
+from tests.support.cases import keyed_id
 from tests.support.inbox import records_of, result_of
 
 DISTRICT = "yingze"
@@ -69,7 +71,7 @@ async def test_staff_register_a_family_at_a_table_and_hear_of_its_suspension(
     async with running_worker(ts_env.client, cc_registry, engine=engine) as worker:
         q = worker.task_queue
         enrolled = await _event(ts_env, cc_registry, q, enrol, child_ref=child, provider_ref=table)
-        workflow_id = f"childcare.dining_enrolment-{DISTRICT}-{child}"
+        workflow_id = keyed_id("childcare.dining_enrolment", DISTRICT, child)
         await record_history(
             ts_env.client,
             ts_env.client.get_workflow_handle(workflow_id),

@@ -14,11 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.db.tables import Task
-from careflow.models import process_workflow_id
 from careflow.registry import PluginRegistry
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.microwish.tables import CwCampaign, CwPledge, CwPool, CwWish
 from plugins.engine import plugin as engine_plugin
+from tests.support.cases import keyed_id
 from tests.support.inbox import wait_for_task
 
 __all__ = [
@@ -51,7 +51,7 @@ class Walk:
 
     @property
     def workflow_id(self) -> str:
-        return process_workflow_id(PROCESS, DISTRICT, self.case_ref)
+        return keyed_id(PROCESS, DISTRICT, self.case_ref)
 
     async def start(self, task_queue: str, **request: Any) -> WorkflowHandle[Any, Any]:
         started = await service.start_process(
@@ -149,7 +149,7 @@ class Walk:
         )
 
     def delivery_id(self, wish_id: int) -> str:
-        return process_workflow_id("delivery", DISTRICT, f"{self.case_ref}.W{wish_id}")
+        return keyed_id("delivery", DISTRICT, f"{self.case_ref}.W{wish_id}")
 
     async def deliver(self, wish_id: int) -> None:
         """Community staff record the drop-off, the grid worker hands over with a receipt."""

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
-from plugins.childcare.places import PlacesCapacity
+from plugins.childcare.places.tables import PlacesCapacity
 
 __all__ = ["apply", "taken", "toddlers"]
 

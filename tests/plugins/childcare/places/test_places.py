@@ -17,11 +17,13 @@ from careflow.db.tables import Person, Provider
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
-from plugins.childcare.places import PlacesApplication, PlacesCapacity, PlacesResult
+from plugins.childcare.places import PlacesResult
 from plugins.childcare.places.activities import take_seat
+from plugins.childcare.places.tables import PlacesApplication, PlacesCapacity
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.plugins.childcare.places.support import apply, taken, toddlers
+from tests.support.cases import keyed_id
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
 
 DISTRICT = "xinghualing"
@@ -224,7 +226,7 @@ async def test_a_family_applies_by_event_and_a_used_number_is_refused(
             data=event,
             task_queue=worker.task_queue,
         )
-        assert workflow_id == f"childcare.places-{DISTRICT}-A-0001"
+        assert workflow_id == keyed_id("childcare.places", DISTRICT, "A-0001")
         handle = ts_env.client.get_workflow_handle(workflow_id)
         # A repeat of the event reaches the running application and changes nothing.
         await service.route_event(

@@ -16,6 +16,7 @@ from careflow import service
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
 from plugins.eldercare.tiers.activities import age_on
+from tests.support.cases import keyed_id
 from tests.support.inbox import wait_for_task
 
 __all__ = [
@@ -82,8 +83,8 @@ async def start_as_scheduled(
 
 
 def delivery_id(district: str, year: int, elder: str) -> str:
-    """The workflow id of one elder's festival delivery."""
-    return f"delivery-{district}-F{year}.{elder}"
+    """The workflow id of one elder's festival delivery (its case ``F<year>.<elder>``, keyed)."""
+    return keyed_id("delivery", district, f"F{year}.{elder}")
 
 
 async def delivery_items(client: Client, workflow_id: str) -> list[dict[str, Any]]:

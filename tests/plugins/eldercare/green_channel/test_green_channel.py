@@ -25,6 +25,7 @@ from tests.plugins.eldercare.green_channel.support import (
     event,
     start,
 )
+from tests.support.cases import case_ref_of
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
 
 
@@ -53,7 +54,7 @@ async def test_happy_path_measures_minutes_to_arrival(
             GREEN_CHANNEL_PROCESS,
             {"elder_ref": person.id, "source": "family_call", "source_ref": "S0001"},
         )
-        case_ref = handle.id.removeprefix(f"{GREEN_CHANNEL_PROCESS}-{DISTRICT}-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         triage = await wait_for_task(engine, handle.id, "triage")
         assert triage.role == "doctor" and person.id not in triage.title_zh
         with pytest.raises(InputError, match="120"):
@@ -150,7 +151,7 @@ async def test_triage_escalates_refusal_falls_back_then_district_admin(
     async with running_worker(ts_env.client, eldercare, engine=engine) as worker:
         tq = worker.task_queue
         handle = await start(ts_env, eldercare, tq, GREEN_CHANNEL_PROCESS, {"elder_ref": person.id})
-        case_ref = handle.id.removeprefix(f"{GREEN_CHANNEL_PROCESS}-{DISTRICT}-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         await wait_for_task(engine, handle.id, "triage")
         await ts_env.sleep(timedelta(minutes=11))  # the doctor does not answer in time
         triage = await wait_for_task(engine, handle.id, "triage", level=1)

@@ -17,6 +17,7 @@ from plugins.eldercare.green_channel.tables import GreenChannelBooking
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.plugins.eldercare.green_channel.support import DISTRICT, elder, event, start
+from tests.support.cases import case_ref_of
 from tests.support.inbox import records_of, tasks_of, wait_for_task
 
 
@@ -64,7 +65,7 @@ async def test_a_wrong_booking_ref_is_refused_and_an_ignored_answer_is_recorded(
     async with running_worker(ts_env.client, eldercare, engine=engine) as worker:
         tq = worker.task_queue
         handle = await start(ts_env, eldercare, tq, GREEN_CHANNEL_PROCESS, {"elder_ref": person.id})
-        case_ref = handle.id.removeprefix(f"{GREEN_CHANNEL_PROCESS}-{DISTRICT}-")
+        case_ref = await case_ref_of(ts_env.client, handle.id)
         triage = await wait_for_task(engine, handle.id, "triage")
         await service.complete_task(
             ts_env.client,

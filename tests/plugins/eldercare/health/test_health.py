@@ -22,9 +22,10 @@ from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.health import AlertResult, HealthRules, MonitorResult
 from plugins.eldercare.health.rules import Measure, evaluate
 from plugins.eldercare.health.tables import HealthAlert, HealthReading
-from plugins.eldercare.tiers import ClosePlanSignal, tiers_workflow_id
+from plugins.eldercare.tiers import ClosePlanSignal, plan_workflow_ids
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.programmes import switched_on
 
@@ -123,7 +124,9 @@ async def _alert_handle(
         assert time.monotonic() < deadline, "no alert raised"
         await asyncio.sleep(0.05)
     alert = _alerts(engine, elder)[n - 1]
-    return env.client.get_workflow_handle(f"eldercare.health_alert-{district}-{elder}.A{alert.id}")
+    return env.client.get_workflow_handle(
+        keyed_id("eldercare.health_alert", district, f"{elder}.A{alert.id}")
+    )
 
 
 async def _complete(
@@ -185,8 +188,9 @@ async def test_critical_alert_is_due_in_an_hour_and_advice_reaches_the_elder(
     with Session(engine) as session:
         readings = session.exec(select(HealthReading).where(HealthReading.elder_ref == elder)).all()
     assert [r.alert_id for r in readings] == [None, row.id, row.id]
-    # Readings never reach ids, summaries or search attributes.
-    assert monitor_id == f"{MONITOR}-{DISTRICT}-{elder}"
+    # Readings (and the elder's registry id) never reach ids, summaries or search attributes.
+    assert monitor_id == keyed_id(MONITOR, DISTRICT, elder)
+    assert elder not in alert.id
     desc = await alert.describe()
     summary = await desc.static_summary()
     assert summary is not None and "192" not in summary and "192" not in alert.id
@@ -273,12 +277,12 @@ async def test_trend_alert_refers_to_the_green_channel_and_reassesses_the_tier(
         await _complete(ts_env, engine, review.task_id, "doctor", {"outcome": "referral"})
         result = AlertResult.model_validate(await result_of(ts_env, alert))
         await record_history(ts_env.client, alert, "eldercare_health_alert_referral")
-        assert result.green_channel_workflow_id == (
-            f"eldercare.green_channel-{DISTRICT}-{elder}.A{result.alert_id}.gc"
+        assert result.green_channel_workflow_id == keyed_id(
+            "eldercare.green_channel", DISTRICT, f"{elder}.A{result.alert_id}.gc"
         )
         child = ts_env.client.get_workflow_handle(result.green_channel_workflow_id)
         assert (await child.describe()).workflow_type == "eldercare.green_channel"
-        tiers = ts_env.client.get_workflow_handle(tiers_workflow_id(DISTRICT, elder))
+        tiers = ts_env.client.get_workflow_handle(plan_workflow_ids(DISTRICT, elder)[0])
         await tiers.signal("close_plan", ClosePlanSignal(reason="withdrawn"))
 
     assert result.outcome == "referral" and result.tier_reassessment

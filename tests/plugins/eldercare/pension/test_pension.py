@@ -19,6 +19,7 @@ from plugins.eldercare.pension import PENSION_SCHEDULE, CampaignResult, VisitRes
 from plugins.eldercare.pension.tables import PensionSubmission
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.programmes import switched_on
 
@@ -65,7 +66,7 @@ async def _complete(
 
 
 def _visit_id(elder: str, year: int) -> str:
-    return f"eldercare.pension_visit-{DISTRICT}-{elder}.Y{year}"
+    return keyed_id("eldercare.pension_visit", DISTRICT, f"{elder}.Y{year}")
 
 
 async def test_campaign_certifies_reports_deceased_and_escalates_missed_visits(

@@ -25,7 +25,7 @@ from plugins.eldercare.tiers import (
     Tier,
     TierRules,
     TiersResult,
-    tiers_workflow_id,
+    plan_workflow_ids,
 )
 from plugins.eldercare.tiers.rules import GradeFacts, grade
 from plugins.eldercare.tiers.tables import TierAssessment, TierCarePlan
@@ -60,7 +60,8 @@ async def _start(env: WorkflowEnvironment, registry: PluginRegistry, queue: str,
         started_by="staff:S0001",
         task_queue=queue,
     )
-    assert started.workflow_id == tiers_workflow_id(DISTRICT, elder)
+    assert started.workflow_id == plan_workflow_ids(DISTRICT, elder)[0]
+    assert elder not in started.workflow_id
     return env.client.get_workflow_handle(started.workflow_id)
 
 

@@ -1,0 +1,1 @@
+"""Alembic revisions of this unit's tables (alembic itself skips this file)."""

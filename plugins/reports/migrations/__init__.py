@@ -1,0 +1,1 @@
+"""Alembic revisions of this plugin's tables (alembic itself skips this file)."""

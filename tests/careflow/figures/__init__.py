@@ -1,0 +1,1 @@
+"""Tests of the district report's query layer and its exports."""

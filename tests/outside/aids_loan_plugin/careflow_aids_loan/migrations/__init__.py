@@ -1,0 +1,1 @@
+"""Alembic revisions of the aids-loan module's table (alembic itself skips this file)."""

@@ -1,0 +1,1 @@
+"""Tests of the reports plugin: the weekly report process and its stored files."""

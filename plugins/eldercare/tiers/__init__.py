@@ -17,6 +17,7 @@ from pathlib import Path
 from careflow.contract import ActivitySet, PluginPart, ProcessSpec
 from plugins.eldercare.care_plans import ask_plan_to_reassess, plan_workflow_ids
 from plugins.eldercare.tiers.activities import TiersActivities
+from plugins.eldercare.tiers.figures import FIGURES
 from plugins.eldercare.tiers.models import (
     CLOSE_PLAN_SIGNAL,
     REASSESS_SIGNAL,
@@ -72,4 +73,5 @@ part = PluginPart(
     activities=(ActivitySet(cls=TiersActivities, build=lambda deps: TiersActivities(deps.engine)),),
     task_types=TASK_TYPES,
     migrations=Path(__file__).parent / "migrations",
+    figures=(FIGURES,),
 )

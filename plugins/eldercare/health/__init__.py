@@ -30,6 +30,7 @@ from careflow.localtime import STAFF_TIMEZONE
 from careflow.privacy.consent import has_consent
 from careflow.privacy.pseudonyms import load_pseudonyms
 from plugins.eldercare.health.activities import HealthActivities
+from plugins.eldercare.health.figures import FIGURES
 from plugins.eldercare.health.models import (
     HEALTH_ALERT_PROCESS,
     HEALTH_CONSENT_PURPOSE,
@@ -137,5 +138,6 @@ part = PluginPart(
         ),
     ),
     task_types=TASK_TYPES,
+    figures=(FIGURES,),
     migrations=Path(__file__).parent / "migrations",
 )

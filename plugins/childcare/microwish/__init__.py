@@ -19,6 +19,8 @@ Every pledge or withdrawal the campaign refuses is recorded that way.
 
 Reports: :class:`CampaignReport` is stored in the app database (``cw_report``); the result
 carries its ``report_id``, never a host path. A wish counts as filled only once delivered.
+The district report's section 微心愿 (:mod:`plugins.childcare.microwish.figures`) counts the
+campaigns' wishes the same way.
 
 Public API (``__all__``; other plugins import only this package): the process id, its
 extension points, request, params and result, the pledge events, the wish categories and the
@@ -34,6 +36,7 @@ from pathlib import Path
 from careflow.contract import ActivitySet, EventRoute, PluginPart, ProcessSpec, ScheduleSpec
 from plugins.childcare.microwish.activities import MicroWishActivities
 from plugins.childcare.microwish.checks import check_pledge, check_request, check_withdrawal
+from plugins.childcare.microwish.figures import FIGURES
 from plugins.childcare.microwish.models import (
     PROCESS_ID,
     CampaignReport,
@@ -114,4 +117,5 @@ part = PluginPart(
     ),
     task_types=TASK_TYPES,
     migrations=Path(__file__).parent / "migrations",
+    figures=(FIGURES,),
 )

@@ -59,7 +59,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from careflow.db.tables import Area
-from careflow.figures import FigureQuery, Period, Section, district_figures
+from careflow.figures import FigureQuery, Period, Section, district_figures, to_csv, to_xlsx
 from careflow.localtime import STAFF_TIMEZONE
 from careflow.registry import PluginRegistry
 from plugins.childcare.microwish.figures import FIGURES, fill_rate
@@ -348,3 +348,16 @@ def test_the_figures_agree_with_the_campaign_reports(db: Session, tmp_path: Path
                 sums[i] += n
     db.rollback()
     assert {row[1]: list(row[2:7]) for row in _table(section, "per_community")} == lines
+
+
+def test_the_exports_show_the_fill_rate_as_a_percent(db: Session) -> None:
+    figures = district_figures(db, REGISTRY, district=DISTRICT, period=PERIOD)
+    text = to_csv(figures).decode("utf-8-sig")
+    assert "微心愿,概要,满足率 fill rate,数值,45.5%" in text
+    assert "微心愿,各社区心愿满足情况,一社区,满足率,66.7%" in text
+    assert "微心愿,未能满足原因,超出采购预算,心愿数,3" in text
+    empty = district_figures(
+        db, REGISTRY, district=DISTRICT, period=Period(date(2025, 6, 1), date(2025, 6, 7))
+    )
+    assert "微心愿,概要,满足率 fill rate,数值,\r\n" in to_csv(empty).decode("utf-8-sig")
+    assert to_xlsx(empty).startswith(b"PK")  # a blank fill rate is written as an empty cell

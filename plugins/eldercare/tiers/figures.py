@@ -242,9 +242,7 @@ def _visit_rows(
             day,
             func.count(),
             func.sum(case((status == TaskStatus.DONE.value, 1), else_=0)),
-            func.sum(
-                case((and_(status == TaskStatus.DONE.value, visited.is_(True)), 1), else_=0)
-            ),
+            func.sum(case((and_(status == TaskStatus.DONE.value, visited.is_(True)), 1), else_=0)),
             func.sum(case((status == TaskStatus.EXPIRED.value, 1), else_=0)),
             func.sum(case((status == TaskStatus.OPEN.value, 1), else_=0)),
         )
@@ -306,9 +304,7 @@ def compute(session: Session, query: FigureQuery) -> Section:
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
     for community, opened, due, done, made, missed, still_open in visits:
         for into in (per_community[community], per_day[opened]):
-            into.update(
-                due=due, made=made, not_made=done - made, missed=missed, open=still_open
-            )
+            into.update(due=due, made=made, not_made=done - made, missed=missed, open=still_open)
     visit_rows = [
         (
             names[community],
@@ -340,12 +336,14 @@ def compute(session: Session, query: FigureQuery) -> Section:
         title_zh=TITLE_ZH,
         title_en=TITLE_EN,
         headline=(
-            ("红色老人人数（期末）", end_counts["red"]),
-            ("黄色老人人数（期末）", end_counts["yellow"]),
-            ("绿色老人人数（期末）", end_counts["green"]),
-            ("应探访（次）", totals["due"]),
-            ("已探访（次）", totals["made"]),
-            ("逾期未探访（次）", totals["missed"]),
+            # 人 marks the people counts suppression reads; visits are events (次).
+            ("红色老人人数（期末）red-tier elders at the end", end_counts["red"]),
+            ("黄色老人人数（期末）yellow-tier elders at the end", end_counts["yellow"]),
+            ("绿色老人人数（期末）green-tier elders at the end", end_counts["green"]),
+            ("应探访（次）visits due", totals["due"]),
+            ("已探访（次）visits made", totals["made"]),
+            ("逾期未探访（次）visits missed", totals["missed"]),
+            ("探访完成率 visits made rate", _rate(totals["made"], totals["due"])),
         ),
         tables=(
             Table(

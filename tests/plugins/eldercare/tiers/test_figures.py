@@ -34,15 +34,23 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
 
-from careflow.db.tables import Area, CaseRecord, Task
+from careflow import service
+from careflow.db.tables import Area, CaseRecord, Person, Task
 from careflow.figures import FigureQuery, Period, Section, district_figures
 from careflow.localtime import STAFF_TIMEZONE
 from careflow.registry import PluginRegistry
-from plugins.eldercare.tiers import TIERS_PROCESS
+from careflow.testing import running_worker
+from plugins.eldercare import plugin as eldercare_plugin
+from plugins.eldercare.tiers import TIERS_PROCESS, ClosePlanSignal
 from plugins.eldercare.tiers.figures import FIGURES
 from plugins.eldercare.tiers.tables import TierAssessment, TierCarePlan
+from plugins.engine import plugin as engine_plugin
+from tests.plugins.eldercare.tiers.support import young_elders
+from tests.support.inbox import result_of, wait_for_task
 from tests.support.plugins import BUILT_IN
+from tests.support.programmes import switched_on
 
 DISTRICT = "wanbailin"
 OTHER = "xinghualing"
@@ -290,12 +298,13 @@ def test_visits_due_made_and_missed(db: Session) -> None:
         (march(8), 1, 0, 0),
     ]
     assert dict(section.headline) == {
-        "红色老人人数（期末）": 1,
-        "黄色老人人数（期末）": 3,
-        "绿色老人人数（期末）": 2,
-        "应探访（次）": 8,
-        "已探访（次）": 3,
-        "逾期未探访（次）": 3,
+        "红色老人人数（期末）red-tier elders at the end": 1,
+        "黄色老人人数（期末）yellow-tier elders at the end": 3,
+        "绿色老人人数（期末）green-tier elders at the end": 2,
+        "应探访（次）visits due": 8,
+        "已探访（次）visits made": 3,
+        "逾期未探访（次）visits missed": 3,
+        "探访完成率 visits made rate": 0.375,
     }
 
 
@@ -322,12 +331,13 @@ def test_a_street_viewer_counts_only_its_communities(db: Session) -> None:
         (march(8), 1, 0, 0),
     ]
     assert dict(section.headline) == {
-        "红色老人人数（期末）": 1,
-        "黄色老人人数（期末）": 1,
-        "绿色老人人数（期末）": 0,
-        "应探访（次）": 5,
-        "已探访（次）": 2,
-        "逾期未探访（次）": 1,
+        "红色老人人数（期末）red-tier elders at the end": 1,
+        "黄色老人人数（期末）yellow-tier elders at the end": 1,
+        "绿色老人人数（期末）green-tier elders at the end": 0,
+        "应探访（次）visits due": 5,
+        "已探访（次）visits made": 2,
+        "逾期未探访（次）visits missed": 1,
+        "探访完成率 visits made rate": 0.4,
     }
 
 
@@ -384,12 +394,13 @@ def test_district_figures_show_small_people_counts_as_fewer_than_three(db: Sessi
     # Visits are events, not people: never suppressed.
     assert _table(section, "visits_by_community")[0] == ("二社区", 2, 0, 0, 2, 0, 0.0)
     assert dict(section.headline) == {
-        "红色老人人数（期末）": "<3",
-        "黄色老人人数（期末）": 3,
-        "绿色老人人数（期末）": "<3",
-        "应探访（次）": 8,
-        "已探访（次）": 3,
-        "逾期未探访（次）": 3,
+        "红色老人人数（期末）red-tier elders at the end": "<3",
+        "黄色老人人数（期末）yellow-tier elders at the end": 3,
+        "绿色老人人数（期末）green-tier elders at the end": "<3",
+        "应探访（次）visits due": 8,
+        "已探访（次）visits made": 3,
+        "逾期未探访（次）visits missed": 3,
+        "探访完成率 visits made rate": 0.375,
     }
     # A district not running tiered care has no such section.
     other = district_figures(db, REGISTRY, district=OTHER, period=WEEK)
@@ -401,10 +412,84 @@ def test_an_empty_period_has_no_rows(db: Session) -> None:
     assert section.empty
     assert [len(t.rows) for t in section.tables] == [0, 0, 0, 0]
     assert dict(section.headline) == {
-        "红色老人人数（期末）": 0,
-        "黄色老人人数（期末）": 0,
-        "绿色老人人数（期末）": 0,
-        "应探访（次）": 0,
-        "已探访（次）": 0,
-        "逾期未探访（次）": 0,
+        "红色老人人数（期末）red-tier elders at the end": 0,
+        "黄色老人人数（期末）yellow-tier elders at the end": 0,
+        "绿色老人人数（期末）green-tier elders at the end": 0,
+        "应探访（次）visits due": 0,
+        "已探访（次）visits made": 0,
+        "逾期未探访（次）visits missed": 0,
+        "探访完成率 visits made rate": 0.0,
     }
+
+
+async def test_a_care_plan_run_by_the_workflow_counts_in_the_section(
+    ts_env: WorkflowEnvironment, seeded_engine: Engine
+) -> None:
+    """The rows the care plan itself writes (assessment, visit task, closing) are what the
+    section reads: a yellow elder counts until the plan closes, the visit stays counted."""
+    engine = seeded_engine
+    registry = PluginRegistry.build(
+        [engine_plugin, eldercare_plugin, switched_on(DISTRICT, TIERS_PROCESS)]
+    )
+    [elder] = young_elders(engine, DISTRICT, 1, offset=3)
+    with Session(engine) as session:
+        person = session.get(Person, elder)
+        assert person is not None
+        community = person.community_code
+        area = session.get(Area, community)
+        assert area is not None
+        name = area.name_zh
+    today = datetime.now(STAFF_TIMEZONE).date()
+    # Yesterday to tomorrow: the last day's counts do not depend on when around midnight
+    # this runs.
+    period = Period(today - timedelta(days=1), today + timedelta(days=1))
+
+    def section() -> Section:
+        with Session(engine) as session:
+            return _compute(session, period)
+
+    async with running_worker(ts_env.client, registry, engine=engine) as worker:
+        started = await service.start_process(
+            ts_env.client,
+            registry,
+            process=TIERS_PROCESS,
+            district=DISTRICT,
+            community=community,
+            case_ref=elder,
+            request={},
+            started_by="staff:S0001",
+            task_queue=worker.task_queue,
+        )
+        handle = ts_env.client.get_workflow_handle(started.workflow_id)
+        assess = await wait_for_task(engine, handle.id, "assess.0")
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=assess.task_id,
+            actor="S0002",
+            role="community_staff",
+            data={"disability_level": 0, "lives_alone": True},
+        )
+        first = await wait_for_task(engine, handle.id, "visit.0")
+        await service.complete_task(
+            ts_env.client,
+            engine,
+            task_id=first.task_id,
+            actor="S0002",
+            role="grid_worker",
+            data={"visited": False, "reason": "家中无人 nobody home"},
+        )
+        await wait_for_task(engine, handle.id, "visit.0", status="done")
+        open_plan = section()
+        await handle.signal("close_plan", ClosePlanSignal(reason="moved"))
+        await result_of(ts_env, handle)
+    closed = section()
+
+    assert _table(open_plan, "tiers_over_time")[-1] == (period.end, 0, 1, 0, 1)
+    assert _table(open_plan, "tiers_by_community") == [(name, 0, 1, 0, 1)]
+    assert _table(open_plan, "visits_by_community") == [(name, 1, 0, 1, 0, 0, 0.0)]
+    # Graded and closed today: nobody held a tier at the end of any day; the visit counts.
+    assert _table(closed, "tiers_over_time") == []
+    assert _table(closed, "tiers_by_community") == []
+    assert _table(closed, "visits_by_community") == [(name, 1, 0, 1, 0, 0, 0.0)]
+    assert dict(closed.headline)["黄色老人人数（期末）yellow-tier elders at the end"] == 0

@@ -47,7 +47,7 @@ from careflow.figures import Chart, Column, FigureQuery, FigureSpec, Section, Ta
 from plugins.childcare.microwish.models import PROCESS_ID
 
 # The report's notion of an approved wish: one place decides it for the report and the figures.
-from plugins.childcare.microwish.report import _APPROVED as APPROVED_STATUSES
+from plugins.childcare.microwish.report import APPROVED_STATUSES
 from plugins.childcare.microwish.rules import REASONS_ZH
 from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwPool, CwWish
 

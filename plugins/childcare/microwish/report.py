@@ -20,9 +20,16 @@ from plugins.childcare.microwish.models import CampaignReport, CommunityLine, Wi
 from plugins.childcare.microwish.rules import REASONS_ZH
 from plugins.childcare.microwish.tables import CwCampaign, CwMatch, CwPledge, CwReport, CwWish
 
-__all__ = ["load_report", "report_csv", "traits", "write_report", "write_wish_list"]
+__all__ = [
+    "APPROVED_STATUSES",
+    "load_report",
+    "report_csv",
+    "traits",
+    "write_report",
+    "write_wish_list",
+]
 
-_APPROVED = (
+APPROVED_STATUSES = (
     "approved",
     "procuring",
     "declined",
@@ -78,7 +85,7 @@ def traits(wish: CwWish) -> WishTraits:
 
 
 def _line(community: str, mine: list[CwWish], sources: dict[int, str]) -> CommunityLine:
-    ok = sum(w.status in _APPROVED for w in mine)
+    ok = sum(w.status in APPROVED_STATUSES for w in mine)
     delivered = sum(w.status == "delivered" for w in mine)
     return CommunityLine(
         community=community,
@@ -118,7 +125,7 @@ def write_report(session: Session, *, campaign_id: str, at: datetime) -> Campaig
     }
     statuses = Counter(w.status for w in wishes)
     reasons = Counter(w.reason if w.reason in REASONS_ZH else "other" for w in wishes if w.reason)
-    approved = [w for w in wishes if w.status in _APPROVED]
+    approved = [w for w in wishes if w.status in APPROVED_STATUSES]
     delivered = statuses.get("delivered", 0)
     lines = [
         _line(community, [w for w in wishes if w.community == community], sources)

@@ -39,6 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Area, CaseRecord, Person, Task
 from careflow.figures import FigureQuery, Period, Section, district_figures
+from careflow.figures.export import to_csv, to_json, to_xlsx
 from careflow.localtime import STAFF_TIMEZONE
 from careflow.registry import PluginRegistry
 from careflow.testing import running_worker
@@ -47,6 +48,7 @@ from plugins.eldercare.tiers import TIERS_PROCESS, ClosePlanSignal
 from plugins.eldercare.tiers.figures import FIGURES
 from plugins.eldercare.tiers.tables import TierAssessment, TierCarePlan
 from plugins.engine import plugin as engine_plugin
+from staff_service.console.charts import chart_for
 from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import result_of, wait_for_task
 from tests.support.plugins import BUILT_IN
@@ -493,3 +495,28 @@ async def test_a_care_plan_run_by_the_workflow_counts_in_the_section(
     assert _table(closed, "tiers_by_community") == []
     assert _table(closed, "visits_by_community") == [(name, 1, 0, 1, 0, 0, 0.0)]
     assert dict(closed.headline)["黄色老人人数（期末）yellow-tier elders at the end"] == 0
+
+
+def test_the_section_exports_and_draws(db: Session) -> None:
+    figures = district_figures(db, REGISTRY, district=DISTRICT, period=WEEK)
+    (document,) = [s for s in to_json(figures)["sections"] if s["key"] == "eldercare.tiers"]
+    by_key = {t["key"]: t for t in document["tables"]}
+    assert list(by_key) == [
+        "tiers_over_time",
+        "tiers_by_community",
+        "visits_by_community",
+        "visits_over_time",
+    ]
+    assert by_key["tiers_by_community"]["rows"][1] == {
+        "community": "二社区",
+        "red": 0,
+        "yellow": "<3",
+        "green": "<3",
+        "total": 3,
+    }
+    assert to_xlsx(figures)[:2] == b"PK"
+    assert "三色分级" in to_csv(figures).decode("utf-8-sig")
+    (section,) = [s for s in figures.sections if s.key == "eldercare.tiers"]
+    for n, table in enumerate(section.tables):
+        chart = chart_for(table, chart_id=f"tiers-{n}")
+        assert chart is not None and "<svg" in chart

@@ -50,3 +50,4 @@ bench: venv
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/staff_latency.py
 	$(BIN)/python bench/ingress.py
+	$(BIN)/python bench/dashboard.py --elders 5000 --cases 500 --tasks 20000

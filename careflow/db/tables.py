@@ -232,6 +232,10 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workflow_id", "step_key", name="uq_task_workflow_step"),
         Index("ix_task_status_role_district", "status", "role", "district"),
+        # A district's figures: the tasks section by district and time, a process's section
+        # by process, district and time (migration 0007_core_figures_indexes).
+        Index("ix_task_district_opened_at", "district", "opened_at"),
+        Index("ix_task_process_district_opened_at", "process", "district", "opened_at"),
     )
 
     task_id: str = Field(primary_key=True, max_length=255)
@@ -268,6 +272,14 @@ class CaseRecord(SQLModel, table=True):
     __tablename__ = "case_record"
     __table_args__ = (
         UniqueConstraint("workflow_id", "step_key", name="uq_case_record_workflow_step"),
+        # A process's figures count its records of a kind in a period (0007).
+        Index(
+            "ix_case_record_process_district_kind_created_at",
+            "process",
+            "district",
+            "kind",
+            "created_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -44,7 +44,7 @@ OLD_HEADS = (
     "0002_childcare_classroom,0002_childcare_dining,0002_childcare_microwish,"
     "0002_childcare_places,0002_eldercare_curtain,0002_eldercare_green_channel,"
     "0002_eldercare_health,0002_eldercare_pension,0002_eldercare_tiers,"
-    "0002_privacy_retention,0002_reports_files,0006_core_ingress"
+    "0002_privacy_retention,0002_reports_files,0007_core_figures_indexes"
 )
 
 CORE_FILES = {
@@ -54,6 +54,7 @@ CORE_FILES = {
     "0004_core_access.py",
     "0005_core_consent.py",
     "0006_core_ingress.py",
+    "0007_core_figures_indexes.py",
 }
 
 PLUGINS_ROOT = Path(__file__).resolve().parents[3] / "plugins"
@@ -138,7 +139,7 @@ def test_each_unit_ships_its_revision_and_the_core_keeps_its_own() -> None:
 
 def test_heads_are_the_old_layouts() -> None:
     assert head_revision(plugins=BUILT_IN) == OLD_HEADS
-    assert head_revision(plugins=[]) == "0006_core_ingress"
+    assert head_revision(plugins=[]) == "0007_core_figures_indexes"
 
 
 # --- upgrading ------------------------------------------------------------------------------

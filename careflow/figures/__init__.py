@@ -21,12 +21,15 @@ from careflow.figures.export import (
     NO_DATA,
     SUPPRESSION_NOTE,
     XLSX_MEDIA_TYPE,
+    headline_kind,
     report_filename,
     to_csv,
     to_json,
     to_xlsx,
 )
 from careflow.figures.model import (
+    FIRST_YEAR,
+    LAST_YEAR,
     MAX_PERIOD_DAYS,
     SMALL_CELL,
     Chart,
@@ -43,6 +46,8 @@ from careflow.figures.model import (
 __all__ = [
     "COVER_SHEET",
     "CSV_HEADER",
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "MAX_PERIOD_DAYS",
     "NO_DATA",
     "SMALL_CELL",
@@ -60,6 +65,7 @@ __all__ = [
     "Section",
     "Table",
     "district_figures",
+    "headline_kind",
     "report_filename",
     "sections_for",
     "suppress",

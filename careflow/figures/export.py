@@ -38,6 +38,7 @@ __all__ = [
     "NO_DATA",
     "SUPPRESSION_NOTE",
     "XLSX_MEDIA_TYPE",
+    "headline_kind",
     "report_filename",
     "to_csv",
     "to_json",
@@ -76,7 +77,7 @@ def report_filename(figures: DistrictFigures, extension: str) -> str:
     )
 
 
-def _headline_kind(label: str) -> str | None:
+def headline_kind(label: str) -> str | None:
     """A headline figure has no column: a rate 率 (a fraction) shows as a percent, the way
     suppression reads 人 in a label as a people count."""
     return "percent" if "率" in label else None
@@ -221,7 +222,7 @@ def _write_section(ws: Worksheet, section: Section) -> None:
     row = 3
     for label, value in section.headline:
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
-        _put(ws, row, 2, value, _headline_kind(label))
+        _put(ws, row, 2, value, headline_kind(label))
         widths[1] = max(widths.get(1, 0), _text_width(label))
         widths[2] = max(widths.get(2, 0), _text_width(_plain(value)))
         row += 1
@@ -261,7 +262,7 @@ def _write_cover(ws: Worksheet, figures: DistrictFigures, generated_at: datetime
             row += 1
         for label, value in section.headline:
             ws.cell(row=row, column=2, value=label)
-            _put(ws, row, 3, value, _headline_kind(label))
+            _put(ws, row, 3, value, headline_kind(label))
             row += 1
         if not section.headline and not section.empty:
             row += 1
@@ -318,7 +319,7 @@ def _csv_value(value: Any, kind: str | None = None) -> str:
 
 def _csv_lines(section: Section) -> list[tuple[str, str, str, str, str]]:
     lines: list[tuple[str, str, str, str, str]] = [
-        (section.title_zh, "概要", label, "数值", _csv_value(value, _headline_kind(label)))
+        (section.title_zh, "概要", label, "数值", _csv_value(value, headline_kind(label)))
         for label, value in section.headline
     ]
     if not section.tables:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 __all__ = [
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "MAX_PERIOD_DAYS",
     "SMALL_CELL",
     "Chart",
@@ -42,6 +44,9 @@ MAX_PERIOD_DAYS = 400
 """Longest period one report covers (a year and a bit: a year-on-year comparison)."""
 SMALL_CELL = 3
 """People counts below this (and above 0) are shown as ``"<3"``."""
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+"""Years a report's days may fall in: a far year holds no record of careflow's, and the
+calendar's last day has no day after it to bound the period with."""
 
 ColumnKind = Literal["text", "date", "count", "people", "number", "minutes", "percent"]
 """``count``: events (tasks, readings); ``people``: persons (suppressed below 3);
@@ -57,6 +62,11 @@ class Period:
     end: date
 
     def __post_init__(self) -> None:
+        for name, day in (("from", self.start), ("to", self.end)):
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise InputError(
+                    name, f"a day from {FIRST_YEAR} to {LAST_YEAR}, got {day} · 日期超出范围"
+                )
         if self.end < self.start:
             raise InputError(
                 "to", f"ends before it starts ({self.end} < {self.start}) · 结束早于开始"

@@ -23,11 +23,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from careflow.access import actions
-from careflow.access.audit import Attempt, record
-from careflow.access.refusals import Refused
-from careflow.figures import XLSX_MEDIA_TYPE, report_filename, to_csv, to_json, to_xlsx
+from careflow.access.audit import Attempt
+from careflow.figures import XLSX_MEDIA_TYPE, to_json
 from plugins.reports import download_report_file
 from staff_service.deps import api_attempt, services
+from staff_service.downloads import figures_download, file_download
 from staff_service.problems import problem_responses
 from staff_service.services import Services
 
@@ -45,10 +45,6 @@ __all__ = [
 
 router = APIRouter(prefix="/reports", tags=["reports 统计报表"])
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-#: Days a report may name: a far year is no period of careflow's records, and the last day
-#: of the calendar has no day after it to bound the period with.
-_FIRST_YEAR, _LAST_YEAR = 2000, 2999
 
 Value = int | float | str | None
 
@@ -148,43 +144,6 @@ _FILE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            # Figures of a district: never kept by a shared cache.
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-def _refuse_far_days(found: Services, attempt: Attempt, district: str, **days: str) -> None:
-    """Refuse (audited) a day outside 2000-2999; a malformed one is the action's to refuse."""
-    for name, value in days.items():
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            continue
-        if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
-            refusal = Refused(
-                "bad_input",
-                f"{name}: 日期超出范围 a day from {_FIRST_YEAR} to {_LAST_YEAR}, got {value!r}",
-                field=name,
-            )
-            record(
-                found.engine,
-                attempt,
-                action="report.export",
-                outcome="refused",
-                target=f"{district}:{days['from']}..{days['to']}"[:255],
-                reason=refusal.reason,
-                message=refusal.message,
-            )
-            raise refusal
-
-
 @router.get(
     "/districts/{district}",
     name="report.export",
@@ -205,7 +164,6 @@ def district_report(
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Any:
     """A district's figures for whole local days (district admins and auditors; audited)."""
-    _refuse_far_days(found, attempt, district, **{"from": start, "to": end})
     figures = actions.district_report(
         found.engine,
         found.registry,
@@ -215,10 +173,8 @@ def district_report(
         end=end,
         format=format,
     )
-    if format == "csv":
-        return _download(to_csv(figures), CSV_MEDIA_TYPE, report_filename(figures, "csv"))
-    if format == "xlsx":
-        return _download(to_xlsx(figures), XLSX_MEDIA_TYPE, report_filename(figures, "xlsx"))
+    if format != "json":
+        return figures_download(figures, format)
     return DistrictReport.model_validate(to_json(figures))
 
 
@@ -241,4 +197,4 @@ def report_file(
         f"report-{row.district}-{row.period_start.isoformat()}-{row.period_end.isoformat()}"
         f".{row.format}"
     )
-    return _download(row.content, media_type, filename)
+    return file_download(row.content, media_type=media_type, filename=filename)

@@ -8,7 +8,9 @@ only lays them out: per section its headline figures and, per table, the chart
 city-level account also gets ``?district=all``: each district's headline figures side by side.
 
 ``GET /console/dashboard?district=&from=&to=``: by default the first district the account may
-open and the 30 local days (Asia/Shanghai) ending yesterday.
+open and the 30 local days (Asia/Shanghai) ending yesterday. ``GET
+/console/dashboard/export?district=&from=&to=&format=xlsx|csv``: the same figures as an Excel
+workbook or a CSV file (audited ``report.export``).
 """
 
 from __future__ import annotations
@@ -16,32 +18,53 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from careflow.access import actions
 from careflow.access.refusals import Refused
 from careflow.areas import DISTRICTS
-from careflow.figures import Column, DistrictFigures, Section, Table
+from careflow.figures import Column, DistrictFigures, Section, Table, headline_kind
 from careflow.localtime import STAFF_TIMEZONE
 from staff_service.console.auth import logged_in
 from staff_service.console.charts import chart_for, format_value
 from staff_service.console.labels import role_label
 from staff_service.console.render import AreaNames, area_names, error_page, login_redirect, page
 from staff_service.deps import Caller, attempt_for, services
+from staff_service.downloads import DownloadFormat, figures_download
 
-__all__ = ["ALL", "DASHBOARD_PATH", "DEFAULT_DAYS", "default_period", "router"]
+__all__ = [
+    "ALL",
+    "DASHBOARD_PATH",
+    "DEFAULT_DAYS",
+    "EXPORTS",
+    "EXPORT_PATH",
+    "default_period",
+    "router",
+]
 
 router = APIRouter()
 
 DASHBOARD_PATH = "/console/dashboard"
+EXPORT_PATH = f"{DASHBOARD_PATH}/export"
+EXPORTS: tuple[tuple[DownloadFormat, str], ...] = (
+    ("xlsx", "下载 Excel 工作簿 workbook"),
+    ("csv", "下载 CSV"),
+    ("json", "JSON"),
+)
+"""The download links under a district's figures: format and the link's words."""
 ALL = "all"
 """The ``district`` value of the side-by-side view of every district the account may open."""
 DEFAULT_DAYS = 30
-_FIELD_NAMES = {"district": "区 district", "from": "开始日期 from", "to": "结束日期 to"}
+_FIELD_NAMES = {
+    "district": "区 district",
+    "from": "开始日期 from",
+    "to": "结束日期 to",
+    "format": "格式 format",
+}
 _NUMERIC = frozenset({"count", "people", "number", "minutes", "percent"})
 
 
@@ -77,8 +100,8 @@ def _dom_id(*parts: str) -> str:
     return "chart-" + "-".join(re.sub(r"[^A-Za-z0-9_-]+", "-", p) for p in parts)
 
 
-def _cell(value: Any, column: Column, names: AreaNames) -> _Cell:
-    if column.kind == "text" and isinstance(value, str):
+def _cell(value: Any, column: Column, names: AreaNames, *, as_code: bool) -> _Cell:
+    if column.kind == "text" and isinstance(value, str) and not as_code:
         if column.key == "role":
             return _Cell(role_label(value), numeric=False)
         return _Cell(names(value) if value in names.names else value, numeric=False)
@@ -86,21 +109,33 @@ def _cell(value: Any, column: Column, names: AreaNames) -> _Cell:
 
 
 def _table_view(section: Section, table: Table, names: AreaNames) -> _TableView:
+    # A code column beside its Chinese one (``community`` next to ``community_zh``) shows the
+    # code itself; a code column alone shows the name it stands for.
+    keys = {c.key for c in table.columns}
+    codes = {c.key for c in table.columns if f"{c.key}_zh" in keys}
     return _TableView(
         table=table,
         chart=chart_for(table, chart_id=_dom_id(section.key, table.key), names=names),
         headers=[(c, c.kind in _NUMERIC) for c in table.columns],
         rows=[
-            [_cell(v, c, names) for v, c in zip(row, table.columns, strict=True)]
+            [
+                _cell(v, c, names, as_code=c.key in codes)
+                for v, c in zip(row, table.columns, strict=True)
+            ]
             for row in table.rows
         ],
     )
 
 
+def _headline_value(label: str, value: Any) -> str:
+    """A headline figure as the workbook shows it too: a rate 率 as a percent."""
+    return format_value(value, headline_kind(label) or "number")
+
+
 def _section_view(section: Section, names: AreaNames) -> _SectionView:
     return _SectionView(
         section=section,
-        headline=[(label, format_value(value, "number")) for label, value in section.headline],
+        headline=[(label, _headline_value(label, value)) for label, value in section.headline],
         tables=[] if section.empty else [_table_view(section, t, names) for t in section.tables],
     )
 
@@ -119,7 +154,15 @@ def _districts(caller: Caller, request: Request, names: AreaNames) -> list[str]:
     return [d for d in found if any(c.startswith(d + ".") for c in names.levels)] or found
 
 
-def _report(request: Request, caller: Caller, district: str, start: str, end: str) -> Any:
+def _report(
+    request: Request,
+    caller: Caller,
+    district: str,
+    start: str,
+    end: str,
+    *,
+    format: str = "html",
+) -> Any:
     svc = services(request)
     return actions.district_report(
         svc.engine,
@@ -128,7 +171,29 @@ def _report(request: Request, caller: Caller, district: str, start: str, end: st
         district=district,
         start=start,
         end=end,
+        format=format,
     )
+
+
+@router.get(EXPORT_PATH, include_in_schema=False, response_model=None)
+def export(request: Request) -> Response:
+    """The figures of one district and period as a file (``format=xlsx``, ``csv`` or ``json``)."""
+    caller = logged_in(request)
+    if caller is None:
+        return login_redirect(request)
+    params = request.query_params
+    district = params.get("district", "").strip()[:64]
+    start = params.get("from", "").strip()[:32]
+    end = params.get("to", "").strip()[:32]
+    wanted = params.get("format", "").strip()[:8]
+    if wanted == "html":  # the page itself
+        return RedirectResponse(f"{DASHBOARD_PATH}?{request.url.query}", status_code=303)
+    try:
+        # An unknown format is the action's to refuse (audited, the field named).
+        figures: DistrictFigures = _report(request, caller, district, start, end, format=wanted)
+    except Refused as refusal:
+        return error_page(request, _shown(refusal), caller=caller, back=DASHBOARD_PATH)
+    return figures_download(figures, cast(DownloadFormat, wanted))
 
 
 @router.get(DASHBOARD_PATH, include_in_schema=False, response_model=None)
@@ -151,7 +216,7 @@ def dashboard(request: Request) -> Response:
         "districts": [(d, DISTRICTS[d].name_zh) for d in districts if d in DISTRICTS],
         "all_code": ALL,
         "base": DASHBOARD_PATH,
-        "exports": (),
+        "exports": EXPORTS,
     }
     if district == ALL and len(districts) == 1:
         district = districts[0]  # one district: its own page is the overview
@@ -200,7 +265,7 @@ def _overview(reports: list[DistrictFigures]) -> _Overview:
                 key = (section.key, label)
                 if key not in keys:
                     keys.append(key)
-                values[(report.district, *key)] = format_value(value, "number")
+                values[(report.district, *key)] = _headline_value(label, value)
     # Rows grouped by section, in the order the sections first came.
     order = list(titles)
     keys.sort(key=lambda k: order.index(k[0]))

@@ -20,6 +20,7 @@ So: 6 tasks, 5 people; 九四社区 5 tasks of 4 people, 兴华社区 1 task of 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from openpyxl import load_workbook
 from sqlalchemy import distinct, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -377,3 +379,68 @@ async def test_the_dashboard_needs_a_login(http: httpx.AsyncClient) -> None:
     answer = await http.get(f"/console/dashboard?{PERIOD}")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/login?next=%2Fconsole%2Fdashboard%3F")
+
+
+async def test_the_figures_download_as_a_workbook_and_csv_from_the_dashboard(
+    http: httpx.AsyncClient, staff_engine: Engine
+) -> None:
+    await _login(http, ADMIN)
+    page = (await http.get(f"/console/dashboard?{PERIOD}")).text
+    link = f'href="/console/dashboard/export?{PERIOD.replace("&", "&amp;")}&amp;format=xlsx"'
+    assert link in page and "下载 Excel 工作簿" in page
+    answer = await http.get(f"/console/dashboard/export?{PERIOD}&format=xlsx")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="report-wanbailin-2026-03-01-2026-03-07.xlsx"'
+    )
+    assert "no-store" in answer.headers["cache-control"]
+    book = load_workbook(io.BytesIO(answer.content))
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("测试工单"))
+    rows = [list(r) for r in sheet.iter_rows(values_only=True) if any(c is not None for c in r)]
+    # The community table's numbers are numbers, 兴华社区's one person "<3".
+    assert ["wanbailin.wanghua.jiusi", 5, 4] in rows
+    assert ["wanbailin.xinghua.xinghua", 1, "<3"] in rows
+    csv_answer = await http.get(f"/console/dashboard/export?{PERIOD}&format=csv")
+    assert csv_answer.status_code == 200
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert "测试工单" in csv_answer.content.decode("utf-8-sig")
+    assert [r[1:] for r in _reports(staff_engine)] == [
+        ("report.view", "accepted", None, "wanbailin:2026-03-01..2026-03-07:html"),
+        ("report.export", "accepted", None, "wanbailin:2026-03-01..2026-03-07:xlsx"),
+        ("report.export", "accepted", None, "wanbailin:2026-03-01..2026-03-07:csv"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "words"),
+    [
+        (f"{PERIOD}&format=pdf", 422, "格式 format："),
+        ("district=wanbailin&from=2026-03-01&to=9999-12-31&format=xlsx", 422, "to: a day from"),
+        ("district=yingze&from=2026-03-01&to=2026-03-07&format=csv", 403, "区 district："),
+    ],
+)
+async def test_a_refused_export_downloads_nothing_and_is_audited(
+    http: httpx.AsyncClient, staff_engine: Engine, query: str, status: int, words: str
+) -> None:
+    await _login(http, ADMIN)
+    answer = await http.get(f"/console/dashboard/export?{query}")
+    assert answer.status_code == status
+    assert "content-disposition" not in answer.headers
+    assert words in answer.text
+    ((_, action, outcome, _, _),) = _reports(staff_engine)
+    assert (action, outcome) == ("report.export", "refused")
+
+
+async def test_an_export_needs_a_login(http: httpx.AsyncClient) -> None:
+    answer = await http.get(f"/console/dashboard/export?{PERIOD}&format=xlsx")
+    assert answer.status_code == 303
+    assert "content-disposition" not in answer.headers
+
+
+async def test_rates_read_as_percents_and_codes_as_codes(http: httpx.AsyncClient) -> None:
+    await _login(http, ADMIN)
+    tasks = _section((await http.get(f"/console/dashboard?{PERIOD}")).text, "tasks")
+    # The engine's tasks section: none of the fixture's 6 open tasks is done, so 0 % on time.
+    assert re.search(r"<dt>按时完成率 on-time share</dt><dd>0\.0%</dd>", tasks), tasks[:2000]
+    # 社区 shows the name, 社区代码 beside it the code itself.
+    assert '<th scope="row">九四社区</th><td>wanbailin.wanghua.jiusi</td>' in tasks

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, func, insert, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, col, select
 
@@ -1251,6 +1251,21 @@ def main(args: argparse.Namespace) -> None:
                     connection.execute(text("SELECT count(*) FROM task")).scalar_one()
 
             baseline = _timed(args.repeats, count_tasks)
+            default = periods["default"]
+
+            def count_period() -> None:
+                with engine.connect() as connection:
+                    connection.execute(
+                        select(func.count())
+                        .select_from(Task)
+                        .where(
+                            col(Task.district) == district,
+                            col(Task.opened_at) >= default.since,
+                            col(Task.opened_at) < default.until,
+                        )
+                    ).scalar_one()
+
+            period_count = _timed(args.repeats, count_period)
             pages = asyncio.run(
                 _page_timings(engine, registry, district, periods, empty, args.repeats)
             )
@@ -1277,6 +1292,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"  {'page':<34} {name:<8} {_ms(values)}")
     print("baseline in the same run:")
     print(f"  {'SELECT count(*) FROM task':<34} {'':<8} {_ms(baseline)}")
+    print(f"  {'count(*) of the period, district':<34} {'default':<8} {_ms(period_count)}")
     print(f"  {'page, period without data':<34} {'empty':<8} {_ms(pages['empty'])}")
     page = statistics.median(pages["default"])
     print(

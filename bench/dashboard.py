@@ -1297,7 +1297,7 @@ def main(args: argparse.Namespace) -> None:
     page = statistics.median(pages["default"])
     print(
         f"ratio page default / empty page: {page / statistics.median(pages['empty']):.1f}; "
-        f"page default / count(*): {page / statistics.median(baseline):.1f}"
+        f"page default / count(*) of the period: {page / statistics.median(period_count):.1f}"
     )
     verdict = "meets" if max(pages["default"]) < TARGET_S else "MISSES"
     print(

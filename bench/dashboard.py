@@ -1182,7 +1182,7 @@ async def _page_timings(
 def _explain(engine: Engine, statement: str) -> None:
     with engine.connect() as connection:
         prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN ANALYZE "
-        for row in connection.exec_driver_sql(prefix + statement):
+        for row in connection.execute(text(prefix + statement)):
             print("   ", " | ".join(str(v) for v in row))
 
 

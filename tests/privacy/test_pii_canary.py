@@ -5,8 +5,9 @@ numbers 14010519500101xxxX, addresses on 金丝雀路) and every process type is
 events are sent, and each open task is answered with a canary note. Then everything that stays
 readable outside the encrypted payloads and the app database is searched:
 
-- the raw histories, fetched without the codec (payload bytes are ciphertext, so a hit anywhere
-  in them is a leak: an id, a search attribute, a summary, a failure message);
+- the raw histories, fetched without the codec: everything but the encrypted payloads'
+  ciphertext, with every other payload (readable summaries, search attributes) decoded to the
+  text anyone reads (a hit is a leak: an id, a search attribute, a summary, a failure message);
 - workflow ids, search attributes, memos, summaries and details of every execution;
 - every log line written during the run (structlog events and the standard library's records);
 - the CLI's ``--json`` output of ``status`` and ``tasks``;
@@ -19,6 +20,7 @@ output (staff with a grant read case refs there).
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -32,7 +34,8 @@ from typing import Any
 
 import pytest
 import structlog
-from google.protobuf.json_format import MessageToJson
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -321,6 +324,40 @@ async def _cli_json(env_vars: dict[str, str], *args: str) -> str:
     return out.decode()
 
 
+_ENCRYPTED = b"binary/encrypted"
+
+
+def _opened(node: Any) -> Any:
+    """``node`` with every payload as anyone without the key reads it: an encrypted payload's
+    ciphertext left out (random bytes, whose base64 may spell anything), every other payload's
+    data decoded to text, so a readable summary or search attribute is searched as written."""
+    if isinstance(node, list):
+        return [_opened(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    metadata = node.get("metadata")
+    if isinstance(metadata, dict) and isinstance(node.get("data"), str):
+        encoding = base64.b64decode(metadata.get("encoding", ""))
+        data = (
+            "<ciphertext>"
+            if encoding == _ENCRYPTED
+            else base64.b64decode(node["data"]).decode("utf-8", "replace")
+        )
+        return {**node, "metadata": _opened_metadata(metadata), "data": data}
+    return {key: _opened(value) for key, value in node.items()}
+
+
+def _opened_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    return {
+        key: base64.b64decode(value).decode("utf-8", "replace") for key, value in metadata.items()
+    }
+
+
+def _as_read(message: Message) -> str:
+    """A service answer as JSON, its payloads opened as :func:`_opened` says."""
+    return json.dumps(_opened(MessageToDict(message)), ensure_ascii=False)
+
+
 def _hits(pattern: re.Pattern[str], text: str) -> list[str]:
     """Each distinct hit with the text around it, so a failure shows where it leaked."""
     return sorted(
@@ -411,8 +448,8 @@ async def test_no_canary_outside_the_encrypted_payloads(
                 namespace=namespace, execution={"workflow_id": w.id, "run_id": w.run_id}
             )
         )
-        readable[f"history {w.id}"] = MessageToJson(raw)
-        readable[f"describe {w.id}"] = MessageToJson(described)
+        readable[f"history {w.id}"] = _as_read(raw)
+        readable[f"describe {w.id}"] = _as_read(described)
         readable[f"id {w.id}"] = w.id
     structlog_events, stdlib = logs
     readable["structlog"] = "\n".join(json.dumps(e, default=str) for e in structlog_events.entries)

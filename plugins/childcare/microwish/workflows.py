@@ -116,7 +116,9 @@ def _visit_task(params: MicroWishParams, ref: VisitRef, round_: int) -> TaskTemp
     again = "（退回重访 revisit）" if round_ > 1 else ""
     return TaskTemplate(
         role=Role.GRID_WORKER,
-        title_zh=f"微心愿入户走访{again} · 心愿 W{ref.wish_id} · 儿童 {ref.child_ref}",
+        # The wish number, not the child: titles are read in Temporal's summaries and details,
+        # where no registry id may be; the task's page names the child (masked).
+        title_zh=f"微心愿入户走访{again} · 心愿 W{ref.wish_id}",
         title_en=f"Micro-wish household visit · wish W{ref.wish_id} · {ref.community}",
         form_ref=form_ref(VisitForm),
         due=params.visit_due,

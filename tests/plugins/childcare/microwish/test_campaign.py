@@ -59,7 +59,9 @@ async def test_happy_path_matches_procures_delivers_and_reports(
         a, b, c, d = await walk.open_visits(4)
         await walk.visit(d.id or 0, {"declined": True, "decline_reason": "已有"})
         visit = await walk.task(f"visit.{a.id}")
-        assert visit.role == "grid_worker" and a.child_ref in visit.title_zh
+        # The title names the wish, never the child (it is read in Temporal's summaries too).
+        assert visit.role == "grid_worker" and f"W{a.id}" in visit.title_zh
+        assert a.child_ref not in visit.title_zh
         # Each visit sits in its own community's inbox, though the campaign is district-wide.
         assert visit.community == a.community
         names = _names(engine, [w.child_ref for w in (a, b, c, d)])

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     api_host: str = Field(default="127.0.0.1", description="Address the staff service binds.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Staff service port.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port a worker serves Prometheus metrics on (http://<host>:<port>/metrics: "
+        "the Temporal SDK's and careflow's counters); unset = no metrics endpoint.",
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Mark console cookies Secure (on in production behind HTTPS; off for the "

@@ -8,6 +8,7 @@ settings, failure messages and stack traces encoded too.
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from careflow.codec import data_converter
@@ -36,7 +37,9 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+async def connect(
+    settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
+) -> Client:
     """Connect to the Temporal frontend named by the settings, with encrypted pydantic payloads.
 
     Args:
@@ -44,6 +47,9 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
         lazy: Connect on the first call instead of now, and again on each call until one
             succeeds (the staff service starts, and serves what needs no Temporal, while
             Temporal is down).
+        runtime: The SDK runtime the client and its workers run on; the worker's serves
+            Prometheus metrics (:func:`careflow.metrics.runtime_for`). The SDK's default
+            runtime when None.
 
     Raises:
         KeyConfigError: No codec key is configured, or a key is malformed (before any
@@ -58,4 +64,5 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
         tls=tls_config(settings),
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,
+        runtime=runtime,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from careflow.codec.check import refuse_missing_keys, ring_of
 from careflow.contract import ActivityDeps
 from careflow.db import make_engine
+from careflow.metrics import ProcessMetrics, metrics_url, runtime_for
 from careflow.notify import NotificationAdapter, OutboxLogAdapter
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
@@ -76,7 +78,7 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(),
-        interceptors=[LogContextInterceptor(), ReadableSummaries()],
+        interceptors=[LogContextInterceptor(), ReadableSummaries(), ProcessMetrics()],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -131,7 +133,11 @@ async def run_worker(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             break
-    client = await connect(settings)
+    # One runtime per process: it serves the SDK's metrics and careflow's on one endpoint.
+    client = await connect(settings, runtime=runtime_for(settings))
+    url = metrics_url(settings, host=socket.gethostname())
+    if url is not None:
+        log.info("worker.metrics", url=url)
     await _check_keys(client)
     engine = make_engine(settings.resolved_database_url)
     with ThreadPoolExecutor(max_workers=64, thread_name_prefix="careflow-activity") as executor:

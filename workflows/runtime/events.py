@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 
+from careflow.metrics import EVENTS_ROUTED, count
+
 __all__ = ["APPLIED_EVENTS_KEPT", "AppliedEvents", "event_signal"]
 
 APPLIED_EVENTS_KEPT = 500
@@ -71,6 +73,17 @@ def _event_id(args: tuple[Any, ...]) -> str | None:
     return request_id if isinstance(request_id, str) and request_id else None
 
 
+def _count_event(signal: str, args: tuple[Any, ...], outcome: str) -> None:
+    # The district comes from the event: a signal-with-start's lands before begin().
+    district = getattr(args[0] if args else None, "district", None)
+    labels = {
+        "district": district if isinstance(district, str) else "",
+        "event_type": signal,
+        "outcome": outcome,
+    }
+    count(workflow.metric_meter(), EVENTS_ROUTED, labels)
+
+
 def event_signal(*, name: str) -> Callable[[F], F]:
     """Declare the signal that receives a routed event: a repeat of an applied id is dropped.
 
@@ -85,7 +98,9 @@ def event_signal(*, name: str) -> Callable[[F], F]:
     def decorate(handler: F) -> F:
         def first_time(self: Any, args: tuple[Any, ...]) -> bool:
             event_id = _event_id(args)
-            if event_id is None or self.apply_once(event_id):
+            applied = event_id is None or self.apply_once(event_id)
+            _count_event(name, args, "applied" if applied else "repeated")
+            if applied:
                 return True
             workflow.logger.info("process.event_repeated", extra={"event_id": event_id})
             return False

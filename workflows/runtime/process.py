@@ -14,6 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from careflow.localtime import local_minute
+from careflow.metrics import PROCESSES_STARTED, count
 from careflow.models import PSEUDONYM_PATCH, ProcessContext, ProcessInput
 from careflow.plan import Plan
 from careflow.roles import role_title
@@ -68,6 +69,15 @@ class ProcessCore:
         self._keyed = workflow.patched(PSEUDONYM_PATCH)
         # The earlier runs' ids first, so the bound forgets the oldest.
         self._applied = AppliedEvents([*input.applied_events, *self._applied.recent()])
+        if workflow.info().continued_run_id is None:
+            # A continued run is the same process going on; closes are counted by the
+            # worker's careflow.metrics.ProcessMetrics interceptor.
+            context = input.context
+            count(
+                workflow.metric_meter(),
+                PROCESSES_STARTED,
+                {"district": context.district, "process": context.process},
+            )
         self._refresh_details()
 
     @property

@@ -10,6 +10,7 @@ bulk share one timer per due time.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,14 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from careflow.forms import known_form
+from careflow.metrics import (
+    TASKS_COMPLETED,
+    TASKS_ESCALATED,
+    TASKS_OPENED,
+    TASKS_OVERDUE,
+    count,
+    task_labels,
+)
 from careflow.models import (
     ActivityName,
     CloseTaskInput,
@@ -46,6 +55,13 @@ def _form_of(ref: str) -> type[BaseModel]:
 
 class HumanTasks(CaseRecords):
     """Open tasks, wait for staff, escalate; the ``complete_task`` Update and its validator."""
+
+    def _count_tasks(self, name: str, role: str, value: int = 1, **extra: str) -> None:
+        # Replay-safe meter: a replayed history counts nothing again. Labels are codes: the
+        # task's first role (its kind), never the task, its case or who answered it.
+        context = self.context
+        labels = {**task_labels(context.district, context.process, role), **extra}
+        count(workflow.metric_meter(), name, labels, value)
 
     async def human_task(
         self, key: str, template: TaskTemplate, *, community: str | None = None
@@ -96,6 +112,7 @@ class HumanTasks(CaseRecords):
             summary=f"开工单 open task: {template.title_zh} → {role_title(task.role)}",
             key=key,
         )
+        self._count_tasks(TASKS_OPENED, template.role)
         self._refresh_details()
         if key in self._early:
             actor, data = self._early.pop(key)
@@ -173,6 +190,8 @@ class HumanTasks(CaseRecords):
             # case refs, so under case keys it is named by what it does.
             key="open_tasks" if self._keyed else items[0].key,
         )
+        for role, opened in sorted(Counter(item.template.role for item in items).items()):
+            self._count_tasks(TASKS_OPENED, role, opened)
         for deadline in deadlines.values():
             deadline.timer = asyncio.create_task(self._deadline_timer(deadline, len(rows)))
         self._refresh_details()
@@ -253,6 +272,14 @@ class HumanTasks(CaseRecords):
             key=task.step_key,
         )
         task.closed = True
+        if outcome is None:
+            self._count_tasks(TASKS_OVERDUE, template.role)
+        else:
+            # Late: answered only after its first due time passed (it had escalated).
+            on_time = task.level == 0 and outcome.completed_at <= task.due_at
+            self._count_tasks(
+                TASKS_COMPLETED, template.role, outcome="on_time" if on_time else "late"
+            )
         # A bulk task upserts CareOverdue only when it changes: hundreds close in a batch.
         self._refresh_overdue(if_changed=task.deadline is not None)
         self._refresh_details()
@@ -277,6 +304,7 @@ class HumanTasks(CaseRecords):
             summary=f"超时升级 escalate to {role_title(role)}: {task.template.title_zh}",
             key=task.step_key,
         )
+        self._count_tasks(TASKS_ESCALATED, task.template.role)
         await self.notify(
             f"{task.step_key}.escalated.{level}",
             recipient_ref=f"role:{role}",

@@ -156,3 +156,16 @@ def test_no_metrics_port_means_no_exporter(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.metrics_port is None
     assert runtime_for(settings) is None
     assert metrics_url(settings) is None
+
+
+def test_the_dashboard_and_readme_name_only_metrics_careflow_exports() -> None:
+    from pathlib import Path
+
+    from careflow.metrics import METRIC_DESCRIPTIONS
+
+    root = Path(__file__).resolve().parents[2]
+    dashboard = (root / "docs" / "grafana" / "careflow.json").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"careflow_[a-z_]+_total", dashboard))
+    assert named == set(METRIC_DESCRIPTIONS)
+    assert set(re.findall(r"`(careflow_[a-z_]+_total)`", readme)) == set(METRIC_DESCRIPTIONS)

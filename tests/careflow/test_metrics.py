@@ -6,6 +6,7 @@ import asyncio
 import re
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
-from careflow.metrics import metrics_url, runtime_for
+from careflow.metrics import METRIC_DESCRIPTIONS, metrics_url, runtime_for
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
@@ -81,14 +82,24 @@ async def test_worker_serves_sdk_and_careflow_metrics(
             task_queue=worker.task_queue,
             case_ref="K1",
         )
-        for key, role, data in (
-            ("dropoff", "community_staff", {"items_match": True}),
-            ("handover", "grid_worker", {"handed_over": True, "receipt_ref": "R-7"}),
-        ):
-            task = await wait_for_task(engine, started.workflow_id, key)
-            await service.complete_task(
-                client, engine, task_id=task.task_id, actor="S0002", role=role, data=data
-            )
+        # The station's scanner answers the drop-off (a routed event), staff the handover.
+        await wait_for_task(engine, started.workflow_id, "dropoff")
+        await service.route_event(
+            client,
+            registry,
+            event_type="delivery.dropoff",
+            data={"district": "jinyuan", "case_ref": "K1", "device_id": "SCAN-1"},
+            task_queue=worker.task_queue,
+        )
+        task = await wait_for_task(engine, started.workflow_id, "handover")
+        await service.complete_task(
+            client,
+            engine,
+            task_id=task.task_id,
+            actor="S0002",
+            role="grid_worker",
+            data={"handed_over": True, "receipt_ref": "R-7"},
+        )
         await result_of(ts_env, ts_env.client.get_workflow_handle(started.workflow_id))
         text = await _scrape(url, until='process="delivery",outcome="completed"')
 
@@ -112,6 +123,9 @@ async def test_worker_serves_sdk_and_careflow_metrics(
         _key(**here, outcome="completed"): 1,
         _key(**child, outcome="completed"): 1,
     }
+    assert _samples(text, "careflow_events_routed_total") == {
+        _key(district="jinyuan", event_type="dropoff_recorded", outcome="applied"): 1
+    }
     assert _samples(text, "careflow_tasks_escalated_total") == {}
     assert _samples(text, "careflow_tasks_overdue_total") == {}
     # The exact line a scraper reads, the SDK's default labels in their place.
@@ -131,7 +145,7 @@ async def test_worker_serves_sdk_and_careflow_metrics(
         assert re.search(rf"^{sdk}\{{", text, re.MULTILINE), sdk
     # Codes only: no registry id, case ref or case key in any careflow label.
     careflow_lines = [line for line in text.splitlines() if line.startswith("careflow_")]
-    assert len(careflow_lines) == 8
+    assert len(careflow_lines) == 9
     values = {v for line in careflow_lines for _, v in _LABEL.findall(line)}
     assert not [v for v in values if re.search(r"P\d{5}|K1|^k[a-z0-9]{16,}$", v)]
     assert started.workflow_id.rsplit("-", 1)[-1] not in text
@@ -159,10 +173,6 @@ def test_no_metrics_port_means_no_exporter(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_dashboard_and_readme_name_only_metrics_careflow_exports() -> None:
-    from pathlib import Path
-
-    from careflow.metrics import METRIC_DESCRIPTIONS
-
     root = Path(__file__).resolve().parents[2]
     dashboard = (root / "docs" / "grafana" / "careflow.json").read_text(encoding="utf-8")
     readme = (root / "README.md").read_text(encoding="utf-8")

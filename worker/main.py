@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import time
@@ -11,7 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -30,7 +34,16 @@ from worker.presence import worker_presence
 from worker.readable_summaries import ReadableSummaries
 from worker.reconcile import reconcile_tasks
 
-__all__ = ["PASSTHROUGH_MODULES", "build_worker", "run_worker", "workflow_runner"]
+__all__ = [
+    "PASSTHROUGH_MODULES",
+    "START_CHECK_TIMEOUT",
+    "Unreachable",
+    "build_worker",
+    "check_database",
+    "check_temporal",
+    "run_worker",
+    "workflow_runner",
+]
 
 #: Pure modules shared with the sandbox instead of re-imported for every workflow run.
 PASSTHROUGH_MODULES = ("careflow", "workflows", "plugins", "pydantic", "pydantic_core")
@@ -42,6 +55,99 @@ KEY_CHECK_SAMPLE = 20
 
 SWEEP_INTERVAL = timedelta(minutes=1)
 """How often a running worker closes the inbox tasks of processes that ended without it."""
+
+
+START_CHECK_TIMEOUT = timedelta(seconds=5)
+"""How long a starting worker waits for Temporal or the database to answer its first call."""
+
+_QUOTED_REASON = re.compile(r'(?:message|error): "([^"]+)"')
+
+
+class Unreachable(Exception):
+    """Temporal or the database did not answer a starting worker.
+
+    Args:
+        service: ``temporal`` or ``database`` (the ``--json`` error field).
+        where: The address tried, with any password masked.
+        reason: A short reason (the driver's or the SDK's innermost message).
+    """
+
+    def __init__(self, service: str, where: str, reason: str) -> None:
+        label = (
+            "无法连接 Temporal cannot reach Temporal"
+            if service == "temporal"
+            else "无法连接数据库 cannot reach the database"
+        )
+        super().__init__(f"{label} at {where}: {reason}")
+        self.service = service
+        self.where = where
+        self.reason = reason
+
+
+def _short(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _temporal_reason(err: BaseException) -> str:
+    """The innermost message of temporalio's connect error, e.g. ``Connection refused``."""
+    if isinstance(err, TimeoutError):
+        return f"no answer within {START_CHECK_TIMEOUT.total_seconds():g} s"
+    found = _QUOTED_REASON.search(str(err))
+    if found is not None:
+        return _short(found.group(1))
+    return _short(str(err).removeprefix("Failed client connect:").strip()) or type(err).__name__
+
+
+async def check_temporal(settings: Settings, *, timeout: timedelta = START_CHECK_TIMEOUT) -> None:
+    """Connect to Temporal once, within ``timeout``, before the worker builds anything.
+
+    Raises:
+        Unreachable: The frontend refused, is unknown, or did not answer in time.
+        KeyConfigError: No codec key is configured (from :func:`careflow.temporal.connect`).
+    """
+    try:
+        await asyncio.wait_for(connect(settings), timeout.total_seconds())
+    except TimeoutError as err:
+        raise Unreachable("temporal", settings.temporal_address, _temporal_reason(err)) from None
+    except RuntimeError as err:
+        # temporalio raises a bare RuntimeError for a frontend it cannot reach.
+        if not str(err).startswith("Failed client connect"):
+            raise
+        raise Unreachable("temporal", settings.temporal_address, _temporal_reason(err)) from None
+
+
+def check_database(url: str, *, timeout: timedelta = START_CHECK_TIMEOUT) -> None:
+    """Run ``SELECT 1`` on the app database before the worker migrates or uses it.
+
+    PostgreSQL gets a connect timeout, so an address that drops packets fails in
+    ``timeout`` instead of the operating system's minutes.
+
+    Raises:
+        Unreachable: The database refused the connection or the query (password masked).
+    """
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(
+            url,
+            poolclass=NullPool,
+            connect_args={"connect_timeout": max(1, int(timeout.total_seconds()))},
+        )
+    else:
+        engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as err:
+        orig = err.orig if isinstance(err, DBAPIError) else None
+        reason = _short(str(orig)) if orig is not None and str(orig) else type(err).__name__
+        if parsed.password:
+            # Drivers do not echo passwords, but the line must never carry one.
+            reason = reason.replace(str(parsed.password), "***")
+        raise Unreachable("database", where, reason) from None
+    finally:
+        engine.dispose()
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

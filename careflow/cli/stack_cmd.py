@@ -17,6 +17,7 @@ import typer
 
 from careflow.cli.app import (
     CliState,
+    EnvironmentFailure,
     cli_errors,
     echo_lines,
     redacted_url,
@@ -85,10 +86,17 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker for every plugin on the task queue · 运行 worker."""
-    from worker.main import run_worker
+    from worker.main import Unreachable, check_database, check_temporal, run_worker
 
     st = state(ctx)
     _configure_logging(st)
+    # Both checked first, with bounded timeouts, so an unreachable one is one line and exit
+    # 1, before migrations log anything.
+    try:
+        check_database(st.settings.resolved_database_url)
+        run_async(check_temporal(st.settings))
+    except Unreachable as err:
+        raise EnvironmentFailure(str(err), field=err.service) from None
     migrate_database(st.settings, plugins=st.registry.plugins)
     with temporal_reachable(st.settings):
         run_async(_refuse_missing_plugins(st, frozenset(allow_missing or ())))

@@ -259,7 +259,11 @@ async def run_worker(
         async with (
             worker,
             worker_presence(
-                engine, registry, task_queue=worker.task_queue, also=_sweeper(client, engine)
+                engine,
+                registry,
+                task_queue=worker.task_queue,
+                also=_sweeper(client, engine),
+                temporal_health=client.service_client.check_health,
             ),
         ):
             await stop.wait()

@@ -3,6 +3,12 @@
 Starts check plans against these rows (``careflow.workers.check_plan_served``), so a plugin
 installed while a worker runs is refused at the start, naming what to restart, instead of
 stalling on a step whose activity this worker does not have.
+
+The same beat watches what the worker depends on: the database (the row's write) and, when
+given a health check, Temporal. Losing one and getting it back are each logged once
+(``worker.database_lost`` / ``worker.database_back``, ``worker.temporal_lost`` /
+``worker.temporal_back``), never at every failed beat; the SDK and the activities' retries
+do the reconnecting.
 """
 
 from __future__ import annotations
@@ -25,9 +31,40 @@ from careflow.db.types import utcnow
 from careflow.registry import PluginRegistry
 from careflow.workers import HEARTBEAT
 
-__all__ = ["served_plugins", "worker_identity", "worker_presence"]
+__all__ = [
+    "HEALTH_TIMEOUT",
+    "Reachability",
+    "served_plugins",
+    "worker_identity",
+    "worker_presence",
+]
 
 log = structlog.get_logger("careflow.worker")
+
+HEALTH_TIMEOUT = timedelta(seconds=5)
+"""How long one beat waits for Temporal's health answer before counting it unreachable."""
+
+
+class Reachability:
+    """Whether one dependency answers, logged only when that changes.
+
+    Args:
+        name: What it is, in the event names (``database``, ``temporal``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.reachable = True
+
+    def saw(self, reachable: bool, *, error: str | None = None) -> None:
+        """Record one attempt's outcome; log a loss or a return, once each."""
+        if reachable == self.reachable:
+            return
+        self.reachable = reachable
+        if reachable:
+            log.info(f"worker.{self.name}_back")
+        else:
+            log.warning(f"worker.{self.name}_lost", error=error)
 
 
 def worker_identity() -> str:
@@ -61,6 +98,7 @@ async def worker_presence(
     identity: str | None = None,
     interval: timedelta = HEARTBEAT,
     also: Callable[[], Awaitable[None]] | None = None,
+    temporal_health: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIterator[str]:
     """Keep this worker's presence row while the block runs; yield its identity.
 
@@ -75,16 +113,33 @@ async def worker_presence(
         identity: Its identity (default: :func:`worker_identity`).
         interval: Time between refreshes.
         also: Periodic housekeeping to run after each refresh (e.g. the task sweep).
+        temporal_health: Asks Temporal whether it serves (e.g. the client's
+            ``service_client.check_health``), once per beat.
     """
     identity = identity or worker_identity()
     plugins = served_plugins(registry)
+    database = Reachability("database")
+    temporal = Reachability("temporal")
 
     async def refresh() -> None:
         try:
             await asyncio.to_thread(_beat, engine, identity, task_queue, plugins)
         except SQLAlchemyError as err:
             # No row only means starts are not checked against this worker: never fatal.
-            log.warning("worker.presence_failed", error=type(err).__name__)
+            database.saw(False, error=type(err).__name__)
+        else:
+            database.saw(True)
+
+    async def check_temporal() -> None:
+        if temporal_health is None:
+            return
+        try:
+            answer = await asyncio.wait_for(temporal_health(), HEALTH_TIMEOUT.total_seconds())
+        except Exception as err:  # any failure to answer is "unreachable", never fatal
+            temporal.saw(False, error=type(err).__name__)
+        else:
+            # ``check_health`` answers False for a frontend that is up but not serving.
+            temporal.saw(answer is not False, error="not_serving")
 
     await refresh()
 
@@ -92,6 +147,7 @@ async def worker_presence(
         while True:
             await asyncio.sleep(interval.total_seconds())
             await refresh()
+            await check_temporal()
             if also is not None:
                 try:
                     await also()

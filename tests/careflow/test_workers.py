@@ -6,12 +6,15 @@ worker, and the process stalled on ``activity … is not registered on this work
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from structlog.testing import capture_logs
 
 from careflow import service
 from careflow.db import crud
@@ -20,6 +23,7 @@ from careflow.registry import PluginRegistry
 from careflow.workers import STALE_AFTER, WorkerMismatchError, check_plan_served
 from plugins.engine import plugin as engine_plugin
 from tests.support.sample_plugin import make_sample_plugin
+from worker import presence
 from worker.presence import served_plugins, worker_presence
 
 REQUEST: dict[str, Any] = {
@@ -126,3 +130,45 @@ async def test_worker_presence_is_written_while_it_runs_and_removed_after(
         check_plan_served(engine, _plan(without_sample), task_queue="careflow")
     with Session(engine) as session:
         assert list(crud.list_worker_presence(session)) == []
+
+
+async def test_losing_and_regaining_the_database_and_temporal_is_logged_once_each(
+    engine: Engine, with_sample: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Beats 2-4 cannot write the presence row and Temporal answers no health check at beats
+    # 2-5; from then on both answer again.
+    beats = {"n": 0}
+    write = presence._beat
+
+    def flaky_beat(*args: Any) -> None:
+        beats["n"] += 1
+        if 2 <= beats["n"] <= 4:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+        write(*args)
+
+    checks = {"n": 0}
+
+    async def health() -> bool:
+        checks["n"] += 1
+        if checks["n"] <= 3:
+            raise ConnectionError("unreachable")
+        return checks["n"] > 4  # up but not serving once, then serving
+
+    monkeypatch.setattr(presence, "_beat", flaky_beat)
+    with capture_logs() as logs:
+        async with worker_presence(
+            engine,
+            with_sample,
+            task_queue="careflow",
+            interval=timedelta(milliseconds=20),
+            temporal_health=health,
+        ):
+            while beats["n"] < 9 or checks["n"] < 9:
+                await asyncio.sleep(0.01)
+    said = [(e["event"], e.get("error")) for e in logs if e["event"].startswith("worker.")]
+    assert said == [
+        ("worker.database_lost", "OperationalError"),
+        ("worker.temporal_lost", "ConnectionError"),
+        ("worker.database_back", None),
+        ("worker.temporal_back", None),
+    ]

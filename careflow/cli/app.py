@@ -23,8 +23,10 @@ settings and the registry when a command runs, so tests can set ``CAREFLOW_*`` f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -72,6 +74,7 @@ __all__ = [
     "require_migrated",
     "run_async",
     "state",
+    "stop_on_signals",
     "temporal_client",
     "temporal_reachable",
     "validate_payload",
@@ -467,6 +470,18 @@ def redacted_url(url: str) -> str:
 def run_async(coro: Coroutine[Any, Any, R]) -> R:
     """Run one command's coroutine to completion on a fresh event loop."""
     return asyncio.run(coro)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGINT or SIGTERM, so a serving command ends cleanly.
+
+    Outside the main thread (a test running the command in a thread) the loop takes no signal
+    handlers; the command then ends only when ``stop`` is set some other way.
+    """
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
 
 
 @asynccontextmanager

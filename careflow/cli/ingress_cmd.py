@@ -8,9 +8,7 @@ the composition layer does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -25,6 +23,7 @@ from careflow.cli.app import (
     require_migrated,
     run_async,
     state,
+    stop_on_signals,
 )
 from careflow.localtime import local_minute
 from careflow.logging import configure_logging
@@ -40,13 +39,6 @@ simulate_app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
 
 
 @ingress_app.callback(invoke_without_command=True)
@@ -87,7 +79,7 @@ def run(
 
     async def main() -> None:
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         await run_ingress(
             st.settings,
             st.registry,

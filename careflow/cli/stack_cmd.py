@@ -8,8 +8,6 @@ in this process. SIGINT (Ctrl-C) or SIGTERM stops the worker gracefully first, t
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from typing import Annotated, Any
 
 import structlog
@@ -24,6 +22,7 @@ from careflow.cli.app import (
     require_migrated,
     run_async,
     state,
+    stop_on_signals,
     temporal_client,
     temporal_reachable,
 )
@@ -104,13 +103,6 @@ def worker(
         run_async(run_worker(st.settings, registry=st.registry))
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            loop.add_signal_handler(sig, stop.set)
-
-
 async def _watch(server: DevServer, stop: asyncio.Event) -> None:
     """Stop the worker if the server dies under it, instead of polling a dead frontend."""
     while not stop.is_set():
@@ -179,7 +171,7 @@ async def run_stack(st: CliState, config: DevServerConfig) -> None:
         log.info("dev.key_created", key_id=made.active.key_id, path=str(key_file_path(st.settings)))
     ensure_dev_pseudonym_key(st.settings)  # case keys: a local, never-rotated secret
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     server = DevServer(config)
     server.start()
     log.info("dev.server_started", pid=server.pid, address=f"{config.host}:{config.port}")
@@ -258,7 +250,7 @@ def serve(ctx: typer.Context) -> None:
     stop = asyncio.Event()
 
     async def main() -> None:
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         await run_staff_service(
             st.settings,
             st.registry,

@@ -38,12 +38,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from careflow.db.tables import Area
 from careflow.figures import Chart, Column, FigureQuery, FigureSpec, Section, Table
+from careflow.figures.sql import count_where
 from plugins.childcare.microwish.models import PROCESS_ID
 
 # The report's notion of an approved wish: one place decides it for the report and the figures.
@@ -85,10 +86,6 @@ def fill_rate(delivered: int, approved: int) -> float | None:
     return round(delivered / approved, 4) if approved else None
 
 
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
 def _within(moment: Any, query: FigureQuery) -> ColumnElement[bool]:
     return and_(moment >= query.period.since, moment < query.period.until)
 
@@ -128,12 +125,12 @@ def _per_community(session: Session, query: FigureQuery, campaigns: Any) -> dict
         sa_select(
             col(CwWish.community),
             func.count(),
-            _count(col(CwWish.status).in_(APPROVED_STATUSES)),
-            _count(published),
-            _count(col(CwMatch.source) == "pledge"),
-            _count(col(CwMatch.source) == "procured"),
-            _count(col(CwWish.status) == "delivered"),
-            _count(col(CwWish.reason).is_not(None)),
+            count_where(col(CwWish.status).in_(APPROVED_STATUSES)),
+            count_where(published),
+            count_where(col(CwMatch.source) == "pledge"),
+            count_where(col(CwMatch.source) == "procured"),
+            count_where(col(CwWish.status) == "delivered"),
+            count_where(col(CwWish.reason).is_not(None)),
         )
         .select_from(CwWish)
         .join(campaigns, campaigns.c.campaign_id == col(CwWish.campaign_id))
@@ -147,7 +144,7 @@ def _per_community(session: Session, query: FigureQuery, campaigns: Any) -> dict
     }
 
 
-def _campaign_count(session: Session, query: FigureQuery, campaigns: Any) -> int:
+def _campaigncount_where(session: Session, query: FigureQuery, campaigns: Any) -> int:
     """Campaigns with a wish the viewer covers (one campaign spans several communities)."""
     statement = (
         select(func.count(col(CwWish.campaign_id).distinct()))
@@ -282,7 +279,7 @@ def compute(session: Session, query: FigureQuery) -> Section:
         title_zh="微心愿",
         title_en="Micro-wish campaigns",
         headline=(
-            ("微心愿活动 campaigns", _campaign_count(session, query, campaigns)),
+            ("微心愿活动 campaigns", _campaigncount_where(session, query, campaigns)),
             ("心愿数（儿童人数）wishes", total["collected"]),
             ("已认领（人）matched", total["matched"]),
             ("已送达（人）delivered", total["delivered"]),

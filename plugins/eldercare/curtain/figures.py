@@ -28,16 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from careflow.db.tables import Area, CaseRecord, Person, Task
 from careflow.figures import Chart, Column, FigureQuery, FigureSpec, Section, Table
-from careflow.localtime import STAFF_TIMEZONE
+from careflow.figures.sql import count_where, local_day_sql
 from careflow.models import TaskStatus
 from plugins.eldercare.curtain.models import AWAY_PROCESS, CHECK_PROCESS, ROUND_PROCESS
 from plugins.eldercare.curtain.tables import CurtainAwayNotice
@@ -76,28 +76,6 @@ class _Tally:
     def on_time_share(self) -> float:
         """On-time checks as a share of the checks, 0 to 1 (four decimals)."""
         return round(self.on_time / self.watched, 4) if self.watched else 0.0
-
-
-def local_day_sql(session: Session, moment: Any, query: FigureQuery) -> ColumnElement[str]:
-    """The local day (Asia/Shanghai) of a stored UTC moment, as ``YYYY-MM-DD`` text, in SQL.
-
-    China keeps UTC+8 without daylight saving, so one fixed offset (the zone's at the
-    period's start) is exact. It is written into the SQL as a literal, not a bind parameter:
-    PostgreSQL only accepts a grouped expression whose text repeats the selected one exactly.
-    """
-    offset = query.period.since.astimezone(STAFF_TIMEZONE).utcoffset() or timedelta(0)
-    seconds = int(offset.total_seconds())
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as naive UTC text; date() applies the modifier and keeps the day.
-        return func.date(moment, literal_column(f"'{seconds:+d} seconds'"))
-    return func.to_char(
-        func.timezone(literal_column(f"interval '{seconds} seconds'"), moment),
-        literal_column("'YYYY-MM-DD'"),
-    )
-
-
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _is_check() -> ColumnElement[bool]:
@@ -139,9 +117,9 @@ def _per_day(session: Session, query: FigureQuery) -> dict[tuple[date, str], _Ta
             day,
             col(Task.community),
             func.count(case((is_check, col(Task.case_ref))).distinct()).label("watched"),
-            _count(on_time).label("on_time"),
-            _count(col(Task.step_key) == "call").label("call"),
-            _count(col(Task.step_key) == "door").label("door"),
+            count_where(on_time).label("on_time"),
+            count_where(col(Task.step_key) == "call").label("call"),
+            count_where(col(Task.step_key) == "door").label("door"),
         )
         .where(*_task_scope(query), or_(is_check, col(Task.step_key).in_(("call", "door"))))
         .group_by(day, col(Task.community))

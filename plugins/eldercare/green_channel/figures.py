@@ -36,12 +36,13 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_
+from sqlalchemy import and_, case, false, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from careflow.db.tables import Area, CaseRecord, Task
 from careflow.figures import Chart, Column, FigureQuery, FigureSpec, Section, Table
+from careflow.figures.sql import count_where
 from careflow.models import TaskStatus
 from plugins.eldercare.green_channel.models import GREEN_CHANNEL_PROCESS, GreenChannelOutcome
 
@@ -96,10 +97,6 @@ def p90(values: Sequence[float]) -> float | None:
         return None
     ordered = sorted(values)
     return round(ordered[math.ceil(0.9 * len(ordered)) - 1], 1)
-
-
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _cases(query: FigureQuery) -> Any:
@@ -159,7 +156,7 @@ def _bands(session: Session, cases: Any) -> list[int]:
         within = [minutes > lower] if lower is not None else []
         if upper is not None:
             within.append(minutes <= upper)
-        columns.append(_count(and_(*within)))
+        columns.append(count_where(and_(*within)))
         lower = upper
     statement = select(*columns).select_from(cases).join(CaseRecord, _records_of(cases, "arrived"))
     row = session.exec(statement).one()
@@ -246,11 +243,11 @@ def _follow_ups(session: Session, query: FigureQuery) -> list[tuple[int, tuple[i
         sa_select(
             col(Task.step_key).label("step_key"),
             func.count().label("due"),
-            _count(on_time).label("on_time"),
-            _count(late).label("late"),
-            _count(col(Task.status) == TaskStatus.EXPIRED.value).label("missed"),
-            _count(col(Task.status) == TaskStatus.OPEN.value).label("open"),
-            _count(col(Task.status) == TaskStatus.CANCELLED.value).label("cancelled"),
+            count_where(on_time).label("on_time"),
+            count_where(late).label("late"),
+            count_where(col(Task.status) == TaskStatus.EXPIRED.value).label("missed"),
+            count_where(col(Task.status) == TaskStatus.OPEN.value).label("open"),
+            count_where(col(Task.status) == TaskStatus.CANCELLED.value).label("cancelled"),
         )
         .where(
             col(Task.process) == GREEN_CHANNEL_PROCESS,

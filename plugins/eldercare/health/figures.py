@@ -30,16 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, literal_column, or_
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from careflow.db.tables import Area, Person, Task
 from careflow.figures import Chart, Column, FigureQuery, FigureSpec, Section, Table
-from careflow.localtime import STAFF_TIMEZONE
+from careflow.figures.sql import count_where, local_day_sql
 from careflow.models import TaskStatus
 from plugins.eldercare.health.models import HEALTH_ALERT_PROCESS, HEALTH_MONITOR_PROCESS
 from plugins.eldercare.health.tables import HealthAlert, HealthReading
@@ -79,28 +79,6 @@ class _Tally:
         """On-time reviews as a share of the reviews that ended, 0 to 1 (four decimals)."""
         ended = self.on_time + self.late + self.missed
         return round(self.on_time / ended, 4) if ended else 0.0
-
-
-def _local_day(session: Session, moment: Any, query: FigureQuery) -> ColumnElement[str]:
-    """The local day (Asia/Shanghai) of a stored UTC moment, as ``YYYY-MM-DD`` text, in SQL.
-
-    China keeps UTC+8 without daylight saving, so one fixed offset (the zone's at the
-    period's start) is exact. It is a literal, not a bind parameter: PostgreSQL only accepts a
-    grouped expression whose text repeats the selected one exactly.
-    """
-    offset = query.period.since.astimezone(STAFF_TIMEZONE).utcoffset() or timedelta(0)
-    seconds = int(offset.total_seconds())
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as naive UTC text; date() applies the modifier and keeps the day.
-        return func.date(moment, literal_column(f"'{seconds:+d} seconds'"))
-    return func.to_char(
-        func.timezone(literal_column(f"interval '{seconds} seconds'"), moment),
-        literal_column("'YYYY-MM-DD'"),
-    )
-
-
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _covered(query: FigureQuery) -> list[ColumnElement[bool]]:
@@ -143,7 +121,7 @@ def _per_day(session: Session, query: FigureQuery) -> dict[tuple[date, str], _Ta
     def tally(day: Any, community: str | None) -> _Tally:
         return tallies.setdefault((date.fromisoformat(str(day)), community or ""), _Tally())
 
-    measured = _local_day(session, col(HealthReading.measured_at), query).label("day")
+    measured = local_day_sql(session, col(HealthReading.measured_at), query).label("day")
     readings = (
         select(
             measured,
@@ -160,13 +138,13 @@ def _per_day(session: Session, query: FigureQuery) -> dict[tuple[date, str], _Ta
         t = tally(day, community)
         t.readings, t.elders = int(n), int(elders)
 
-    raised = _local_day(session, col(HealthAlert.raised_at), query).label("day")
+    raised = local_day_sql(session, col(HealthAlert.raised_at), query).label("day")
     alerts = (
         select(
             raised,
             col(Person.community_code),
-            _count(col(HealthAlert.severity) == "critical").label("critical"),
-            _count(col(HealthAlert.severity) != "critical").label("warning"),
+            count_where(col(HealthAlert.severity) == "critical").label("critical"),
+            count_where(col(HealthAlert.severity) != "critical").label("warning"),
         )
         .select_from(HealthAlert)
         .outerjoin(Person, _alert_person())
@@ -199,13 +177,13 @@ def _reviews(session: Session, query: FigureQuery) -> dict[str, _Tally]:
         # Six columns: more than sqlmodel's typed select takes, so SQLAlchemy's own.
         sa_select(
             col(Person.community_code),
-            _count(and_(done, in_time)).label("on_time"),
-            _count(and_(done, ~in_time)).label("late"),
-            _count(col(Task.status) == TaskStatus.EXPIRED.value).label("missed"),
-            _count(
+            count_where(and_(done, in_time)).label("on_time"),
+            count_where(and_(done, ~in_time)).label("late"),
+            count_where(col(Task.status) == TaskStatus.EXPIRED.value).label("missed"),
+            count_where(
                 or_(col(Task.task_id).is_(None), col(Task.status) == TaskStatus.OPEN.value)
             ).label("open"),
-            _count(col(Task.status) == TaskStatus.CANCELLED.value).label("cancelled"),
+            count_where(col(Task.status) == TaskStatus.CANCELLED.value).label("cancelled"),
         )
         .select_from(HealthAlert)
         .outerjoin(Person, _alert_person())

@@ -79,13 +79,15 @@ def default_period(now: datetime | None = None) -> tuple[str, str]:
 class _Cell:
     text: str
     numeric: bool
+    code: bool = False
+    """A code beside its name (``社区代码``): left out on a phone, where the numbers matter."""
 
 
 @dataclass(frozen=True, slots=True)
 class _TableView:
     table: Table
     chart: Markup | None
-    headers: list[tuple[Column, bool]]
+    headers: list[tuple[Column, bool, bool]]
     rows: list[list[_Cell]]
 
 
@@ -101,7 +103,9 @@ def _dom_id(*parts: str) -> str:
 
 
 def _cell(value: Any, column: Column, names: AreaNames, *, as_code: bool) -> _Cell:
-    if column.kind == "text" and isinstance(value, str) and not as_code:
+    if as_code:
+        return _Cell(format_value(value, column.kind), numeric=False, code=True)
+    if column.kind == "text" and isinstance(value, str):
         if column.key == "role":
             return _Cell(role_label(value), numeric=False)
         return _Cell(names(value) if value in names.names else value, numeric=False)
@@ -116,7 +120,7 @@ def _table_view(section: Section, table: Table, names: AreaNames) -> _TableView:
     return _TableView(
         table=table,
         chart=chart_for(table, chart_id=_dom_id(section.key, table.key), names=names),
-        headers=[(c, c.kind in _NUMERIC) for c in table.columns],
+        headers=[(c, c.kind in _NUMERIC, c.key in codes) for c in table.columns],
         rows=[
             [
                 _cell(v, c, names, as_code=c.key in codes)

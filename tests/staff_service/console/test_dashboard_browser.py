@@ -6,7 +6,8 @@ The district admin of 万柏林区 picks the period in the form and reads the fi
 and on a 390-px phone: the charts are drawn (inline SVG, ``role="img"``, bars as long as their
 numbers), the tables beside them hold the same numbers, a people count under 3 reads "<3" and
 is drawn as no bar. The console needs no Temporal here: the dashboard reads the app database.
-``CAREFLOW_SCREENSHOTS=1`` saves the desktop page to ``docs/screenshots/dashboard.png``.
+``CAREFLOW_SCREENSHOTS=1`` saves the desktop page to ``docs/screenshots/dashboard.png`` and
+the phone's to ``dashboard-phone.png``.
 
 The data are the fixture of ``test_dashboard.py`` (its test section and task rows) with the
 built-in plugins' sections (急诊绿色通道 and 工单 are those 万柏林区 runs) and three green
@@ -290,3 +291,4 @@ async def test_the_district_admin_reads_the_dashboard_on_a_desktop_and_a_phone(
     assert wider == [], "only a wide table may scroll, inside its own box"
     bars = await _bars(phone, "chart-test-tasks-per_community")
     assert bars[0][1] / bars[2][1] == pytest.approx(3.5, rel=0.01) and bars[3][1] == 0
+    await _shot(phone, "dashboard-phone")

@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Re-installs when pyproject.toml changes; otherwise `make venv` is a no-op.
 STAMP := $(VENV)/.careflow-installed
 
-PACKAGES := careflow workflows activities plugins worker staff_service ingress
+PACKAGES := careflow cli workflows activities plugins worker staff_service ingress
 
 .PHONY: venv run test lint bench browser
 

@@ -1,6 +1,6 @@
 """Curtain round benchmark: one morning for 5,000 watched elders on the embedded stack.
 
-A dev server (``careflow.testing.local_environment``) and a worker in this process, a SQLite
+A dev server (``worker.testing.local_environment``) and a worker in this process, a SQLite
 app database seeded with the demo registry plus N generated solitary elders in Xinghualing,
 each paired with a curtain volunteer. The benchmark starts the district's morning round and
 measures the time until every check task (工单) is open in the inbox, and the peak resident
@@ -32,7 +32,6 @@ from careflow.db import make_engine, seed_demo, upgrade
 from careflow.db.tables import Area, Pairing, Person, Task, Volunteer
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import local_environment
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.curtain import CHECK_PROCESS, ROUND_PROCESS
@@ -40,6 +39,7 @@ from plugins.eldercare.curtain.tables import CurtainAwayNotice
 from plugins.engine import plugin as engine_plugin
 from plugins.xinghualing import plugin as xinghualing_plugin
 from worker.main import build_worker
+from worker.testing import local_environment
 
 DISTRICT = "xinghualing"
 DAY = date(2026, 3, 2)

@@ -31,8 +31,8 @@ from careflow.contract import ActivitySet, ActivityStep, CarePlugin, ProcessSpec
 from careflow.db import make_engine, upgrade
 from careflow.models import ProcessInput, StepInput, StepOutput
 from careflow.registry import PluginRegistry
-from careflow.testing import local_environment, running_worker
 from plugins.engine import plugin as engine_plugin
+from worker.testing import local_environment, running_worker
 from workflows.runtime import CareProcess
 
 

@@ -76,7 +76,6 @@ from careflow.db.tables import Consent, IngressMessage, Person
 from careflow.registry import PluginRegistry
 from careflow.service import route_event
 from careflow.settings import Settings
-from careflow.testing import local_environment, running_worker
 from ingress import ensure_dev_token
 from ingress.broker import broker_address
 from plugins.childcare import plugin as childcare
@@ -84,6 +83,7 @@ from plugins.eldercare import plugin as eldercare
 from plugins.eldercare.health.tables import HealthReading
 from plugins.engine import plugin as engine_plugin
 from plugins.wanbailin import plugin as wanbailin
+from worker.testing import local_environment, running_worker
 
 DISTRICT = "wanbailin"
 PLUGINS = (engine_plugin, childcare, eldercare, wanbailin)

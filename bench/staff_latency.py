@@ -52,7 +52,7 @@ from careflow.db.tables import Area, Donor, Person, Staff, Task
 from careflow.models import CompleteTaskInput, TaskOutcome
 from careflow.registry import PluginRegistry, discover_plugins
 from careflow.settings import Settings
-from careflow.testing import local_environment, running_worker
+from worker.testing import local_environment, running_worker
 
 REPLY_WITHIN = 5.0
 

@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from careflow.db.seed import seed_demo
 from careflow.db.seed_accounts import seed_demo_accounts
 from careflow.registry import PluginRegistry
-from careflow.testing import local_environment, time_skipping_environment
 from plugins.engine import plugin as engine_plugin
 from tests.support.plugins import BUILT_IN, PLUGINS_ENV, built_in_names
 from tests.support.sample_plugin import make_sample_plugin
+from worker.testing import local_environment, time_skipping_environment
 
 pytest_plugins = ["tests.db_fixtures"]
 

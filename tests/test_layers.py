@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".importlinter"
 PACKAGES = (
     "careflow",
+    "cli",
     "workflows",
     "activities",
     "plugins",
@@ -28,8 +29,6 @@ PACKAGES = (
     "ingress",
 )
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-COMPOSITION_IN_CORE = {"cli", "testing"}
-"""The two careflow subpackages that belong to the composition layer."""
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
@@ -58,11 +57,7 @@ def test_the_repository_keeps_every_contract() -> None:
 
 def test_every_core_module_is_under_the_core_contract() -> None:
     listed = set(_contracts()["importlinter:contract:core"]["source_modules"].split())
-    core = {
-        f"careflow.{m.name}"
-        for m in pkgutil.iter_modules(careflow.__path__)
-        if m.name not in COMPOSITION_IN_CORE
-    }
+    core = {f"careflow.{m.name}" for m in pkgutil.iter_modules(careflow.__path__)}
     assert core - listed == set(), "add the new core modules to .importlinter's core contract"
     assert listed - core == set(), "remove modules that no longer exist from the core contract"
 

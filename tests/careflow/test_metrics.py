@@ -20,8 +20,8 @@ from careflow.metrics import METRIC_DESCRIPTIONS, metrics_url, runtime_for
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
-from careflow.testing import running_worker
 from tests.support.inbox import result_of, wait_for_task
+from worker.testing import running_worker
 
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}
 

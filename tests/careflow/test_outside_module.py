@@ -42,10 +42,10 @@ from careflow.db import crud, make_engine, upgrade
 from careflow.errors import InputError, PluginError
 from careflow.registry import PluginRegistry, discover_plugins
 from careflow.search_attributes import CARE_OVERDUE
-from careflow.testing import cli_environment, running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from worker.main import workflow_runner
+from worker.testing import cli_environment, running_worker
 
 SOURCE = Path(__file__).parent.parent / "outside" / "aids_loan_plugin"
 PACKAGE = "careflow_aids_loan"
@@ -106,7 +106,7 @@ def _cli(
         plugins, None, **{"PYTHONPATH": os.pathsep.join([str(installed), *sys.path]), **settings}
     )
     return subprocess.run(
-        [sys.executable, "-m", "careflow.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=env,

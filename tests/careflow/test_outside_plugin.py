@@ -21,9 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry, discover_plugins
-from careflow.testing import cli_environment, running_worker
 from tests.support.inbox import result_of, wait_for_task
 from tests.support.plugins import BUILT_IN
+from worker.testing import cli_environment, running_worker
 
 SOURCE = Path(__file__).parent.parent / "outside" / "jinyuan_plugin"
 
@@ -77,7 +77,7 @@ def test_discovered_validated_and_planned(installed: Path) -> None:
         [
             sys.executable,
             "-m",
-            "careflow.cli",
+            "cli",
             "plan",
             "delivery",
             "--district",

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from careflow.cli import app
 from careflow.contract import CarePlugin, HumanTaskStep, PluginPart, RoleSpec
 from careflow.errors import PluginError
 from careflow.plan import EscalationLevel
 from careflow.registry import PluginRegistry
 from careflow.roles import known_roles, role_spec, role_title, role_title_en
+from cli import app
 from plugins.engine import ENGINE_ROLES, Role
 from plugins.engine import plugin as engine_plugin
 from tests.support.sample_plugin import CallForm

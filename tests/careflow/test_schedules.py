@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
+from worker.testing import running_worker
 from workflows.launcher import LaunchResult
 
 

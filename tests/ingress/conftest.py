@@ -14,10 +14,10 @@ from careflow.db.seed import seed_demo
 from careflow.db.seed_accounts import seed_demo_accounts
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from ingress import ensure_dev_token
 from tests.ingress.support import Stack, end_processes, require_broker
 from tests.support.plugins import BUILT_IN
+from worker.testing import running_worker
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from careflow.cli import app
 from careflow.registry import PluginRegistry
 from careflow.service import prepare_event
+from cli import app
 from ingress.messages import read_message
 from tests.support.plugins import BUILT_IN
 

@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from careflow.cli.devserver import DevServer, DevServerConfig, find_temporal_binary
 from careflow.db.tables import IngressMessage
 from careflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from careflow.settings import Settings
 from careflow.temporal import connect
-from careflow.testing import running_worker
+from cli.devserver import DevServer, DevServerConfig, find_temporal_binary
 from ingress import IngressConfig, Metrics, run_ingress
 from tests.ingress.support import (
     BROKER,
@@ -31,6 +30,7 @@ from tests.ingress.support import (
     stored_readings,
     until,
 )
+from worker.testing import running_worker
 
 READINGS = 300
 

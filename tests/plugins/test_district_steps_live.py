@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from tests.plugins.eldercare.green_channel.support import elder, start
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 GREEN_CHANNEL = "eldercare.green_channel"
 

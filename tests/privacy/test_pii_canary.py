@@ -51,8 +51,8 @@ from careflow.db.tables import Person, Provider, Task
 from careflow.errors import InputError
 from careflow.logging import formatter
 from careflow.registry import PluginRegistry
-from careflow.testing import local_environment, running_worker
 from plugins.reports import ReportFile
+from worker.testing import local_environment, running_worker
 
 DISTRICTS = ("wanbailin", "xinghualing", "yingze", "xiaodian")
 NOTE = "金丝雀备注：住址金丝雀路"
@@ -312,7 +312,7 @@ async def _cli_json(env_vars: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "careflow.cli",
+        "cli",
         *args,
         "--json",
         stdout=asyncio.subprocess.PIPE,

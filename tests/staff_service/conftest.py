@@ -29,10 +29,10 @@ from careflow.db.seed_accounts import DEMO_PASSWORD, seed_demo_accounts
 from careflow.db.tables import AuditEntry, Staff, Task
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from staff_service.app import create_app
 from tests.support.cleanup import terminate_started
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 BASE = "http://staff.test"
 

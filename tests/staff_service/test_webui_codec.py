@@ -1,7 +1,7 @@
 """The Temporal Web UI decodes payloads through the codec server for a logged-in supervisor.
 
 A real ``temporal server start-dev`` with its Web UI, started as ``careflow dev`` starts it
-(:class:`careflow.cli.devserver.DevServer`, so with ``--ui-codec-endpoint`` pointing at the
+(:class:`cli.devserver.DevServer`, so with ``--ui-codec-endpoint`` pointing at the
 staff service), the staff service on its own port, and Debian's Chromium driven by
 Playwright. A process is started whose input holds a known field; then:
 
@@ -39,12 +39,12 @@ from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
-from careflow.cli.devserver import DevServer, DevServerConfig
 from careflow.codec import key_id_of
 from careflow.db.seed_accounts import DEMO_PASSWORD
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
+from cli.devserver import DevServer, DevServerConfig
 from staff_service.app import create_app
 from staff_service.server import serve
 from tests.staff_service.conftest import AUDITOR_CITY, audit_rows, last_audit_id

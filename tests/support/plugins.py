@@ -2,7 +2,7 @@
 
 Tests build every registry from these (or fewer), and every ``careflow`` command a test runs
 (in process or as a subprocess) loads only these through ``CAREFLOW_PLUGINS``
-(``careflow.testing.cli_environment`` narrows it to a test's own registry), so a plugin
+(``worker.testing.cli_environment`` narrows it to a test's own registry), so a plugin
 installed in the same environment (the README's example, a district's own package) changes
 no plan, no worker and no schema the suite checks.
 """
@@ -10,7 +10,6 @@ no plan, no worker and no schema the suite checks.
 from __future__ import annotations
 
 from careflow.contract import CarePlugin
-from careflow.testing import PLUGINS_ENV
 from plugins.childcare import plugin as childcare
 from plugins.eldercare import plugin as eldercare
 from plugins.engine import plugin as engine
@@ -20,6 +19,7 @@ from plugins.wanbailin import plugin as wanbailin
 from plugins.xiaodian import plugin as xiaodian
 from plugins.xinghualing import plugin as xinghualing
 from plugins.yingze import plugin as yingze
+from worker.testing import PLUGINS_ENV
 
 __all__ = ["BUILT_IN", "PLUGINS_ENV", "built_in_names"]
 

@@ -14,7 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from plugins.engine.community_event import (
     CancelRequest,
@@ -25,6 +24,7 @@ from plugins.engine.community_event import (
 from tests.conftest import record_history
 from tests.support.cases import case_ref_of
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from careflow.errors import InputError
 from careflow.models import CompleteTaskInput
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE
-from careflow.testing import running_worker
 from plugins.engine.delivery import DeliveryResult
 from tests.conftest import record_history
 from tests.support.cases import case_ref_of
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 REQUEST: dict[str, Any] = {
     "recipient_ref": "P00012",

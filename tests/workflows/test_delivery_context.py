@@ -16,9 +16,9 @@ from careflow.forms import form_ref
 from careflow.privacy.masking import mask_address
 from careflow.registry import PluginRegistry
 from careflow.task_context import ContextItem, mask_name, task_context
-from careflow.testing import running_worker
 from plugins.engine.delivery import DropoffForm
 from tests.support.inbox import records_of, wait_for_task
+from worker.testing import running_worker
 
 RECIPIENT = "P00012"
 ITEMS: list[dict[str, Any]] = [

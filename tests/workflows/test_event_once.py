@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.health import MonitorResult
 from plugins.eldercare.health.tables import HealthReading
@@ -26,6 +25,7 @@ from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.support.inbox import result_of
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 from workflows.runtime import AppliedEvents
 
 DISTRICT = "wanbailin"

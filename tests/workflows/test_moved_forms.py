@@ -21,11 +21,11 @@ from careflow.errors import InputError, PluginError
 from careflow.forms import form_ref, known_form
 from careflow.registry import PluginRegistry
 from careflow.task_context import UNAVAILABLE, task_context
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from plugins.engine.community_event import AttendanceForm
 from plugins.engine.delivery import DropoffForm, HandoverForm
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 OLD_REFS: dict[str, type[BaseModel]] = {
     "workflows.delivery:DropoffForm": DropoffForm,

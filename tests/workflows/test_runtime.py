@@ -16,13 +16,13 @@ from careflow.forms import form_ref
 from careflow.models import ProcessInput
 from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from plugins.engine.delivery import DeliveryResult
 from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.sample_plugin import CallForm, make_sample_plugin
+from worker.testing import running_worker
 from workflows.runtime import BulkTask, CareProcess
 
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}

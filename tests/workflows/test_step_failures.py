@@ -26,12 +26,12 @@ from careflow.contract import ActivitySet, ActivityStep, CarePlugin
 from careflow.models import StepInput, StepOutput
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import CARE_OVERDUE, CARE_STAGE
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from plugins.engine.delivery import DeliveryResult
 from tests.conftest import record_history
 from tests.support.inbox import records_of, result_of, wait_for_task
 from tests.support.sample_plugin import make_sample_plugin
+from worker.testing import running_worker
 from workflows.runtime import STALL_PAUSE, ProcessStatus
 
 REQUEST: dict[str, Any] = {

@@ -15,11 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from careflow import service
-from careflow.cli import app
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
+from cli import app
 from tests.support.inbox import tasks_of, wait_for_task
 from worker.reconcile import reconcile_tasks
+from worker.testing import running_worker
 
 REQUEST: dict[str, Any] = {
     "recipient_ref": "P00012",

@@ -17,9 +17,9 @@ from careflow.access.accounts import load_principal
 from careflow.db import crud
 from careflow.db.tables import AuditEntry, Staff
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.engine import plugin as engine_plugin
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 JIUSI = "wanbailin.wanghua.jiusi"
 

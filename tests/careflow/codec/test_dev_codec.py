@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from careflow.cli.devserver import DevServerConfig, codec_endpoint
 from careflow.settings import Settings
+from cli.devserver import DevServerConfig, codec_endpoint
 
 
 def test_the_ui_is_started_with_the_codec_endpoint_of_the_staff_service() -> None:

@@ -34,8 +34,8 @@ from careflow.codec.check import payloads_in
 from careflow.privacy.pseudonyms import case_key
 from careflow.readable import READABLE_KEY
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 NAME = "张晓明"
 PHONE = "13812345678"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from careflow.cli import app
 from careflow.codec import parse_keys, read_key_file
+from cli import app
 
 
 @pytest.fixture

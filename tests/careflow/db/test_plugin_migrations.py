@@ -18,7 +18,6 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-from careflow.cli import app, plugins_cmd
 from careflow.contract import CarePlugin
 from careflow.db import current_revision, head_revision, make_engine, upgrade
 from careflow.db.migrate import (
@@ -31,6 +30,7 @@ from careflow.db.migrate import (
 )
 from careflow.errors import PluginError
 from careflow.registry import PluginRegistry
+from cli import app, plugins_cmd
 from plugins.engine import plugin as engine_plugin
 from tests.support.plugins import BUILT_IN
 

@@ -27,7 +27,6 @@ from careflow.db.tables import AuditEntry, Pairing, Person
 from careflow.models import ProcessInput, StepInput, StepOutput, process_workflow_id
 from careflow.privacy.pseudonyms import case_key
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.curtain import CHECK_PROCESS, check_case_ref
 from plugins.eldercare.health.tables import HealthAlert
@@ -43,6 +42,7 @@ from tests.support.cases import (
 )
 from tests.support.inbox import result_of, wait_for_task
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 WANBAILIN = "wanbailin"
 XINGHUALING = "xinghualing"

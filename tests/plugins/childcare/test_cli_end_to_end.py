@@ -22,9 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow.db.tables import Guardian, Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from tests.support.cases import case_ref_of, keyed_id
 from tests.support.inbox import records_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 
@@ -41,7 +41,7 @@ class Cli:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "careflow.cli",
+            "cli",
             *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 from careflow.access import Attempt, accounts, actions, new_request_id
 from careflow.db.tables import AuditEntry, Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.places import PlacesResult
 from plugins.engine import plugin as engine_plugin
 from tests.plugins.childcare.places.support import apply, toddlers
 from tests.support.inbox import records_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "xinghualing"
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from careflow.testing import time_skipping_environment
+from worker.testing import time_skipping_environment
 
 
 @pytest.fixture

@@ -12,22 +12,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
-from careflow.cli.app import CliState
-from careflow.cli.stack_cmd import _warn_history_retention
 from careflow.db.tables import AuditEntry, Staff
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import cli_environment, running_worker
+from cli.app import CliState
+from cli.stack_cmd import _warn_history_retention
 from plugins.engine import plugin as engine_plugin
 from plugins.privacy import plugin as privacy_plugin
 from tests.plugins.privacy.support import DISTRICT, elder, ledger, seed_case, snapshot
+from worker.testing import cli_environment, running_worker
 
 
 async def _careflow(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "careflow.cli",
+        "cli",
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -15,7 +15,6 @@ from careflow.db.tables import CaseRecord, Consent, Person, Task
 from careflow.privacy.consent import PURPOSES as CONSENT_PURPOSE_TABLE
 from careflow.privacy.consent import withdraw_consent
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.microwish.tables import CwCampaign, CwWish
 from plugins.engine import plugin as engine_plugin
 from plugins.privacy import RETENTION_PROCESS, RetentionResult
@@ -32,6 +31,7 @@ from tests.plugins.privacy.support import (
     snapshot,
 )
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 CAMPAIGN = f"childcare.microwish-{DISTRICT}-C9"
 

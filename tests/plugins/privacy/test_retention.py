@@ -20,7 +20,6 @@ from careflow.db.engine import session_scope
 from careflow.db.tables import AuditEntry, CaseRecord, Task
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from plugins.childcare.microwish.tables import CwWish
 from plugins.engine import plugin as engine_plugin
 from plugins.privacy import RETENTION_PROCESS, RetentionResult
@@ -37,6 +36,7 @@ from tests.plugins.privacy.support import (
     snapshot,
 )
 from tests.support.inbox import wait_for_task
+from worker.testing import running_worker
 
 SCHEDULE = "workflow:launch-privacy.retention.wanbailin"
 

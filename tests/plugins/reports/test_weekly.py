@@ -19,13 +19,13 @@ from careflow.db.tables import Task
 from careflow.figures import Period
 from careflow.localtime import STAFF_TIMEZONE
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.reports import WEEKLY_PROCESS, WEEKLY_SCHEDULE, ReportFile, WeeklyResult
 from plugins.reports.activities import ReportActivities
 from plugins.reports.models import BuildInput
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of
 from tests.support.plugins import BUILT_IN
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 SCHEDULE = f"schedule:{WEEKLY_PROCESS}"

@@ -13,7 +13,6 @@ from careflow.db import crud
 from careflow.models import StepInput
 from careflow.privacy.pseudonyms import default_pseudonyms
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
@@ -28,6 +27,7 @@ from tests.plugins.eldercare.green_channel.support import (
     start,
 )
 from tests.support.inbox import records_of, wait_for_task
+from worker.testing import running_worker
 
 
 @pytest.fixture

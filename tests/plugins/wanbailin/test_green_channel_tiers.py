@@ -20,7 +20,6 @@ from careflow import service
 from careflow.db import crud
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS, GreenChannelResult
@@ -34,6 +33,7 @@ from tests.plugins.eldercare.green_channel.support import complete, elder, start
 from tests.support.cases import case_ref_of
 from tests.support.history import activity_inputs
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 STEP = "wanbailin.tier_reassessment"

@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.microwish import CampaignReport
 from plugins.eldercare import plugin as eldercare_plugin
@@ -27,6 +26,7 @@ from plugins.wanbailin import plugin as wanbailin_plugin
 from tests.conftest import record_history
 from tests.plugins.childcare.microwish.walk import DISTRICT, Walk
 from tests.support.inbox import notifications_of, records_of, result_of
+from worker.testing import running_worker
 
 BAG = {"category": "school_bag", "estimated_value_yuan": 120, "guardian_consent": True}
 BOOKS = {"category": "books", "estimated_value_yuan": 80, "guardian_consent": True}

@@ -17,7 +17,6 @@ from careflow.db import crud
 from careflow.errors import InputError
 from careflow.models import ProcessContext, StepInput
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.places import PlacesResult
 from plugins.childcare.places.tables import PlacesApplication
@@ -42,6 +41,7 @@ from tests.plugins.eldercare.festival.support import (
 from tests.plugins.eldercare.green_channel.support import complete, elder, record_opened, start
 from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "xiaodian"
 

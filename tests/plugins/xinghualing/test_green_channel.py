@@ -18,7 +18,6 @@ from careflow.errors import InputError
 from careflow.models import StepInput
 from careflow.notify import OutboxLogAdapter
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS, GreenChannelResult
@@ -42,6 +41,7 @@ from tests.support.inbox import (
     tasks_of,
     wait_for_task,
 )
+from worker.testing import running_worker
 
 SICKBED = "xinghualing.home_sickbed"
 

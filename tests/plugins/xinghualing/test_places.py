@@ -15,7 +15,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.places import PlacesResult
 from plugins.childcare.places.tables import PlacesApplication
@@ -25,6 +24,7 @@ from plugins.xinghualing import plugin as xinghualing_plugin
 from tests.conftest import record_history
 from tests.plugins.childcare.places.support import apply, taken, toddlers
 from tests.support.inbox import records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "xinghualing"
 CHECK = "xinghualing.pre_enrolment_health_check"

@@ -17,7 +17,6 @@ from careflow.db import crud
 from careflow.db.tables import Person
 from careflow.models import ProcessContext, StepInput
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.festival import FestivalResult
@@ -35,6 +34,7 @@ from tests.plugins.eldercare.festival.support import (
     start_as_scheduled,
 )
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "yingze"
 

@@ -22,10 +22,10 @@ from careflow.db.seed_accounts import DEMO_PASSWORD
 from careflow.db.tables import Task
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from staff_service.app import create_app
 from tests.support.cases import keyed_id
 from tests.support.cleanup import terminate_started
+from worker.testing import running_worker
 
 __all__ = [
     "AUDITOR",

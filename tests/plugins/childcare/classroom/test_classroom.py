@@ -15,12 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Guardian, Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.classroom import ClassroomResult, HandoverRequest
 from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.conftest import record_history
 from tests.support.cases import case_ref_of, keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 

@@ -17,11 +17,11 @@ from careflow.db.tables import CaseRecord, Guardian, Person
 from careflow.privacy import consent as rules
 from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.classroom import ClassroomResult, EnrolmentResult, HandoverRequest
 from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 

@@ -13,12 +13,12 @@ from careflow import service
 from careflow.db.tables import Person
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.classroom import EnrolmentResult
 from plugins.childcare.classroom.tables import ClassroomEnrolment
 from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import records_of, result_of
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 

@@ -13,13 +13,13 @@ from sqlmodel import Session, col, create_engine, select
 from typer.testing import CliRunner
 
 from careflow import service
-from careflow.cli import app
 from careflow.db.tables import Guardian, Person
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
+from cli import app
 from plugins.childcare.classroom.tables import ClassroomEnrolment
-from tests.careflow.cli.conftest import cli_env, runner  # noqa: F401  (CLI fixtures)
-from tests.careflow.cli.helpers import assert_bad_input
+from tests.cli.conftest import cli_env, runner  # noqa: F401  (CLI fixtures)
+from tests.cli.helpers import assert_bad_input
 from tests.support.cases import keyed_id
 
 DISTRICT = "wanbailin"

@@ -13,11 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Guardian, Provider
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.dining import CHECKLIST_ITEMS, DiningResult
 from plugins.childcare.dining.tables import DiningEnrolment, DiningSuspension
 from tests.conftest import record_history
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "yingze"
 PASS: dict[str, Any] = dict.fromkeys(CHECKLIST_ITEMS, True)

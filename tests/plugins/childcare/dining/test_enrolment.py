@@ -12,7 +12,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Person, Provider
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare.dining import DiningEnrolmentResult
 from plugins.childcare.dining.activities import DiningActivities
 from plugins.childcare.dining.models import SuspendInput
@@ -20,6 +19,7 @@ from plugins.childcare.dining.tables import DiningEnrolment
 from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import records_of, result_of
+from worker.testing import running_worker
 
 DISTRICT = "yingze"
 

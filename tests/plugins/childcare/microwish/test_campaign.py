@@ -17,12 +17,12 @@ from careflow.db.tables import Person
 from careflow.errors import InputError
 from careflow.search_attributes import CARE_STAGE
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from plugins.childcare.microwish import CampaignReport
 from plugins.childcare.microwish.report import load_report
 from tests.conftest import record_history
 from tests.plugins.childcare.microwish.walk import JIUSI, Walk, microwish_registry
 from tests.support.inbox import notifications_of, records_of, result_of
+from worker.testing import running_worker
 
 BAG = {
     "category": "school_bag",

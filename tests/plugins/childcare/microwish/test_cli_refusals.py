@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from careflow.cli import app
 from careflow.db.engine import make_engine
 from careflow.db.tables import Person
 from careflow.models import process_workflow_id
+from cli import app
 from plugins.childcare.microwish.tables import CwCampaign, CwPledge, CwPool, CwWish
-from tests.careflow.cli.helpers import assert_bad_input, free_port
+from tests.cli.helpers import assert_bad_input, free_port
 
 DISTRICT = "wanbailin"
 JIUSI = "wanbailin.wanghua.jiusi"

@@ -20,11 +20,11 @@ from careflow.errors import InputError
 from careflow.privacy import consent as rules
 from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
 from careflow.settings import Settings
-from careflow.testing import running_worker
 from plugins.childcare.microwish import CampaignReport
 from tests.conftest import record_history
 from tests.plugins.childcare.microwish.walk import Walk, microwish_registry
 from tests.support.inbox import notifications_of, result_of
+from worker.testing import running_worker
 
 
 async def _settled(walk: Walk, wishes: int, visits: int) -> None:

@@ -16,7 +16,6 @@ from careflow.localtime import STAFF_TIMEZONE
 from careflow.privacy import consent as rules
 from careflow.privacy.withdrawal import CONSENT_WITHDRAWN_SIGNAL, ConsentWithdrawn
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.childcare import plugin as childcare_plugin
 from plugins.childcare.places import PlacesResult
 from plugins.childcare.places.tables import PlacesApplication
@@ -24,6 +23,7 @@ from plugins.engine import plugin as engine_plugin
 from tests.conftest import record_history
 from tests.plugins.childcare.places.support import apply, taken, toddlers
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "xinghualing"
 PURPOSE = "childcare_place"

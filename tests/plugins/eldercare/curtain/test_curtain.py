@@ -16,7 +16,6 @@ from careflow.db import crud
 from careflow.db.tables import Pairing, Person, Task
 from careflow.models import ChildStart, process_workflow_id
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker, time_skipping_environment
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.curtain import (
     AWAY_PROCESS,
@@ -41,6 +40,7 @@ from tests.plugins.eldercare.green_channel.support import DISTRICT, complete, ev
 from tests.support.cases import REGISTRY_ID, keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.programmes import switched_on
+from worker.testing import running_worker, time_skipping_environment
 
 DAY = date(2026, 3, 2)
 

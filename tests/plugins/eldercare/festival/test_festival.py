@@ -9,7 +9,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from careflow import service
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.festival import FESTIVAL_SCHEDULE, FestivalResult
 from plugins.engine import plugin as engine_plugin
@@ -20,6 +19,7 @@ from tests.plugins.eldercare.festival.support import (
     start_as_scheduled,
 )
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
+from worker.testing import running_worker
 
 DISTRICT = "xinghualing"
 

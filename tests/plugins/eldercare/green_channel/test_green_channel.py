@@ -11,7 +11,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
 from careflow.search_attributes import CARE_STAGE
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS, GreenChannelResult
 from plugins.engine import plugin as engine_plugin
@@ -27,6 +26,7 @@ from tests.plugins.eldercare.green_channel.support import (
 )
 from tests.support.cases import case_ref_of
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.errors import InputError
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.green_channel import GREEN_CHANNEL_PROCESS
 from plugins.eldercare.green_channel.tables import GreenChannelBooking
@@ -19,6 +18,7 @@ from tests.conftest import record_history
 from tests.plugins.eldercare.green_channel.support import DISTRICT, elder, event, start
 from tests.support.cases import case_ref_of
 from tests.support.inbox import records_of, tasks_of, wait_for_task
+from worker.testing import running_worker
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from careflow.errors import InputError
 from careflow.privacy.consent import withdraw_consent
 from careflow.privacy.withdrawal import ConsentWithdrawn
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.health import MonitorResult
 from plugins.eldercare.health.tables import HealthReading
@@ -28,6 +27,7 @@ from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import records_of
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 MONITOR = "eldercare.health_monitor"

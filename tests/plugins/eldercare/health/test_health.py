@@ -17,7 +17,6 @@ from careflow import service
 from careflow.contract import CarePlugin, DistrictProgramme
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.health import AlertResult, HealthRules, MonitorResult
 from plugins.eldercare.health.rules import Measure, evaluate
@@ -28,6 +27,7 @@ from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 MONITOR = "eldercare.health_monitor"

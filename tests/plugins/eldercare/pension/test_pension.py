@@ -13,7 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.pension import PENSION_SCHEDULE, CampaignResult, VisitResult
 from plugins.eldercare.pension.tables import PensionSubmission
@@ -22,6 +21,7 @@ from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 DISTRICT = "yingze"
 

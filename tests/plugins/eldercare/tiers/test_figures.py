@@ -42,7 +42,6 @@ from careflow.figures import FigureQuery, Period, Section, district_figures
 from careflow.figures.export import to_csv, to_json, to_xlsx
 from careflow.localtime import STAFF_TIMEZONE
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.tiers import TIERS_PROCESS, ClosePlanSignal
 from plugins.eldercare.tiers.figures import FIGURES
@@ -53,6 +52,7 @@ from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import result_of, wait_for_task
 from tests.support.plugins import BUILT_IN
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 OTHER = "xinghualing"

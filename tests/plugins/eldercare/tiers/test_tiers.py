@@ -17,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.db.tables import Notification, Pairing
 from careflow.registry import PluginRegistry
-from careflow.testing import running_worker
 from plugins.eldercare import plugin as eldercare_plugin
 from plugins.eldercare.tiers import (
     ClosePlanSignal,
@@ -34,6 +33,7 @@ from tests.conftest import record_history
 from tests.plugins.eldercare.tiers.support import young_elders
 from tests.support.inbox import notifications_of, records_of, result_of, tasks_of, wait_for_task
 from tests.support.programmes import switched_on
+from worker.testing import running_worker
 
 DISTRICT = "wanbailin"
 

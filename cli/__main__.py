@@ -1,0 +1,5 @@
+"""``python -m cli`` runs the ``careflow`` command line."""
+
+from cli import main
+
+main()

@@ -32,8 +32,12 @@ from careflow.db import make_engine, upgrade
 from careflow.models import ProcessInput, StepInput, StepOutput
 from careflow.registry import PluginRegistry
 from plugins.engine import plugin as engine_plugin
-from worker.testing import local_environment, running_worker
 from workflows.runtime import CareProcess
+
+# This module defines workflows, so the sandbox re-imports it: the test support (composition,
+# with I/O at import) comes in passed through, as the SDK wants for non-workflow code.
+with workflow.unsafe.imports_passed_through():
+    from worker.testing import local_environment, running_worker
 
 
 class NoopActivities:

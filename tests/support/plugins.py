@@ -9,6 +9,8 @@ no plan, no worker and no schema the suite checks.
 
 from __future__ import annotations
 
+from temporalio import workflow
+
 from careflow.contract import CarePlugin
 from plugins.childcare import plugin as childcare
 from plugins.eldercare import plugin as eldercare
@@ -19,7 +21,11 @@ from plugins.wanbailin import plugin as wanbailin
 from plugins.xiaodian import plugin as xiaodian
 from plugins.xinghualing import plugin as xinghualing
 from plugins.yingze import plugin as yingze
-from worker.testing import PLUGINS_ENV
+
+# Test modules that define workflows import this one, and the sandbox re-imports them: the
+# test support (composition, with I/O at import) comes in passed through.
+with workflow.unsafe.imports_passed_through():
+    from worker.testing import PLUGINS_ENV
 
 __all__ = ["BUILT_IN", "PLUGINS_ENV", "built_in_names"]
 

@@ -22,8 +22,12 @@ from tests.conftest import record_history
 from tests.support.cases import keyed_id
 from tests.support.inbox import notifications_of, records_of, result_of, wait_for_task
 from tests.support.sample_plugin import CallForm, make_sample_plugin
-from worker.testing import running_worker
 from workflows.runtime import BulkTask, CareProcess
+
+# This module defines workflows, so the sandbox re-imports it: the test support (composition,
+# with I/O at import) comes in passed through, as the SDK wants for non-workflow code.
+with workflow.unsafe.imports_passed_through():
+    from worker.testing import running_worker
 
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}
 

@@ -78,6 +78,22 @@ class Settings(BaseSettings):
         description="Port a worker serves Prometheus metrics on (http://<host>:<port>/metrics: "
         "the Temporal SDK's and careflow's counters); unset = no metrics endpoint.",
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint traces are exported to (e.g. http://collector:4318); "
+        "unset = no tracing.",
+    )
+    max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="Workflows a worker keeps in its sticky cache (memory against replays).",
+    )
+    max_concurrent_activities: int = Field(
+        default=64, ge=1, description="Activities a worker runs at once."
+    )
+    max_concurrent_workflow_tasks: int = Field(
+        default=100, ge=1, description="Workflow tasks a worker runs at once."
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Mark console cookies Secure (on in production behind HTTPS; off for the "

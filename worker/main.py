@@ -166,10 +166,14 @@ def build_worker(
     task_queue: str | None = None,
     notifications: NotificationAdapter | None = None,
     activity_executor: ThreadPoolExecutor,
-    max_concurrent_activities: int = 64,
-    max_cached_workflows: int = 1000,
+    max_concurrent_activities: int | None = None,
+    max_cached_workflows: int | None = None,
 ) -> Worker:
-    """A worker registering every plugin through temporalio's plugin API."""
+    """A worker registering every plugin through temporalio's plugin API.
+
+    The slot and cache sizes come from the settings unless given (tests and benchmarks pass
+    their own).
+    """
     deps = ActivityDeps(
         engine=engine,
         settings=settings,
@@ -181,8 +185,15 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         plugins=[plugin.temporal_plugin(deps) for plugin in registry.plugins],
         activity_executor=activity_executor,
-        max_concurrent_activities=max_concurrent_activities,
-        max_cached_workflows=max_cached_workflows,
+        max_concurrent_activities=(
+            settings.max_concurrent_activities
+            if max_concurrent_activities is None
+            else max_concurrent_activities
+        ),
+        max_cached_workflows=(
+            settings.max_cached_workflows if max_cached_workflows is None else max_cached_workflows
+        ),
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         workflow_runner=workflow_runner(),
         interceptors=[LogContextInterceptor(), ReadableSummaries(), ProcessMetrics()],
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -246,7 +257,9 @@ async def run_worker(
         log.info("worker.metrics", url=url)
     await _check_keys(client)
     engine = make_engine(settings.resolved_database_url)
-    with ThreadPoolExecutor(max_workers=64, thread_name_prefix="careflow-activity") as executor:
+    with ThreadPoolExecutor(
+        max_workers=settings.max_concurrent_activities, thread_name_prefix="careflow-activity"
+    ) as executor:
         worker = build_worker(
             client, registry, settings=settings, engine=engine, activity_executor=executor
         )

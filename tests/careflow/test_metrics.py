@@ -6,6 +6,7 @@ import asyncio
 import re
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,54 @@ async def test_worker_serves_sdk_and_careflow_metrics(
     values = {v for line in careflow_lines for _, v in _LABEL.findall(line)}
     assert not [v for v in values if re.search(r"P\d{5}|K1|^k[a-z0-9]{16,}$", v)]
     assert started.workflow_id.rsplit("-", 1)[-1] not in text
+
+
+async def test_escalations_and_overdue_tasks_are_counted_once_per_level(
+    ts_env: WorkflowEnvironment, engine: Engine, registry: PluginRegistry
+) -> None:
+    port = _free_port()
+    settings = Settings(
+        temporal_address=ts_env.client.service_client.config.target_host, metrics_port=port
+    )
+    client = await connect(settings, runtime=runtime_for(settings))
+    async with running_worker(client, registry, engine=engine, settings=settings) as worker:
+        started = await service.start_process(
+            client,
+            registry,
+            process="delivery",
+            district="yingze",
+            request=REQUEST,
+            started_by="staff:S0002",
+            task_queue=worker.task_queue,
+        )
+        dropoff = await wait_for_task(engine, started.workflow_id, "dropoff")
+        await service.complete_task(
+            client,
+            engine,
+            task_id=dropoff.task_id,
+            actor="S0002",
+            role="community_staff",
+            data={"items_match": True},
+        )
+        await wait_for_task(engine, started.workflow_id, "handover")
+        # Nobody hands over: past the 2-day due time it escalates to the community staff,
+        # a day later to the district admin (its last level), then it is overdue.
+        await ts_env.sleep(timedelta(days=2, minutes=1))
+        await wait_for_task(engine, started.workflow_id, "handover", level=1)
+        await ts_env.sleep(timedelta(days=1, minutes=1))
+        await result_of(ts_env, ts_env.client.get_workflow_handle(started.workflow_id))
+        text = await _scrape(
+            metrics_url(settings) or "", until='process="delivery",outcome="completed"'
+        )
+
+    here = {"district": "yingze", "process": "delivery"}
+    assert _samples(text, "careflow_tasks_escalated_total") == {
+        _key(**here, role="grid_worker"): 2
+    }
+    assert _samples(text, "careflow_tasks_overdue_total") == {_key(**here, role="grid_worker"): 1}
+    assert _samples(text, "careflow_tasks_completed_total") == {
+        _key(**here, role="community_staff", outcome="on_time"): 1
+    }
 
 
 def _key(**labels: str) -> tuple[tuple[str, str], ...]:

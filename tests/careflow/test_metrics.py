@@ -191,9 +191,7 @@ async def test_escalations_and_overdue_tasks_are_counted_once_per_level(
         )
 
     here = {"district": "yingze", "process": "delivery"}
-    assert _samples(text, "careflow_tasks_escalated_total") == {
-        _key(**here, role="grid_worker"): 2
-    }
+    assert _samples(text, "careflow_tasks_escalated_total") == {_key(**here, role="grid_worker"): 2}
     assert _samples(text, "careflow_tasks_overdue_total") == {_key(**here, role="grid_worker"): 1}
     assert _samples(text, "careflow_tasks_completed_total") == {
         _key(**here, role="community_staff", outcome="on_time"): 1

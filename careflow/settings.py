@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = Field(
         default=100, ge=1, description="Workflow tasks a worker runs at once."
     )
+    deployment_name: str = Field(
+        default="careflow",
+        min_length=1,
+        description="Temporal Worker Deployment the workers belong to (with a build id).",
+    )
+    build_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Build id of this worker's code (e.g. a release tag or git commit); set, "
+        "the worker joins the deployment as that version (Worker Versioning); unset = an "
+        "unversioned worker, as the dev stack and the tests run.",
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Mark console cookies Secure (on in production behind HTTPS; off for the "

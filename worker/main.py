@@ -33,6 +33,7 @@ from worker.interceptors import LogContextInterceptor
 from worker.presence import worker_presence
 from worker.readable_summaries import ReadableSummaries
 from worker.reconcile import reconcile_tasks
+from worker.versioning import deployment_config, versioning_plugin
 
 __all__ = [
     "PASSTHROUGH_MODULES",
@@ -172,7 +173,9 @@ def build_worker(
     """A worker registering every plugin through temporalio's plugin API.
 
     The slot and cache sizes come from the settings unless given (tests and benchmarks pass
-    their own).
+    their own). With ``settings.build_id`` set the worker is that version of the deployment
+    ``settings.deployment_name`` (Worker Versioning, :mod:`worker.versioning`): long-lived
+    processes auto-upgrade, the others stay pinned to the version they started on.
     """
     deps = ActivityDeps(
         engine=engine,
@@ -180,10 +183,15 @@ def build_worker(
         notifications=notifications or OutboxLogAdapter(),
         registry=registry,
     )
+    plugins = [plugin.temporal_plugin(deps) for plugin in registry.plugins]
+    versioned = deployment_config(settings)
+    if versioned is not None:
+        plugins.append(versioning_plugin(registry))  # last: wraps the runner others adjusted
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        plugins=[plugin.temporal_plugin(deps) for plugin in registry.plugins],
+        plugins=plugins,
+        deployment_config=versioned,
         activity_executor=activity_executor,
         max_concurrent_activities=(
             settings.max_concurrent_activities

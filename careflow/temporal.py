@@ -2,7 +2,9 @@
 
 Every client careflow makes (CLI, staff service, worker) uses
 :func:`careflow.codec.data_converter`: pydantic payloads, encrypted with the key ring of the
-settings, failure messages and stack traces encoded too.
+settings, failure messages and stack traces encoded too. When the process traces
+(:func:`careflow.tracing.configure`), every client also carries the tracing plugin, and the
+workers made from it use its interceptors.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from temporalio.service import TLSConfig
 from careflow.codec import data_converter
 from careflow.errors import InputError
 from careflow.settings import Settings
+from careflow.tracing import temporal_plugins
 
 __all__ = ["connect", "tls_config"]
 
@@ -65,4 +68,5 @@ async def connect(
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,
         runtime=runtime,
+        plugins=temporal_plugins(),
     )

@@ -49,6 +49,7 @@ from typer._click.formatting import HelpFormatter
 from typer._click.globals import get_current_context
 
 import careflow.registry
+from careflow import tracing
 from careflow.access.refusals import Refused
 from careflow.codec.errors import CodecError
 from careflow.datadir import DATA_DIR_RULE
@@ -87,6 +88,14 @@ MAX_JSON_DEPTH = 64
 _JSON_ERRORS = "careflow.json_errors"
 _SERVING_COMMANDS = frozenset({"worker", "dev", "serve", "ingress"})
 """Commands that run until stopped and configure logging at the settings' level themselves."""
+_TRACED_SERVICES = {
+    "worker": tracing.SERVICE_WORKER,
+    "serve": tracing.SERVICE_SERVE,
+    "dev": tracing.SERVICE_DEV,
+    "ingress": tracing.SERVICE_INGRESS,
+}
+"""The ``service.name`` of a serving command's spans; every other command's is careflow-cli."""
+_COMMAND_PATH = "careflow.command_path"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -143,6 +152,7 @@ class CareflowGroup(typer.core.TyperGroup):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         # The group sees the whole command line; subcommand contexts share this ``meta``.
         ctx.meta[_JSON_ERRORS] = _wants_json(args)
+        ctx.meta[_COMMAND_PATH] = _command_path(self, ctx, args)
         try:
             return super().parse_args(ctx, args)
         except UsageError as err:
@@ -159,6 +169,25 @@ class CareflowGroup(typer.core.TyperGroup):
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         self.epilog = _where_lines()
         super().format_help(ctx, formatter)
+
+
+def _command_path(group: typer.core.TyperGroup, ctx: Context, args: list[str]) -> list[str]:
+    """The command names on the command line (``["tasks", "complete"]``), never a value."""
+    names: list[str] = []
+    current: Any = group
+    for token in args:
+        if token == "--":
+            break
+        if not isinstance(current, typer.core.TyperGroup) or token.startswith("-"):
+            continue
+        command = current.get_command(ctx, token)
+        if command is None:
+            continue
+        names.append(token)
+        current = command
+        if not isinstance(current, typer.core.TyperGroup):
+            break
+    return names
 
 
 def _json_usage_error(ctx: Context, err: UsageError) -> None:
@@ -354,10 +383,54 @@ def _load(ctx: typer.Context) -> None:
         config_source=None if config is None else str(config),
     )
     ctx.obj = CliState(settings=settings, registry=registry)
+    _trace(ctx, settings)
     if ctx.invoked_subcommand not in _SERVING_COMMANDS:
         # One-shot commands print their result; their log lines (the audit line of an
         # attempt, say) go to stderr only when something is wrong.
         configure_logging(level="WARNING", fmt=settings.log_format)
+
+
+def _trace(ctx: typer.Context, settings: Settings) -> None:
+    """With ``CAREFLOW_OTLP_ENDPOINT`` set: trace this process, and a one-shot command as a
+    root span (``careflow.cli tasks complete``) whose children are the Temporal calls it makes.
+
+    The span ends and the spans still queued are sent when the command's context closes,
+    before :func:`cli.main` leaves the process with ``os._exit``.
+    """
+    command = ctx.invoked_subcommand or ""
+    service = _TRACED_SERVICES.get(command, tracing.SERVICE_CLI)
+    if tracing.configure(settings, service=service) is None:
+        return
+    ctx.call_on_close(tracing.shutdown)
+    if command not in _SERVING_COMMANDS:
+        path = " ".join(ctx.meta.get(_COMMAND_PATH) or [command])
+        ctx.with_resource(_command_span(path))
+
+
+@contextmanager
+def _command_span(path: str) -> Iterator[None]:
+    """The root span of one command: its names, its exit status (only its type on error)."""
+    from opentelemetry.trace import Status, StatusCode
+
+    with tracing.root_span(f"careflow.cli {path}", attributes={"careflow.command": path}) as span:
+        code = 0
+        try:
+            yield
+        except typer.Exit as done:
+            code = done.exit_code
+            raise
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+            raise
+        except Exception:
+            code = 1
+            raise
+        finally:
+            if span is not None:
+                span.set_attribute("process.exit.code", code)
+                span.set_status(
+                    Status(StatusCode.OK) if code == 0 else Status(StatusCode.ERROR, f"exit {code}")
+                )
 
 
 def load_plugins(settings: Settings) -> list[Any]:

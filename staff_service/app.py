@@ -10,7 +10,8 @@ What every response gets (:class:`staff_service.middleware.RequestContextMiddlew
 nosniff``, ``X-Frame-Options: DENY`` and the Content-Security-Policy
 :data:`~staff_service.middleware.CONTENT_SECURITY_POLICY`: only this origin, no inline script
 or style, no framing. Every error is ``application/problem+json``
-(:mod:`staff_service.problems`).
+(:mod:`staff_service.problems`). When the process traces, each request is a root span
+(:class:`staff_service.tracing.TracingMiddleware`).
 
 The console (``staff_service.console``) is added by its ``mount_console(app)``.
 The codec server (:mod:`staff_service.codec`) answers the Temporal Web UI at ``/codec``.
@@ -36,6 +37,7 @@ from staff_service.codec import install_codec
 from staff_service.middleware import RequestContextMiddleware
 from staff_service.problems import Problem, install_problem_handlers
 from staff_service.services import ClientFactory, Services, TemporalConnection
+from staff_service.tracing import TracingMiddleware
 
 __all__ = ["CONSOLE_MODULE", "create_app"]
 
@@ -79,6 +81,10 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         generate_unique_id_function=_operation_id,
+        # FastAPI's own spans would carry the concrete path and query (a registry id, a
+        # search) and its logs exception messages: the request's span is careflow's own
+        # (staff_service.tracing), with the route's template only.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = Services(
         settings=settings,
@@ -87,6 +93,8 @@ def create_app(
         temporal=TemporalConnection(client=client, factory=client_factory),
     )
     app.add_middleware(RequestContextMiddleware)
+    # Added last, so outermost: the request's root span is current for everything inside.
+    app.add_middleware(TracingMiddleware)
     install_problem_handlers(app)
     app.include_router(api_router())
     install_codec(app, settings)  # /codec/decode, /codec/encode for the Temporal Web UI

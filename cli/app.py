@@ -399,10 +399,14 @@ def _trace(ctx: typer.Context, settings: Settings) -> None:
     """
     command = ctx.invoked_subcommand or ""
     service = _TRACED_SERVICES.get(command, tracing.SERVICE_CLI)
-    if tracing.configure(settings, service=service) is None:
+    serving = command in _SERVING_COMMANDS
+    if (
+        tracing.configure(settings, service=service, export_timeout=10.0 if serving else 2.0)
+        is None
+    ):
         return
     ctx.call_on_close(tracing.shutdown)
-    if command not in _SERVING_COMMANDS:
+    if not serving:
         path = " ".join(ctx.meta.get(_COMMAND_PATH) or [command])
         ctx.with_resource(_command_span(path))
 

@@ -88,7 +88,11 @@ def traces_url(endpoint: str) -> str:
 
 
 def configure(
-    settings: Settings, *, service: str, exporter: SpanExporter | None = None
+    settings: Settings,
+    *,
+    service: str,
+    exporter: SpanExporter | None = None,
+    export_timeout: float = 10.0,
 ) -> ReplaySafeTracerProvider | None:
     """Install this process's tracer provider, once; nothing when tracing is off.
 
@@ -98,6 +102,8 @@ def configure(
         service: The ``service.name`` of the spans (:data:`SERVICE_WORKER`, …).
         exporter: Export to this instead of the endpoint, span by span (tests pass an
             ``InMemorySpanExporter``).
+        export_timeout: Seconds one export (its retries included) may take; a one-shot
+            command passes a short one, so a collector that is down delays its exit little.
 
     Returns:
         The provider, or None when tracing is off. A later call returns the first one's.
@@ -126,7 +132,11 @@ def configure(
         assert settings.otlp_endpoint is not None
         # Batches leave from a thread of their own; no event loop waits for the collector.
         processor = BatchSpanProcessor(
-            ScrubbingExporter(OTLPSpanExporter(endpoint=traces_url(settings.otlp_endpoint)))
+            ScrubbingExporter(
+                OTLPSpanExporter(
+                    endpoint=traces_url(settings.otlp_endpoint), timeout=export_timeout
+                )
+            )
         )
     # The sampler is the SDK's, from OTEL_TRACES_SAMPLER (parent-based, always on unless
     # set). Inside workflows the replay-safe provider draws span ids from the workflow's

@@ -8,15 +8,21 @@ drop-off task a community staff member completes through ``POST /api/v1/tasks/{i
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from careflow import tracing
+from careflow.db.tables import Person
 from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
@@ -27,6 +33,9 @@ from tests.support.tracing import by_name, traced
 from worker.testing import running_worker
 
 COMPLETE = "careflow.api POST /api/v1/tasks/{task_id}/complete"
+# As tests/privacy/test_pii_canary.py makes and finds them.
+CANARY = re.compile(r"金丝雀|1390000\d{4}|14010519500101\d{3}X")
+REGISTRY_ID = re.compile(r"(?<![A-Za-z0-9])P\d{5}(?![0-9])")
 CLOSE = "careflow.task.close"
 
 
@@ -86,7 +95,7 @@ async def test_a_task_completion_is_one_trace_from_the_api_call_to_the_activity_
     root = spans[COMPLETE]
     assert root.parent is None and root.kind is SpanKind.SERVER
     assert root.context is not None
-    for parent, child in zip(chain, chain[1:], strict=False):
+    for parent, child in itertools.pairwise(chain):
         parent_context, child_span = spans[parent].context, spans[child]
         assert parent_context is not None and child_span.parent is not None
         assert child_span.parent.span_id == parent_context.span_id, (child, parent)
@@ -132,3 +141,50 @@ async def test_a_refused_completion_is_a_traced_4xx_without_temporal_spans(
     # A 4xx is the caller's mistake, not the service's: no error status.
     assert root.status.status_code is StatusCode.UNSET
     assert not any(name.startswith("HandleUpdate") for name in spans)
+
+
+def _everything_exported(span: ReadableSpan) -> str:
+    """All a collector receives of a span: name, attributes, events, links, status, resource."""
+    return json.dumps(
+        {
+            "name": span.name,
+            "attributes": dict(span.attributes or {}),
+            "events": [(e.name, dict(e.attributes or {})) for e in span.events],
+            "links": [dict(link.attributes or {}) for link in span.links],
+            "status": span.status.description,
+            "resource": dict(span.resource.attributes),
+        },
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+async def test_the_spans_of_a_staff_action_on_a_canary_person_hold_no_personal_data(
+    traced_stack: tuple[StaffStack, InMemorySpanExporter],
+) -> None:
+    stack, exporter = traced_stack
+    with Session(stack.engine) as session:
+        for n, person in enumerate(session.exec(select(Person).order_by(col(Person.id))).all()):
+            person.name = f"金丝雀{n:03d}"
+            person.phone = f"1390000{n:04d}"
+            person.id_number = f"14010519500101{n:03d}X"
+            person.address = f"金丝雀路{n}号"
+            session.add(person)
+        session.commit()
+    exporter.clear()
+    # Started through the API on registry id P00012, then its drop-off task completed.
+    task = await stack.dropoff_task()
+    async with stack.client_for(STAFF_XINGHUA) as http:
+        answer = await http.post(
+            f"/api/v1/tasks/{task.task_id}/complete", json={"data": {"items_match": True}}
+        )
+    assert answer.status_code == 200, answer.text
+    spans = exporter.get_finished_spans()
+    names = {span.name for span in spans}
+    assert {"careflow.api POST /api/v1/processes/{process}", COMPLETE} <= names, sorted(names)
+    assert any(name.startswith("StartWorkflow:") for name in names)
+    assert any(name.startswith("RunActivity:") for name in names)
+    for span in spans:
+        exported = _everything_exported(span)
+        assert not CANARY.search(exported), exported
+        assert not REGISTRY_ID.search(exported), exported

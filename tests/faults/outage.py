@@ -19,7 +19,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -29,11 +29,11 @@ from temporalio.client import Client
 from careflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from worker.testing import binary
 
-__all__ = ["DevServerProcess", "TcpProxy", "free_port", "wait_idle", "wait_until"]
+__all__ = ["DevServerProcess", "TcpProxy", "free_port", "wait_for", "wait_idle", "wait_until"]
 
 T = TypeVar("T")
 
-_POLL = 0.05
+_POLL = 0.1
 """Seconds between two looks at a condition a test waits for."""
 
 
@@ -52,6 +52,20 @@ async def wait_until(what: str, probe: Callable[[], T], expected: T, *, timeout:
     """
     deadline = time.monotonic() + timeout
     while (seen := probe()) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {what}: "
+                f"expected {expected!r}, last saw {seen!r}"
+            )
+        await asyncio.sleep(_POLL)
+
+
+async def wait_for(
+    what: str, probe: Callable[[], Awaitable[T]], expected: T, *, timeout: float
+) -> None:
+    """:func:`wait_until` for a probe that asks over the network (e.g. Temporal)."""
+    deadline = time.monotonic() + timeout
+    while (seen := await probe()) != expected:
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"timed out after {timeout:g} s waiting for {what}: "

@@ -97,10 +97,14 @@ def _tasks(engine: Engine) -> list[Task]:
 
 
 def _states(engine: Engine, step_key: str) -> dict[tuple[str, int], int]:
-    """(status, escalation level) → how many ``step_key`` tasks are in it."""
-    return dict(
-        Counter((t.status, t.escalation_level) for t in _tasks(engine) if t.step_key == step_key)
-    )
+    """(status, escalation level) → how many ``step_key`` tasks are in it.
+
+    Polled while the worker runs on the same event loop: two columns, not the rows with
+    their form schemas.
+    """
+    query = select(Task.status, Task.escalation_level).where(Task.step_key == step_key)
+    with Session(engine) as session:
+        return dict(Counter(session.exec(query).all()))
 
 
 async def _outage(

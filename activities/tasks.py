@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -23,6 +24,7 @@ from careflow.models import (
     EscalateTaskInput,
     OpenTaskInput,
     OpenTasksInput,
+    TaskStatus,
 )
 
 if TYPE_CHECKING:
@@ -99,11 +101,8 @@ class TaskActivities:
         """
         # Every check of a batch shares one form: build each JSON schema once.
         schemas = {ref: self._schema(ref) for ref in {t.form_ref for t in input.tasks}}
-        created = 0
         with session_scope(self._engine) as session:
-            for item in input.tasks:
-                _, new = self._insert(session, item, schemas[item.form_ref])
-                created += new
+            created = self._insert_many(session, input.tasks, schemas)
         _log.info(
             "tasks.opened",
             count=len(input.tasks),
@@ -111,6 +110,66 @@ class TaskActivities:
             workflow_ids=sorted({t.workflow_id for t in input.tasks}),
         )
         return created
+
+    def _insert_many(
+        self, session: Session, tasks: list[OpenTaskInput], schemas: dict[str, dict[str, Any]]
+    ) -> int:
+        """Insert the rows whose (workflow id, step key) no row has yet; return how many.
+
+        One read of the keys already there and one multi-row insert, instead of a read, a
+        savepoint and an insert per row (a curtain batch opens 500 at once). A concurrent
+        insert of one of the keys fails the whole insert; the row-by-row path then settles
+        each key on its own.
+        """
+        workflow_ids = {t.workflow_id for t in tasks}
+        there = {
+            (workflow_id, step_key)
+            for workflow_id, step_key in session.exec(
+                select(Task.workflow_id, Task.step_key).where(
+                    col(Task.workflow_id).in_(workflow_ids)
+                )
+            )
+        }
+        fresh: dict[tuple[str, str], OpenTaskInput] = {}
+        for item in tasks:
+            key = (item.workflow_id, item.step_key)
+            if key not in there:
+                fresh.setdefault(key, item)  # a key given twice: the first one, as one by one
+        if not fresh:
+            return 0
+        opened_at = self._clock()
+        try:
+            with session.begin_nested():
+                session.add_all(
+                    self._row(item, schemas[item.form_ref], opened_at) for item in fresh.values()
+                )
+        except IntegrityError:
+            return sum(
+                self._insert(session, item, schemas[item.form_ref])[1] for item in fresh.values()
+            )
+        return len(fresh)
+
+    @staticmethod
+    def _row(input: OpenTaskInput, schema: dict[str, Any], opened_at: datetime) -> Task:
+        context = input.context
+        return Task(
+            task_id=input.task_id,
+            workflow_id=input.workflow_id,
+            step_key=input.step_key,
+            process=context.process,
+            module=context.module,
+            district=context.district,
+            community=context.community,
+            case_ref=context.case_ref,
+            role=input.role,
+            title_zh=input.title_zh,
+            title_en=input.title_en,
+            form_ref=input.form_ref,
+            form_schema=schema,
+            status=TaskStatus.OPEN.value,
+            due_at=input.due_at,
+            opened_at=opened_at,
+        )
 
     def _insert(
         self, session: Session, input: OpenTaskInput, schema: dict[str, Any]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from careflow.db import crud
 from careflow.db.engine import session_scope
 from careflow.db.tables import Notification
-from careflow.privacy.pseudonyms import case_key
+from careflow.privacy.pseudonyms import Pseudonyms, default_pseudonyms
 
 __all__ = ["NotificationAdapter", "OutboxLogAdapter", "deliver"]
 
@@ -44,6 +44,10 @@ class OutboxLogAdapter:
     def __init__(self) -> None:
         """Bind the logger."""
         self._log = structlog.get_logger("careflow.notify")
+        # Loaded on the first person recipient and kept: ``default_pseudonyms()`` reads the
+        # settings from the environment on every call (~3 ms), which dominated a curtain
+        # round's notices.
+        self._pseudonyms: Pseudonyms | None = None
 
     def send(self, notification: Notification) -> None:
         """Write the ``notification.sent`` log line for ``notification``."""
@@ -52,17 +56,18 @@ class OutboxLogAdapter:
             notification_id=notification.id,
             workflow_id=notification.workflow_id,
             template=notification.template,
-            recipient=_loggable(notification.recipient_ref),
+            recipient=self._loggable(notification.recipient_ref),
             district=notification.district,
             adapter=self.name,
         )
 
-
-def _loggable(recipient_ref: str) -> str:
-    """A role recipient as it is; a person's registry id as its case key."""
-    if recipient_ref.startswith("role:"):
-        return recipient_ref
-    return case_key(recipient_ref)
+    def _loggable(self, recipient_ref: str) -> str:
+        """A role recipient as it is; a person's registry id as its case key."""
+        if recipient_ref.startswith("role:"):
+            return recipient_ref
+        if self._pseudonyms is None:
+            self._pseudonyms = default_pseudonyms()
+        return self._pseudonyms.case_key(recipient_ref)
 
 
 def deliver(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import Engine, and_, exists, func
+from sqlalchemy import Engine, and_, exists, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -37,6 +38,11 @@ from plugins.eldercare.family import family_refs
 __all__ = ["CurtainActivities"]
 
 _log = structlog.get_logger("careflow.eldercare.curtain")
+
+_CHECK_TEMPLATE = "curtain_check_due"
+_CHECK_BODY = "窗帘之约：请查看您结对老人今早是否已拉开窗帘，并在截止时间前反馈。"
+#: Ids per ``IN (...)`` of one statement (well under SQLite's and PostgreSQL's bind limits).
+_CHUNK = 500
 
 
 class CurtainActivities:
@@ -111,48 +117,102 @@ class CurtainActivities:
         """One outbox row per check for its paired volunteer, written in one transaction.
 
         Idempotent on (batch workflow id, ``check.<elder>``): a retry sends only what was not
-        marked sent.
+        marked sent. The rows are read, inserted and marked sent a batch at a time (a batch
+        holds 500 checks; a read, a savepoint and an insert per row cost most of a round).
 
         Returns:
             How many notifications were handed to the adapter.
         """
-        rows: list[Notification] = []
         with session_scope(self._engine) as session:
-            for entry in input.entries:
-                row, _ = crud.insert_notification(
-                    session,
-                    workflow_id=input.workflow_id,
-                    step_key=f"check.{entry.elder_ref}",
-                    district=input.district,
-                    community=entry.community,
-                    recipient_ref=entry.volunteer_ref,
-                    template="curtain_check_due",
-                    body_zh="窗帘之约：请查看您结对老人今早是否已拉开窗帘，并在截止时间前反馈。",
-                    params={
-                        "elder_ref": entry.elder_ref,
-                        "due_by": input.due_by.isoformat(),
-                        # What the volunteer's report carries to reach the check.
-                        "case_ref": check_case_ref(entry.elder_ref, input.day),
-                        "batch_ref": input.batch_ref,
-                    },
-                )
-                rows.append(row)
-            session.flush()
+            rows = self._outbox_rows(session, input)
             pending = [r for r in rows if r.status != "sent"]
             for row in pending:
                 session.expunge(row)
-        for row in pending:
-            self._notifications.send(row)
-        with session_scope(self._engine) as session:
+        sent: list[int] = []
+        try:
             for row in pending:
+                self._notifications.send(row)
                 assert row.id is not None
-                crud.mark_notification_sent(
-                    session,
-                    notification_id=row.id,
-                    adapter=self._notifications.name,
-                    sent_at=utcnow(),
-                )
+                sent.append(row.id)
+        finally:
+            # What went out stays marked even if a later one fails: the retry skips it.
+            self._mark_sent(sent)
         return len(pending)
+
+    def _outbox_rows(self, session: Session, input: VolunteerNoticeInput) -> list[Notification]:
+        """The batch's outbox rows in entry order: those there already, the rest inserted."""
+        keyed = {f"check.{entry.elder_ref}": entry for entry in input.entries}
+        there = {
+            row.step_key: row
+            for row in session.exec(
+                select(Notification).where(Notification.workflow_id == input.workflow_id)
+            )
+            if row.step_key in keyed
+        }
+        now = utcnow()
+        fresh = [
+            Notification(
+                workflow_id=input.workflow_id,
+                step_key=key,
+                district=input.district,
+                community=entry.community,
+                recipient_ref=entry.volunteer_ref,
+                template=_CHECK_TEMPLATE,
+                body_zh=_CHECK_BODY,
+                params={
+                    "elder_ref": entry.elder_ref,
+                    "due_by": input.due_by.isoformat(),
+                    # What the volunteer's report carries to reach the check.
+                    "case_ref": check_case_ref(entry.elder_ref, input.day),
+                    "batch_ref": input.batch_ref,
+                },
+                status="pending",
+                created_at=now,
+            )
+            for key, entry in keyed.items()
+            if key not in there
+        ]
+        try:
+            with session.begin_nested():
+                session.add_all(fresh)
+        except IntegrityError:
+            # Another attempt inserted some of them meanwhile: settle each key on its own.
+            fresh = [self._insert_one(session, row) for row in fresh]
+        session.flush()
+        by_key = there | {row.step_key: row for row in fresh}
+        return [by_key[key] for key in keyed]
+
+    @staticmethod
+    def _insert_one(session: Session, row: Notification) -> Notification:
+        inserted, _ = crud.insert_notification(
+            session,
+            workflow_id=row.workflow_id,
+            step_key=row.step_key,
+            district=row.district,
+            community=row.community,
+            recipient_ref=row.recipient_ref,
+            template=row.template,
+            body_zh=row.body_zh,
+            params=row.params,
+            created_at=row.created_at,
+        )
+        return inserted
+
+    def _mark_sent(self, ids: list[int]) -> None:
+        """Mark the outbox rows ``ids`` sent by this adapter, a chunk per statement."""
+        if not ids:
+            return
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            for start in range(0, len(ids), _CHUNK):
+                session.exec(
+                    update(Notification)
+                    .where(
+                        col(Notification.id).in_(ids[start : start + _CHUNK]),
+                        col(Notification.status) != "sent",
+                    )
+                    .values(status="sent", adapter=self._notifications.name, sent_at=now)
+                )
 
     @activity.defn(name=CurtainActivity.IS_AWAY)
     def is_away(self, input: AwayQuery) -> bool:

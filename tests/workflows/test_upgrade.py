@@ -26,8 +26,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import workflow
-from temporalio.api.enums.v1 import EventType, VersioningBehavior
-from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
+from temporalio.api.enums.v1 import EventType, RoutingConfigUpdateState, VersioningBehavior
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -172,11 +175,30 @@ async def _set_current(client: Client, deployment: str, build_id: str) -> None:
     while True:
         try:
             await client.workflow_service.set_worker_deployment_current_version(request)
-            return
+            break
         except RPCError:
             # The version exists only once its worker's first poll reached the server.
             assert time.monotonic() < deadline, f"{deployment}/{build_id} never became current"
             await asyncio.sleep(0.1)
+    # The server tells the task queues afterwards; until then tasks may still go to the old one.
+    deadline = time.monotonic() + WAIT
+    describe = DescribeWorkerDeploymentRequest(
+        namespace=client.namespace, deployment_name=deployment
+    )
+    while True:
+        info = (
+            await client.workflow_service.describe_worker_deployment(describe)
+        ).worker_deployment_info
+        if (
+            info.routing_config_update_state
+            == RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
+        ):
+            return
+        assert time.monotonic() < deadline, (
+            f"{deployment}/{build_id} routing never completed",
+            info,
+        )
+        await asyncio.sleep(0.05)
 
 
 async def _completed_by(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, int]]:

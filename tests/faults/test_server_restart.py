@@ -36,7 +36,7 @@ from worker.presence import worker_presence
 from worker.testing import running_worker
 
 PROCESSES = 20
-DUE = timedelta(seconds=12)
+DUE = timedelta(seconds=15)
 """First due time of the drop-off and the hand-over: long enough to open twenty of them and
 stop the server before any passes on a loaded CI machine, short enough for CI."""
 LATER = timedelta(hours=1)

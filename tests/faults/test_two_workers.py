@@ -29,6 +29,7 @@ from tests.faults.workload import (
     activity_identities,
     effect_problems,
     seed,
+    temporal_state,
     worker_env,
 )
 
@@ -70,7 +71,10 @@ async def test_two_workers_on_postgresql_share_the_queue_and_each_effect_happens
         try:
             await workload.drive(within=DRIVE_WITHIN)
         except AssertionError as err:
-            raise AssertionError(f"seed {run_seed}: {err}\n{workers[-1].tail()}") from None
+            state = await temporal_state(dev_env.client)
+            raise AssertionError(
+                f"seed {run_seed}: {err}; {state}; the last worker said:\n{workers[-1].tail()}"
+            ) from None
         await killer
         statuses = await workload.wait_closed(within=120)
     finally:

@@ -28,6 +28,7 @@ from tests.faults.workload import (
     WorkerProcess,
     Workload,
     effect_problems,
+    temporal_state,
     worker_env,
 )
 
@@ -78,7 +79,10 @@ async def test_worker_sigkilled_three_times_leaves_every_effect_exactly_once(
             await workload.drive(within=DRIVE_WITHIN)
             driven_in = time.monotonic() - began
         except AssertionError as err:
-            raise AssertionError(f"seed {run_seed}: {err}\n{workers[-1].tail()}") from None
+            state = await temporal_state(dev_env.client)
+            raise AssertionError(
+                f"seed {run_seed}: {err}; {state}; the last worker said:\n{workers[-1].tail()}"
+            ) from None
         await killer
         statuses = await workload.wait_closed(within=120)
     finally:

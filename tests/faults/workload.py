@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -66,6 +66,7 @@ __all__ = [
     "activity_identities",
     "effect_problems",
     "seed",
+    "temporal_state",
     "worker_env",
 ]
 
@@ -387,7 +388,7 @@ class Workload:
                     update_id=f"fault-{task.task_id}",
                     accept_within=60,
                 )
-            except (RPCError, TimeoutError, RuntimeError):
+            except (RPCError, RPCTimeoutOrCancelledError, TimeoutError, RuntimeError):
                 self.resent += 1
                 await asyncio.sleep(0.5)
                 continue
@@ -528,6 +529,16 @@ def effect_problems(found: Effects, want: Effects) -> list[str]:
     if found.wrong_bookings:
         problems.append(f"bookings not discharged/deceased: {found.wrong_bookings[:5]}")
     return problems
+
+
+async def temporal_state(client: Client) -> str:
+    """Whether the dev server still answers, for failure messages (a dead server is not a
+    lost effect)."""
+    try:
+        await asyncio.wait_for(client.service_client.check_health(), 5)
+    except Exception as err:  # any failure is the answer here
+        return f"Temporal does not answer ({type(err).__name__})"
+    return "Temporal answers"
 
 
 async def activity_identities(client: Client, workflow_ids: Iterable[str]) -> Counter[str]:

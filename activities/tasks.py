@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -140,8 +140,14 @@ class TaskActivities:
         opened_at = self._clock()
         try:
             with session.begin_nested():
-                session.add_all(
-                    self._row(item, schemas[item.form_ref], opened_at) for item in fresh.values()
+                # An ORM bulk insert of plain values: no model object (and its validation)
+                # per row, one multi-row statement.
+                session.execute(
+                    insert(Task),
+                    [
+                        self._values(item, schemas[item.form_ref], opened_at)
+                        for item in fresh.values()
+                    ],
                 )
         except IntegrityError:
             return sum(
@@ -150,26 +156,33 @@ class TaskActivities:
         return len(fresh)
 
     @staticmethod
-    def _row(input: OpenTaskInput, schema: dict[str, Any], opened_at: datetime) -> Task:
+    def _values(
+        input: OpenTaskInput, schema: dict[str, Any], opened_at: datetime
+    ) -> dict[str, Any]:
+        """A new task row's column values, as :func:`careflow.db.crud.insert_task` sets them."""
         context = input.context
-        return Task(
-            task_id=input.task_id,
-            workflow_id=input.workflow_id,
-            step_key=input.step_key,
-            process=context.process,
-            module=context.module,
-            district=context.district,
-            community=context.community,
-            case_ref=context.case_ref,
-            role=input.role,
-            title_zh=input.title_zh,
-            title_en=input.title_en,
-            form_ref=input.form_ref,
-            form_schema=schema,
-            status=TaskStatus.OPEN.value,
-            due_at=input.due_at,
-            opened_at=opened_at,
-        )
+        return {
+            "task_id": input.task_id,
+            "workflow_id": input.workflow_id,
+            "step_key": input.step_key,
+            "process": context.process,
+            "module": context.module,
+            "district": context.district,
+            "community": context.community,
+            "case_ref": context.case_ref,
+            "role": input.role,
+            "title_zh": input.title_zh,
+            "title_en": input.title_en,
+            "form_ref": input.form_ref,
+            "form_schema": schema,
+            "status": TaskStatus.OPEN.value,
+            "escalation_level": 0,
+            "overdue": False,
+            "due_at": input.due_at,
+            "opened_at": opened_at,
+            # Given, as the model object gives it: the JSON column then holds JSON null.
+            "result": None,
+        }
 
     def _insert(
         self, session: Session, input: OpenTaskInput, schema: dict[str, Any]

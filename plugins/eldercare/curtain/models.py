@@ -55,7 +55,9 @@ BATCH_WORKFLOW = "eldercare.curtain_batch"
 
 def check_case_ref(elder_ref: str, day: date) -> str:
     """The case ref of one elder's check on one day; reporters address events to it."""
-    return f"{elder_ref}.{day:%Y%m%d}"
+    # Not ``f"{day:%Y%m%d}"``: strftime imports ``time`` on every call, which in the workflow
+    # sandbox goes through its import hook (a fifth of a batch's workflow time at 500 checks).
+    return f"{elder_ref}.{day.year}{day.month:02d}{day.day:02d}"
 
 
 def batch_case_ref(day: date, number: int) -> str:

@@ -276,6 +276,10 @@ async def run_worker(
             task_queue=settings.task_queue,
             namespace=settings.temporal_namespace,
             plugins=[f"{p.name} {p.version}" for p in registry.plugins],
+            # None: an unversioned worker (the dev stack); else the build it serves.
+            deployment=(
+                f"{settings.deployment_name}/{settings.build_id}" if settings.build_id else None
+            ),
         )
         async with (
             worker,

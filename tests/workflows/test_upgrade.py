@@ -69,7 +69,7 @@ ALERT = "eldercare.health_alert"
 CHECK_PATCH = "upgrade-test.reading-checked"
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 REQUEST: dict[str, Any] = {"recipient_ref": "P00020", "items": [{"category": "couplets"}]}
-WAIT = 30.0
+WAIT = 90.0
 """Seconds a step may take before the test gives up (a guard, never a measured figure)."""
 
 

@@ -29,9 +29,21 @@ from temporalio.client import Client
 from careflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from worker.testing import binary
 
-__all__ = ["DevServerProcess", "TcpProxy", "free_port", "wait_for", "wait_idle", "wait_until"]
+__all__ = [
+    "HUNG_AFTER",
+    "DevServerProcess",
+    "TcpProxy",
+    "free_port",
+    "wait_for",
+    "wait_idle",
+    "wait_until",
+]
 
 T = TypeVar("T")
+
+HUNG_AFTER = 60.0
+"""Seconds after which a wait of the outage tests counts as hung. Only a bound: what is waited
+for is an exact state, and a loaded two-core CI machine may take its time to reach it."""
 
 _POLL = 0.1
 """Seconds between two looks at a condition a test waits for."""

@@ -36,7 +36,7 @@ from plugins.engine import plugin as engine_plugin
 from plugins.engine.delivery import DeliveryResult
 from plugins.engine.delivery.forms import DropoffForm, HandoverForm
 from tests.db_fixtures import PG_URL_ENV
-from tests.faults.outage import TcpProxy, wait_for, wait_idle, wait_until
+from tests.faults.outage import HUNG_AFTER, TcpProxy, wait_for, wait_idle, wait_until
 from worker.presence import worker_presence
 from worker.testing import running_worker
 
@@ -190,9 +190,9 @@ async def test_activities_retry_through_a_database_outage_and_write_everything_o
                 "the early drop-off tasks",
                 lambda: len(_tasks(direct, "dropoff", "open")),
                 EARLY,
-                timeout=30,
+                timeout=HUNG_AFTER,
             )
-            await wait_idle(client, early, timeout=30)
+            await wait_idle(client, early, timeout=HUNG_AFTER)
 
             proxy.down()
             late = await _start(client, registry, worker.task_queue, LATE)
@@ -220,13 +220,13 @@ async def test_activities_retry_through_a_database_outage_and_write_everything_o
                 "every process to retry a refused activity",
                 lambda: _retrying(client, everyone),
                 {f"refused, attempt≥{RETRIES}": EARLY + LATE},
-                timeout=30,
+                timeout=HUNG_AFTER,
             )
             await wait_until(
                 "the worker to notice",
                 lambda: [e["event"] for e in logs if e["event"].startswith("worker.")],
                 ["worker.database_lost"],
-                timeout=30,
+                timeout=HUNG_AFTER,
             )
             # Down, nothing moved: the early drop-offs are open, the late ones wrote nothing.
             tasks, records, notes = _rows(direct)
@@ -246,14 +246,14 @@ async def test_activities_retry_through_a_database_outage_and_write_everything_o
                     sorted(t.workflow_id for t in _tasks(direct, "dropoff", "open")),
                 ),
                 (early, late),
-                timeout=60,
+                timeout=HUNG_AFTER,
             )
             await _complete_all(client, direct, "dropoff", "community_staff", DROPOFF)
             await wait_until(
                 "every hand-over",
                 lambda: len(_tasks(direct, "handover", "open")),
                 EARLY + LATE,
-                timeout=30,
+                timeout=HUNG_AFTER,
             )
             await _complete_all(
                 client,

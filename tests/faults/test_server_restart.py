@@ -31,7 +31,7 @@ from careflow.settings import Settings
 from careflow.temporal import connect
 from plugins.engine import plugin as engine_plugin
 from plugins.engine.delivery import DeliveryResult
-from tests.faults.outage import DevServerProcess, free_port, wait_idle, wait_until
+from tests.faults.outage import HUNG_AFTER, DevServerProcess, free_port, wait_idle, wait_until
 from worker.presence import worker_presence
 from worker.testing import running_worker
 
@@ -120,7 +120,7 @@ async def _outage(
     once every due time has passed and the worker has noticed the loss."""
     # Stop only once nothing is in flight: a task row written by an activity whose completion
     # the server never got would only be retried after the activity's 30 s timeout.
-    await wait_idle(client, ids, timeout=30)
+    await wait_idle(client, ids, timeout=HUNG_AFTER)
     # SIGTERM is a clean shutdown (status 0); SIGKILL leaves no chance to write anything.
     assert server.stop(sig) == (0 if sig == signal.SIGTERM else -sig)
     # The server is down: nothing can escalate before it is back.
@@ -131,7 +131,7 @@ async def _outage(
         "the worker to notice Temporal is gone",
         lambda: len([e for e in logs if e["event"] == "worker.temporal_lost"]),
         lost + 1,
-        timeout=30,
+        timeout=HUNG_AFTER,
     )
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
     await server.start()
@@ -188,7 +188,7 @@ async def test_processes_resume_after_the_dev_server_is_stopped_and_restarted(
             "every drop-off task",
             lambda: _states(engine, "dropoff"),
             {("open", 0): PROCESSES},
-            timeout=30,
+            timeout=HUNG_AFTER,
         )
 
         # SIGTERM while the drop-off timers are pending; they come due while it is down.
@@ -197,7 +197,7 @@ async def test_processes_resume_after_the_dev_server_is_stopped_and_restarted(
             "every drop-off task to escalate to the district admin",
             lambda: _states(engine, "dropoff"),
             {("open", 1): PROCESSES},
-            timeout=30,
+            timeout=HUNG_AFTER,
         )
         # Escalated, the task is the district admin's (level 1, due in an hour).
         await _complete_all(client, engine, "dropoff", "district_admin", {"items_match": True})
@@ -205,7 +205,7 @@ async def test_processes_resume_after_the_dev_server_is_stopped_and_restarted(
             "every hand-over task",
             lambda: _states(engine, "handover"),
             {("open", 0): PROCESSES},
-            timeout=30,
+            timeout=HUNG_AFTER,
         )
 
         # SIGKILL: no shutdown at all, the state file as the kill left it.
@@ -214,7 +214,7 @@ async def test_processes_resume_after_the_dev_server_is_stopped_and_restarted(
             "every hand-over task to escalate to community staff",
             lambda: _states(engine, "handover"),
             {("open", 1): PROCESSES},
-            timeout=30,
+            timeout=HUNG_AFTER,
         )
         await _complete_all(
             client,

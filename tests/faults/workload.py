@@ -240,9 +240,11 @@ class KillPlan:
 
     @classmethod
     def draw(cls, seed: int, *, completions: int, kills: int) -> KillPlan:
-        """``kills`` moments spread over the middle of ``completions``."""
+        """``kills`` moments spread over the first half of ``completions`` (after the first
+        tenth): a killed attempt waits out its 30 s start-to-close timeout, and the run ends
+        that long after the last kill at the earliest."""
         rng = random.Random(seed)
-        low, high = int(completions * 0.1), int(completions * 0.6)
+        low, high = int(completions * 0.1), int(completions * 0.5)
         after = sorted(rng.sample(range(low, high), kills))
         return cls(seed=seed, after=after, delays=[rng.uniform(0.0, 0.6) for _ in after])
 

@@ -81,7 +81,8 @@ async def test_worker_sigkilled_three_times_leaves_every_effect_exactly_once(
         except Exception as err:  # any failure of the drive: with the seed that repeats it
             state = await temporal_state(dev_env.client)
             raise AssertionError(
-                f"seed {run_seed}: {type(err).__name__}: {err}; {state}; the last worker said:\n{workers[-1].tail()}"
+                f"seed {run_seed}: {type(err).__name__}: {err}; {state}; "
+                f"the last worker said:\n{workers[-1].tail()}"
             ) from None
         await killer
         statuses = await workload.wait_closed(within=120)

@@ -51,3 +51,6 @@ bench: venv
 	$(BIN)/python bench/staff_latency.py
 	$(BIN)/python bench/ingress.py
 	$(BIN)/python bench/dashboard.py --elders 5000 --cases 500 --tasks 20000
+	$(BIN)/python bench/curtain_round.py --elders 20000
+	$(BIN)/python bench/matching.py --wishes 100000 --pledges 30000 --quick
+	$(BIN)/python bench/open_processes.py --processes 2000

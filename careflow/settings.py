@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         "unset = no tracing.",
     )
     max_cached_workflows: int = Field(
-        default=1000,
+        default=500,
         ge=0,
         description="Workflows a worker keeps in its sticky cache (memory against replays).",
     )

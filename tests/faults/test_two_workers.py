@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from careflow.db.engine import make_engine
@@ -27,9 +26,7 @@ from tests.faults.workload import (
     WorkerProcess,
     Workload,
     activity_identities,
-    effect_problems,
     seed,
-    temporal_state,
     worker_env,
 )
 
@@ -68,14 +65,7 @@ async def test_two_workers_on_postgresql_share_the_queue_and_each_effect_happens
             await workers[-1].wait_ready()
 
         killer = asyncio.create_task(kill_first_once())
-        try:
-            await workload.drive(within=DRIVE_WITHIN)
-        except Exception as err:  # any failure of the drive: with the seed that repeats it
-            state = await temporal_state(dev_env.client)
-            raise AssertionError(
-                f"seed {run_seed}: {type(err).__name__}: {err}; {state}; "
-                f"the last worker said:\n{workers[-1].tail()}"
-            ) from None
+        await workload.drive_naming_the_seed(within=DRIVE_WITHIN, seed=run_seed, workers=workers)
         await killer
         statuses = await workload.wait_closed(within=120)
     finally:
@@ -89,12 +79,7 @@ async def test_two_workers_on_postgresql_share_the_queue_and_each_effect_happens
     )
 
     assert first.proc.returncode == -9, figures
-    not_done = {w: s for w, s in statuses.items() if s != WorkflowExecutionStatus.COMPLETED}
-    assert not not_done, f"{figures}: not completed {not_done}"
-    outcomes = await workload.outcomes()
-    assert outcomes == {s.workflow_id: s.outcome for s in workload.started}, figures
-    problems = effect_problems(workload.effects(), workload.expected())
-    assert not problems, f"{figures}: {problems}"
+    await workload.assert_every_effect_once(statuses, figures=figures)
     ran = await activity_identities(dev_env.client, [s.workflow_id for s in workload.started])
     per_worker = {w.name: ran[w.identity] for w in workers}
     print(f"{figures}; activity attempts per worker {per_worker}")

@@ -20,15 +20,12 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from tests.faults.workload import (
     KillPlan,
     WorkerProcess,
     Workload,
-    effect_problems,
-    temporal_state,
     worker_env,
 )
 
@@ -75,15 +72,8 @@ async def test_worker_sigkilled_three_times_leaves_every_effect_exactly_once(
         started_in = time.monotonic() - began
         plan = KillPlan.draw(run_seed, completions=workload.completions, kills=KILLS)
         killer = asyncio.create_task(_kill_and_restart(workload, plan, env, workers))
-        try:
-            await workload.drive(within=DRIVE_WITHIN)
-            driven_in = time.monotonic() - began
-        except Exception as err:  # any failure of the drive: with the seed that repeats it
-            state = await temporal_state(dev_env.client)
-            raise AssertionError(
-                f"seed {run_seed}: {type(err).__name__}: {err}; {state}; "
-                f"the last worker said:\n{workers[-1].tail()}"
-            ) from None
+        await workload.drive_naming_the_seed(within=DRIVE_WITHIN, seed=run_seed, workers=workers)
+        driven_in = time.monotonic() - began
         await killer
         statuses = await workload.wait_closed(within=120)
     finally:
@@ -99,9 +89,4 @@ async def test_worker_sigkilled_three_times_leaves_every_effect_exactly_once(
 
     assert len(workers) == KILLS + 1
     assert all(w.proc.returncode == -9 for w in workers[:-1]), figures
-    not_done = {w: s for w, s in statuses.items() if s != WorkflowExecutionStatus.COMPLETED}
-    assert not not_done, f"{figures}: not completed {not_done}"
-    outcomes = await workload.outcomes()
-    assert outcomes == {s.workflow_id: s.outcome for s in workload.started}, figures
-    problems = effect_problems(workload.effects(), workload.expected())
-    assert not problems, f"{figures}: {problems}"
+    await workload.assert_every_effect_once(statuses, figures=figures)

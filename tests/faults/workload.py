@@ -429,6 +429,35 @@ class Workload:
                     )
             await asyncio.sleep(POLL)
 
+    async def drive_naming_the_seed(
+        self, *, within: float, seed: int, workers: list[WorkerProcess]
+    ) -> None:
+        """:meth:`drive`; any failure re-raised with the seed that repeats the run.
+
+        Raises:
+            AssertionError: The drive failed; says whether Temporal still answers and what the
+                last of ``workers`` said.
+        """
+        try:
+            await self.drive(within=within)
+        except Exception as err:
+            state = await temporal_state(self.client)
+            raise AssertionError(
+                f"seed {seed}: {type(err).__name__}: {err}; {state}; "
+                f"the last worker said:\n{workers[-1].tail()}"
+            ) from None
+
+    async def assert_every_effect_once(
+        self, statuses: dict[str, WorkflowExecutionStatus | None], *, figures: str
+    ) -> None:
+        """Every process COMPLETED with its outcome and each database effect exactly once."""
+        not_done = {w: s for w, s in statuses.items() if s != WorkflowExecutionStatus.COMPLETED}
+        assert not not_done, f"{figures}: not completed {not_done}"
+        outcomes = await self.outcomes()
+        assert outcomes == {s.workflow_id: s.outcome for s in self.started}, figures
+        problems = effect_problems(self.effects(), self.expected())
+        assert not problems, f"{figures}: {problems}"
+
     async def wait_closed(self, *, within: float) -> dict[str, WorkflowExecutionStatus | None]:
         """Each process's Temporal status once all are closed or ``within`` has passed."""
         deadline = time.monotonic() + within

@@ -86,8 +86,6 @@ EXIT_FAILURE = 1
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a JSON input; forms need a handful."""
 _JSON_ERRORS = "careflow.json_errors"
-_SERVING_COMMANDS = frozenset({"worker", "dev", "serve", "ingress"})
-"""Commands that run until stopped and configure logging at the settings' level themselves."""
 _TRACED_SERVICES = {
     "worker": tracing.SERVICE_WORKER,
     "serve": tracing.SERVICE_SERVE,
@@ -95,6 +93,8 @@ _TRACED_SERVICES = {
     "ingress": tracing.SERVICE_INGRESS,
 }
 """The ``service.name`` of a serving command's spans; every other command's is careflow-cli."""
+_SERVING_COMMANDS = frozenset(_TRACED_SERVICES)
+"""Commands that run until stopped and configure logging at the settings' level themselves."""
 _COMMAND_PATH = "careflow.command_path"
 
 P = ParamSpec("P")

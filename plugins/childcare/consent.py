@@ -120,12 +120,14 @@ class ConsentAware(CareProcess):
             if not t.settled and t.outcome is None and matches(t.step_key)
         ]
         for task in tasks:
-            task.outcome = TaskOutcome(
-                task_id=task.task_id,
-                actor=_CONSENT_ACTOR,
-                role="system",
-                data=dict(CONSENT_WITHDRAWN_TASK_RESULT),
-                completed_at=workflow.now(),
+            task.answer(
+                TaskOutcome(
+                    task_id=task.task_id,
+                    actor=_CONSENT_ACTOR,
+                    role="system",
+                    data=dict(CONSENT_WITHDRAWN_TASK_RESULT),
+                    completed_at=workflow.now(),
+                )
             )
         if not tasks:
             return []

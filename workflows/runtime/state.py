@@ -97,6 +97,9 @@ class SharedDeadline:
     # Tasks still waiting on it; the timer is cancelled when none is left.
     waiting: int = 0
     timer: asyncio.Task[None] | None = None
+    # Its tasks in the order they were answered (``HumanTasks.wait_tasks``): a batch's one
+    # waiter wakes as this list grows instead of every task waiting on its own.
+    answered: list[TaskState] = field(default_factory=list)
 
 
 @dataclass
@@ -117,3 +120,9 @@ class TaskState:
     allowed: list[str] = field(default_factory=list)
     # Set for a task opened in bulk: its first due time is the shared deadline's.
     deadline: SharedDeadline | None = None
+
+    def answer(self, outcome: TaskOutcome) -> None:
+        """Settle the task's result; a task opened in bulk also wakes its deadline's waiter."""
+        self.outcome = outcome
+        if self.deadline is not None:
+            self.deadline.answered.append(self)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
@@ -44,6 +44,8 @@ from workflows.runtime.records import CaseRecords
 from workflows.runtime.state import BulkTask, SharedDeadline, TaskExpired, TaskState
 
 __all__ = ["HumanTasks"]
+
+T = TypeVar("T")
 
 
 def _form_of(ref: str) -> type[BaseModel]:
@@ -209,6 +211,80 @@ class HumanTasks(CaseRecords):
         """
         return await self._wait_and_close(self._tasks[task_id])
 
+    async def wait_tasks(
+        self,
+        task_ids: Sequence[str],
+        then: Callable[[str, TaskOutcome | None], Awaitable[T]],
+    ) -> list[T]:
+        """Wait for many tasks from :meth:`open_tasks` with one waiter per shared deadline.
+
+        Each task behaves as with :meth:`wait_task`, but until its first due time nothing
+        waits on it alone: the deadline's one waiter wakes for each answer, so a batch of
+        hundreds of tasks holds no coroutine, future or condition per task while they wait.
+        As each task is closed, ``then(task_id, outcome)`` runs (``outcome`` is ``None`` for a
+        task that expired), concurrently with the tasks still open.
+
+        Returns:
+            What ``then`` returned, in the order of ``task_ids``.
+        """
+        tasks = [self._tasks[task_id] for task_id in task_ids]
+        groups: dict[int, tuple[SharedDeadline, list[TaskState]]] = {}
+        for task in tasks:
+            if task.deadline is None:
+                raise ApplicationError(
+                    f"wait_tasks: task {task.task_id} was not opened by open_tasks",
+                    non_retryable=True,
+                )
+            groups.setdefault(id(task.deadline), (task.deadline, []))[1].append(task)
+        results: dict[str, T] = {}
+        closing: list[asyncio.Task[None]] = []
+
+        async def finish(task: TaskState, from_level: int) -> None:
+            try:
+                if from_level > 0:
+                    await self._wait_levels(task, from_level)
+                outcome: TaskOutcome | None = await self._close_task(task)
+            except TaskExpired:
+                outcome = None
+            results[task.task_id] = await then(task.task_id, outcome)
+
+        def start(task: TaskState, from_level: int) -> None:
+            closing.append(asyncio.create_task(finish(task, from_level)))
+
+        await asyncio.gather(
+            *(self._wait_group(deadline, group, start) for deadline, group in groups.values())
+        )
+        await asyncio.gather(*closing)
+        return [results[task_id] for task_id in task_ids]
+
+    async def _wait_group(
+        self,
+        deadline: SharedDeadline,
+        tasks: list[TaskState],
+        start: Callable[[TaskState, int], None],
+    ) -> None:
+        """Hand each of ``tasks`` to ``start`` once answered, or at level 1 past the deadline."""
+        pending = {task.task_id: task for task in tasks}
+        seen = 0  # of deadline.answered, which may hold other waiters' tasks too
+
+        def woken() -> bool:
+            return len(deadline.answered) > seen or deadline.passed
+
+        while pending:
+            await workflow.wait_condition(woken)
+            answered, seen = deadline.answered[seen:], len(deadline.answered)
+            for task in answered:
+                if pending.pop(task.task_id, None) is not None:
+                    deadline.waiting -= 1
+                    start(task, 0)
+            if deadline.passed:
+                for task in pending.values():
+                    start(task, 1)
+                pending.clear()
+        # Everybody answered early: drop the timer rather than leave it pending.
+        if deadline.waiting == 0 and not deadline.passed and deadline.timer is not None:
+            deadline.timer.cancel()
+
     async def human_tasks(self, items: Sequence[BulkTask]) -> list[TaskOutcome | None]:
         """Open tasks in bulk and wait for all of them; ``None`` for a task that expired."""
 
@@ -238,9 +314,16 @@ class HumanTasks(CaseRecords):
         return task.outcome is not None
 
     async def _wait_and_close(self, task: TaskState) -> TaskOutcome:
+        await self._wait_levels(task, 0)
+        return await self._close_task(task)
+
+    async def _wait_levels(self, task: TaskState, from_level: int) -> None:
+        """Wait at each level from ``from_level``; escalate past each due time."""
         template = task.template
         levels = [(template.role, template.due)] + [(e.role, e.due) for e in template.escalation]
         for level, (role, due) in enumerate(levels):
+            if level < from_level:
+                continue
             if level > 0:
                 await self._escalate(task, role=role, level=level, due=due)
             if level == 0 and task.deadline is not None:
@@ -256,6 +339,10 @@ class HumanTasks(CaseRecords):
                 break
             except TimeoutError:
                 continue
+
+    async def _close_task(self, task: TaskState) -> TaskOutcome:
+        """Close a task whose fate is decided; raise :class:`TaskExpired` if nobody answered."""
+        template = task.template
         task.settled = True
         outcome = task.outcome
         await self._engine(
@@ -325,12 +412,14 @@ class HumanTasks(CaseRecords):
         for task in self._tasks.values():
             if task.step_key == step_key and not task.settled and task.outcome is None:
                 form = _form_of(task.template.form_ref)
-                task.outcome = TaskOutcome(
-                    task_id=task.task_id,
-                    actor=actor,
-                    role="device",
-                    data=form.model_validate(data).model_dump(mode="json"),
-                    completed_at=workflow.now(),
+                task.answer(
+                    TaskOutcome(
+                        task_id=task.task_id,
+                        actor=actor,
+                        role="device",
+                        data=form.model_validate(data).model_dump(mode="json"),
+                        completed_at=workflow.now(),
+                    )
                 )
                 return True
         if not any(task.step_key == step_key for task in self._tasks.values()):
@@ -342,16 +431,17 @@ class HumanTasks(CaseRecords):
         """Staff complete an open task with the form's data."""
         task = self._tasks[input.task_id]
         form = _form_of(task.template.form_ref)
-        task.outcome = TaskOutcome(
+        outcome = TaskOutcome(
             task_id=task.task_id,
             actor=input.actor,
             role=input.role,
             data=form.model_validate(input.data).model_dump(mode="json"),
             completed_at=workflow.now(),
         )
+        task.answer(outcome)
         # Answer once the task row is closed, so the caller's inbox is already up to date.
         await workflow.wait_condition(lambda: task.closed)
-        return task.outcome
+        return outcome
 
     @complete_task.validator
     def _validate_complete_task(self, input: CompleteTaskInput) -> None:

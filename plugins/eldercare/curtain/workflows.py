@@ -30,6 +30,7 @@ from careflow.models import (
     ChildStart,
     ProcessContext,
     ProcessInput,
+    TaskOutcome,
     process_workflow_id,
 )
 from careflow.plan import EscalationLevel, TaskTemplate
@@ -80,6 +81,10 @@ __all__ = [
     "CurtainRoundWorkflow",
 ]
 
+
+#: Batches from this patch on wait for their checks with one waiter
+#: (``CareProcess.wait_tasks``) instead of one coroutine per elder: about 5 KB less a check.
+_ONE_WAITER_PATCH = "curtain-batch-one-waiter"
 
 #: The curtain's own activities have had two minutes from the start (a watch page holds a batch
 #: of elders); kept, so their calls stay as they were recorded.
@@ -225,12 +230,20 @@ class CurtainBatchWorkflow(CareProcess):
             timeout=_PAGE_TIMEOUT,
         )
         self.stage("awaiting_reports", "等待窗帘反馈 awaiting the curtain reports")
-        outcomes = await asyncio.gather(
-            *(
-                self._follow(input, entry, task_id)
-                for entry, task_id in zip(input.entries, task_ids, strict=True)
+        if workflow.patched(_ONE_WAITER_PATCH):
+            entries = dict(zip(task_ids, input.entries, strict=True))
+
+            async def follow_up(task_id: str, report: TaskOutcome | None) -> bool:
+                return await self._follow_up(input, entries[task_id], report)
+
+            outcomes = await self.wait_tasks(task_ids, follow_up)
+        else:
+            outcomes = await asyncio.gather(
+                *(
+                    self._follow(input, entry, task_id)
+                    for entry, task_id in zip(input.entries, task_ids, strict=True)
+                )
             )
-        )
         escalated = sum(1 for open_ in outcomes if not open_)
         self.stage("done", f"已结束 done · 升级 {escalated} escalated")
         return CurtainBatchResult(
@@ -238,14 +251,26 @@ class CurtainBatchWorkflow(CareProcess):
         )
 
     async def _follow(self, input: CurtainBatchInput, entry: WatchEntry, task_id: str) -> bool:
-        """Wait for one elder's report; start the check's escalation unless curtains are open.
+        """Wait for one elder's report alone, then :meth:`_follow_up` (batches before the
+        one-waiter patch)."""
+        try:
+            report: TaskOutcome | None = await self.wait_task(task_id)
+        except TaskExpired:
+            report = None
+        return await self._follow_up(input, entry, report)
+
+    async def _follow_up(
+        self, input: CurtainBatchInput, entry: WatchEntry, report: TaskOutcome | None
+    ) -> bool:
+        """Start the elder's check process at the escalation unless curtains are open.
+
+        Args:
+            report: The closed check task's outcome; ``None`` if nobody reported in time.
 
         Returns:
             Whether the curtains were reported open.
         """
-        try:
-            report = await self.wait_task(task_id)
-        except TaskExpired:
+        if report is None:
             seen: Literal["closed", "none"] = "none"
             by = None
         else:

@@ -228,7 +228,7 @@ async def test_round_holds_checks_in_batches_and_escalates_only_closed_ones(
             )
             for n in range(1, result.batches + 1)
         ]
-        await record_history(own_env.client, batch, "eldercare_curtain_batch")
+        await record_history(own_env.client, batch, "eldercare_curtain_batch_one_waiter")
     assert outcome.outcome == "reached_by_phone"
     assert [k for _, k in records_of(engine, check_id)] == ["curtains_closed", "reached_by_phone"]
     assert sum(b.opened for b in ends) == len(watched) - 1
@@ -295,7 +295,7 @@ async def test_batch_without_a_report_by_the_deadline_escalates_to_a_call(
             await own_env.client.get_workflow_handle(check_id).result()
         )
         ended = CurtainBatchResult.model_validate(await batch.result())
-        await record_history(own_env.client, batch, "eldercare_curtain_batch_no_report")
+        await record_history(own_env.client, batch, "eldercare_curtain_batch_no_report_one_waiter")
     assert ended == CurtainBatchResult(opened=2, curtains_open=1, escalated=1)
     assert result.outcome == "fine_at_door"
     assert [k for _, k in records_of(engine, check_id)] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from temporalio import workflow
@@ -13,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from careflow import service
 from careflow.contract import CarePlugin, ProcessSpec, TaskType
 from careflow.forms import form_ref
-from careflow.models import ProcessInput
+from careflow.models import ProcessInput, TaskOutcome
 from careflow.plan import EscalationLevel, TaskTemplate
 from careflow.registry import PluginRegistry
 from plugins.engine import plugin as engine_plugin
@@ -142,9 +143,11 @@ async def test_long_lived_process_continues_as_new_without_losing_beats(
 
 
 class BulkRequest(BaseModel):
-    """Step keys of the tasks to open in bulk."""
+    """Step keys of the tasks to open in bulk, and how to wait for them."""
 
     keys: list[str]
+    # One waiter for the batch (``wait_tasks``) instead of one per task (``human_tasks``).
+    one_waiter: bool = False
 
 
 class BulkParams(BaseModel):
@@ -167,7 +170,16 @@ class BulkCallsWorkflow(CareProcess):
             escalation=[EscalationLevel(role="district_admin", due=timedelta(hours=4))],
         )
         keys = input.request.keys
-        outcomes = await self.human_tasks([BulkTask(key=key, template=call) for key in keys])
+        items = [BulkTask(key=key, template=call) for key in keys]
+        if input.request.one_waiter:
+
+            async def kept(task_id: str, outcome: TaskOutcome | None) -> TaskOutcome | None:
+                del task_id
+                return outcome
+
+            outcomes = await self.wait_tasks(await self.open_tasks(items), kept)
+        else:
+            outcomes = await self.human_tasks(items)
         return {key: o.role if o else None for key, o in zip(keys, outcomes, strict=True)}
 
 
@@ -192,8 +204,9 @@ def _bulk_registry() -> PluginRegistry:
     return PluginRegistry.build([engine_plugin, bulk])
 
 
+@pytest.mark.parametrize("one_waiter", [False, True], ids=["waiter_per_task", "one_waiter"])
 async def test_bulk_task_escalates_like_a_single_one(
-    ts_env: WorkflowEnvironment, engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine, one_waiter: bool
 ) -> None:
     registry = _bulk_registry()
     async with running_worker(ts_env.client, registry, engine=engine) as worker:
@@ -202,7 +215,7 @@ async def test_bulk_task_escalates_like_a_single_one(
             registry,
             process="sample.bulk_calls",
             district="xinghualing",
-            request={"keys": ["call.a", "call.b", "call.c"]},
+            request={"keys": ["call.a", "call.b", "call.c"], "one_waiter": one_waiter},
             started_by="staff:S0001",
             task_queue=worker.task_queue,
         )

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import opentelemetry.trace
 import pytest
@@ -29,7 +26,7 @@ from careflow.registry import PluginRegistry
 from careflow.settings import Settings
 from careflow.temporal import connect
 from careflow.tracing.causality import TracingPlugin, UpdateCausality
-from tests.support.tracing import traced, untraced
+from tests.support.tracing import otlp_collector, traced, untraced
 from worker.interceptors import LogContextInterceptor
 from worker.readable_summaries import ReadableSummaries
 from worker.testing import cli_environment, running_worker
@@ -113,36 +110,11 @@ def test_spans_leave_the_process_without_exception_messages_or_stack_traces() ->
     assert CANARY not in repr([s.to_json() for s in (activity, command)])
 
 
-class _Collector(BaseHTTPRequestHandler):
-    """Answers POST /v1/traces as an OpenTelemetry collector does, keeping each body."""
-
-    received: ClassVar[list[tuple[str, str, bytes]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
 @pytest.fixture
 def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
     """A collector on a free loopback port: its base URL and what it received."""
-    received: list[tuple[str, str, bytes]] = []
-    handler = type("Collector", (_Collector,), {"received": received})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with otlp_collector() as running:
+        yield running
 
 
 def test_a_careflow_command_sends_its_span_to_the_otlp_endpoint(

@@ -211,6 +211,14 @@ async def _completed_by(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, int
     return found
 
 
+async def _next_run(handle: WorkflowHandle[Any, Any]) -> str:
+    """The run id a run continued as new into."""
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            return event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    raise AssertionError(f"run {handle.run_id} did not continue as new")
+
+
 async def _nondeterminism(handle: WorkflowHandle[Any, Any]) -> list[str]:
     """Messages of the workflow tasks that failed with a non-determinism error."""
     found = []
@@ -325,21 +333,24 @@ async def test_an_upgrade_moves_long_lived_processes_and_leaves_pinned_ones_on_t
             new_delivery = client.get_workflow_handle(await _delivery(client, v2, queue, "UPG-NEW"))
             await _complete(client, engine, new_delivery.id, DELIVER)
             new_result = DeliveryResult.model_validate(await new_delivery.result())
-            monitor_desc = await monitor.describe()
+            # The run that checked reading 2: the first run's successor (a later one may
+            # have begun by now, had this one's history reached its limit).
+            second_run = await _next_run(client.get_workflow_handle(monitor.id, run_id=first_run))
+            second_desc = await client.get_workflow_handle(monitor.id, run_id=second_run).describe()
             await monitor.terminate("test over")
 
     # The monitor moved to v2 with no failed task: its v1 run finished on v2 (unchecked), its
     # next run is v2's from the start and checks each reading.
     first = client.get_workflow_handle(monitor.id, run_id=first_run)
-    second = client.get_workflow_handle(monitor.id, run_id=monitor_desc.run_id)
+    second = client.get_workflow_handle(monitor.id, run_id=second_run)
     assert await _nondeterminism(first) == [] and await _nondeterminism(second) == []
     checks = [key for key, kind in records_of(engine, monitor.id) if kind == "reading_checked"]
     assert checks == ["checked.2"]
     first_tasks = await _completed_by(first)
     assert first_tasks[0] == ("v1", AUTO) and first_tasks[-1] == ("v2", AUTO)
     assert [b for b, _ in first_tasks] == sorted(b for b, _ in first_tasks)  # v1s, then v2s
-    assert set(await _completed_by(second)) == {("v2", AUTO)}
-    versioning = monitor_desc.raw_description.workflow_execution_info.versioning_info
+    assert set(await _completed_by(second)) == {("v2", AUTO)}, second_run
+    versioning = second_desc.raw_description.workflow_execution_info.versioning_info
     assert versioning.deployment_version.build_id == "v2"
 
     # The pinned Delivery finished on v1, as v1 wrote it: no v2 note before its hand-over.

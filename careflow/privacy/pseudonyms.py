@@ -224,20 +224,31 @@ def load_pseudonyms(settings: Settings) -> Pseudonyms:
     return _read_key_file(path)
 
 
+def _environment() -> tuple[object, ...]:
+    """Everything ``Settings()`` reads to find the key: careflow's variables (their names are
+    case-insensitive), and the folder and home directory the default data dir comes from."""
+    environ = os.environ
+    careflow = sorted((k, v) for k, v in environ.items() if k.upper().startswith("CAREFLOW_"))
+    return (tuple(careflow), os.getcwd(), environ.get("HOME"), environ.get("XDG_DATA_HOME"))
+
+
 @lru_cache(maxsize=8)
-def _cached(secret: str | None, data_dir: Path) -> Pseudonyms:
-    return load_pseudonyms(Settings(data_dir=data_dir, pseudonym_key=secret))
+def _pseudonyms_for(environment: tuple[object, ...]) -> Pseudonyms:
+    # Settings() reads every field from the environment (about 1.5 ms) and a service keys a
+    # case on every start and event: build it once per environment. A refused load raises,
+    # which is not cached, so a key configured afterwards is found on the next call.
+    del environment
+    return load_pseudonyms(Settings())
 
 
 def default_pseudonyms() -> Pseudonyms:
-    """The pseudonyms of the settings this process runs with (``Settings()``), cached.
+    """The pseudonyms of the settings this process runs with (``Settings()``), cached while
+    the environment they come from stays the same.
 
     Raises:
         PseudonymKeyError: See :func:`load_pseudonyms`.
     """
-    settings = Settings()
-    secret = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-    return _cached(secret, settings.data_dir)
+    return _pseudonyms_for(_environment())
 
 
 def case_key(case_ref: str) -> str:

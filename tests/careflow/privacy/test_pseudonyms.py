@@ -131,6 +131,24 @@ def test_tests_run_with_the_fixed_test_key() -> None:
     assert case_key("P00012") == expected
 
 
+def test_the_default_follows_the_environment_it_is_read_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kept between calls, yet a service whose settings change keys with the new ones.
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, base64.b64encode(SECRET_A).decode())
+    keyed_a = case_key("P00012")
+    assert default_pseudonyms() is default_pseudonyms()
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, base64.b64encode(SECRET_B).decode())
+    assert case_key("P00012") == Pseudonyms(SECRET_B).case_key("P00012") != keyed_a
+    # No key anywhere: refused now, and found once the data dir has one.
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV)
+    monkeypatch.setenv("CAREFLOW_DATA_DIR", str(tmp_path))
+    with pytest.raises(PseudonymKeyError):
+        default_pseudonyms()
+    ensure_pseudonym_key(tmp_path)
+    assert default_pseudonyms().source == str(tmp_path / "pseudonym.key")
+
+
 def test_a_start_carries_the_key_in_its_id_and_the_ref_in_its_input(
     full_registry: PluginRegistry,
 ) -> None:

@@ -24,6 +24,7 @@ from careflow.forms import form_ref
 from careflow.inputs import AreaCode, CaseRef, Code, ExternalModel
 from careflow.plan import EscalationLevel, PlanStep, StepKind, TaskTemplate
 from careflow.roles import RoleSpec
+from careflow.sandbox import passing_through
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -450,6 +451,10 @@ class CarePlugin:
             with tables").
         figures: Sections it adds to every district's report (``careflow.figures``): the
             dashboard, the exports and the weekly report show them. Keys unique.
+        sandbox_passthrough: Pure modules (and packages) its workflows import, shared with
+            the workflow sandbox instead of re-imported for every process
+            (:mod:`careflow.sandbox` says what pure means). Typically the package holding its
+            workflows and models; careflow's own ``plugins`` package needs none.
     """
 
     name: str
@@ -468,6 +473,7 @@ class CarePlugin:
     roles: Sequence[RoleSpec] = ()
     migrations: Path | str | Sequence[Path | str] | None = None
     figures: Sequence[FigureSpec] = ()
+    sandbox_passthrough: Sequence[str] = ()
 
     @classmethod
     def assemble(
@@ -525,4 +531,5 @@ class CarePlugin:
             f"careflow.{self.name}",
             workflows=self.all_workflows(),
             activities=built,
+            workflow_runner=passing_through(*self.sandbox_passthrough),
         )

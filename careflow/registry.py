@@ -7,8 +7,10 @@ broken plugin stops start-up with one message naming the plugin and the problem.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import re
+import sys
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from careflow.models import ActivityName
 from careflow.params import unknown_keys
 from careflow.plan import Plan
 from careflow.roles import check_role_name, register_roles
+from careflow.sandbox import MODULE_NAME
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -260,6 +263,15 @@ class PluginRegistry:
             for wf in plugin.all_workflows():
                 if not hasattr(wf, "__temporal_workflow_definition"):
                     raise PluginError(plugin.name, f"{wf.__qualname__} is not a @workflow.defn")
+            for module in plugin.sandbox_passthrough:
+                if not isinstance(module, str) or not MODULE_NAME.fullmatch(module):
+                    raise PluginError(
+                        plugin.name, f"sandbox_passthrough: {module!r} is not a module name"
+                    )
+                if not _importable(module):
+                    raise PluginError(
+                        plugin.name, f"sandbox_passthrough: no module {module!r} to pass through"
+                    )
             for aset in plugin.activities:
                 for name in aset.names():
                     if name in activities:
@@ -803,3 +815,13 @@ def _unknown_keys_problem(unknown: list[tuple[str, list[str]]]) -> str:
         hint = f", did you mean {close[0]}?" if close else ""
         parts.append(f"{path}: unknown key{hint} (known: {', '.join(known) or 'none'})")
     return "; ".join(parts)
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` is imported or can be (finding it imports its parent packages)."""
+    if module in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False

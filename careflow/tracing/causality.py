@@ -6,7 +6,6 @@ tenth of a second.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import opentelemetry.context
@@ -15,8 +14,8 @@ from opentelemetry.context import Context
 from temporalio import worker as temporal_worker
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.plugin import SimplePlugin
-from temporalio.worker import WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from careflow.sandbox import passing_through
 
 __all__ = ["PLUGIN_NAME", "TracingPlugin", "UpdateCausality", "tracing_plugin"]
 
@@ -36,25 +35,14 @@ class TracingPlugin(SimplePlugin):
         super().__init__(
             PLUGIN_NAME,
             interceptors=[OpenTelemetryInterceptor(add_temporal_spans=True), UpdateCausality()],
-            workflow_runner=_pass_opentelemetry_through,
+            # Workflows share the process's OpenTelemetry modules (its context and provider).
+            workflow_runner=passing_through("opentelemetry"),
         )
 
 
 def tracing_plugin() -> TracingPlugin:
     """A fresh :class:`TracingPlugin` (one per client)."""
     return TracingPlugin()
-
-
-def _pass_opentelemetry_through(runner: WorkflowRunner | None) -> WorkflowRunner:
-    """Workflows share the process's OpenTelemetry modules (its context and provider)."""
-    if runner is None:
-        raise ValueError("tracing needs the worker's workflow runner")
-    if isinstance(runner, SandboxedWorkflowRunner):
-        return dataclasses.replace(
-            runner,
-            restrictions=runner.restrictions.with_passthrough_modules("opentelemetry"),
-        )
-    return runner
 
 
 class UpdateCausality(temporal_worker.Interceptor):

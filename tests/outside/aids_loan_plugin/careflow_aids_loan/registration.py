@@ -109,4 +109,7 @@ plugin = CarePlugin(
     schedules=(OVERDUE_SWEEP,),
     activities=(ActivitySet(cls=LoanActivities, build=lambda deps: LoanActivities(deps.engine)),),
     migrations=Path(__file__).resolve().parent / "migrations",
+    # Pure at import (its activities import the database code, but open nothing), so the
+    # sandbox shares the package instead of importing it again for every loan.
+    sandbox_passthrough=("careflow_aids_loan",),
 )

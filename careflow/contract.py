@@ -531,5 +531,7 @@ class CarePlugin:
             f"careflow.{self.name}",
             workflows=self.all_workflows(),
             activities=built,
-            workflow_runner=passing_through(*self.sandbox_passthrough),
+            workflow_runner=(
+                passing_through(*self.sandbox_passthrough) if self.sandbox_passthrough else None
+            ),
         )

@@ -35,7 +35,7 @@ def passing_through(*modules: str) -> Callable[[WorkflowRunner | None], Workflow
     def adjust(runner: WorkflowRunner | None) -> WorkflowRunner:
         if runner is None:
             raise ValueError("passing modules through needs the worker's workflow runner")
-        if isinstance(runner, SandboxedWorkflowRunner) and modules:
+        if isinstance(runner, SandboxedWorkflowRunner):
             return dataclasses.replace(
                 runner, restrictions=runner.restrictions.with_passthrough_modules(*modules)
             )
